@@ -1,0 +1,23 @@
+import { registerHealthRoutes, registerOpenApi, registerProblemHandlers } from '@autoflow/http-kit';
+import fp from 'fastify-plugin';
+import type { ApiGatewayDeps } from './deps.js';
+import { authRoutes } from './routes/auth.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { executionRoutes } from './routes/executions.js';
+import { workflowRoutes } from './routes/workflows.js';
+
+export type { ApiGatewayDeps } from './deps.js';
+
+/** The REST API for frontends, as one plugin over its dependencies. */
+export const apiGateway = fp<ApiGatewayDeps>(
+  async (app, deps) => {
+    await registerOpenApi(app, { title: 'autoflow api-gateway', description: 'Workflows, executions, accounts and the catalog' });
+    registerProblemHandlers(app);
+    registerHealthRoutes(app, deps.readiness);
+    await app.register(authRoutes, deps);
+    await app.register(catalogRoutes, deps);
+    await app.register(workflowRoutes, deps);
+    await app.register(executionRoutes, deps);
+  },
+  { name: 'api-gateway' },
+);

@@ -1,0 +1,16 @@
+import type { Keyring } from '@autoflow/crypto';
+import type { Database } from '@autoflow/db';
+import type { ReadinessChecks, TokenService } from '@autoflow/http-kit';
+import type { ProviderRegistry } from '@autoflow/provider-registry';
+import type { RunStarter } from '@autoflow/runs';
+
+/** Everything the API needs from outside; server.ts builds the real ones, tests may pass their own. */
+export interface ApiGatewayDeps {
+  db: Database;
+  readiness: ReadinessChecks;
+  tokens: TokenService;
+  keyring: Keyring;
+  registry: ProviderRegistry;
+  runs: RunStarter;
+  publicWebhookBaseUrl: string;
+}

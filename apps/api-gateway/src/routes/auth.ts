@@ -1,0 +1,77 @@
+import { users } from '@autoflow/db';
+import { ProblemError, authenticate, problems } from '@autoflow/http-kit';
+import { hash, verify } from '@node-rs/argon2';
+import { eq, sql } from 'drizzle-orm';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiGatewayDeps } from '../deps.js';
+import { problemSchema, userSchema } from '../schemas.js';
+
+const credentialsBody = z.object({ email: z.email().max(320), password: z.string().min(8).max(256) });
+const sessionSchema = z.object({ user: userSchema, token: z.string() });
+// Verifying against a throwaway hash keeps "no such user" as slow as "wrong password".
+const decoyHash = hash('decoy password that matches nothing');
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === '23505';
+}
+
+export const authRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, { db, tokens }) => {
+  app.post(
+    '/api/auth/register',
+    {
+      schema: {
+        tags: ['auth'],
+        body: credentialsBody.extend({ name: z.string().min(1).max(255).optional() }),
+        response: { 201: sessionSchema, 409: problemSchema },
+      },
+    },
+    async (request, reply) => {
+      const { email, password, name } = request.body;
+      // argon2id with the library's defaults (19 MiB, t=2): memory-hard, as OWASP recommends.
+      const passwordHash = await hash(password);
+      try {
+        const [user] = await db
+          .insert(users)
+          .values({ email, name: name ?? null, passwordHash })
+          .returning({ id: users.id, email: users.email, name: users.name });
+        if (!user) throw new Error('insert returned no row');
+        return reply.code(201).send({ user, token: await tokens.issue(user.id) });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw problems.conflict('email_taken', 'an account with this email exists');
+        throw error;
+      }
+    },
+  );
+
+  app.post(
+    '/api/auth/login',
+    { schema: { tags: ['auth'], body: credentialsBody, response: { 200: sessionSchema, 401: problemSchema } } },
+    async (request) => {
+      const { email, password } = request.body;
+      const [user] = await db
+        .select()
+        .from(users)
+        .where(eq(sql`lower(${users.email})`, email.toLowerCase()));
+      const matches = await verify(user?.passwordHash ?? (await decoyHash), password);
+      if (!user || !matches) {
+        throw new ProblemError(401, 'invalid_credentials', 'Invalid credentials', 'email or password is wrong');
+      }
+      return { user: { id: user.id, email: user.email, name: user.name }, token: await tokens.issue(user.id) };
+    },
+  );
+
+  app.get(
+    '/api/me',
+    { schema: { tags: ['auth'], security: [{ bearer: [] }], response: { 200: userSchema } } },
+    async (request) => {
+      const userId = await authenticate(tokens, request);
+      const [user] = await db
+        .select({ id: users.id, email: users.email, name: users.name })
+        .from(users)
+        .where(eq(users.id, userId));
+      if (!user) throw problems.unauthorized('the account no longer exists');
+      return user;
+    },
+  );
+};

@@ -1,0 +1,355 @@
+import { randomBytes } from 'node:crypto';
+import type { Keyring } from '@autoflow/crypto';
+import { type Database, type Workflow, credentials, workflows } from '@autoflow/db';
+import { ProblemError, authenticate, problems } from '@autoflow/http-kit';
+import { toJson } from '@autoflow/provider-registry';
+import { EVENT_ID_PATTERN, type JsonValue } from '@autoflow/workflow-contracts';
+import { and, desc, eq, inArray, lt } from 'drizzle-orm';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import type { ApiGatewayDeps } from '../deps.js';
+import {
+  createWorkflowBody,
+  idParam,
+  pageOf,
+  pageQuery,
+  problemSchema,
+  updateWorkflowBody,
+  workflowSchema,
+} from '../schemas.js';
+
+const WEBHOOK_TRIGGER_KIND = 'webhook';
+const secured = [{ bearer: [] }];
+
+type WorkflowView = z.infer<typeof workflowSchema>;
+
+function webhookSecretLocation(webhookId: string) {
+  return { table: 'workflows', column: 'webhook_secret', row: webhookId };
+}
+
+/** A Standard Webhooks secret: "whsec_" and 24 random bytes in base64. */
+function newWebhookSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64')}`;
+}
+
+export function toWorkflowView(row: Workflow, publicWebhookBaseUrl: string, revealedSecret?: string): WorkflowView {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    isActive: row.isActive,
+    trigger: {
+      serviceProvider: row.triggerProvider,
+      triggerId: row.triggerId,
+      config: row.triggerConfig,
+      credentialsId: row.triggerCredentialsId,
+    },
+    action: {
+      serviceProvider: row.actionProvider,
+      actionId: row.actionId,
+      config: row.actionConfig,
+      credentialsId: row.actionCredentialsId,
+    },
+    ...(row.webhookId
+      ? {
+          webhook: {
+            url: `${publicWebhookBaseUrl.replace(/\/$/, '')}/hooks/${row.webhookId}`,
+            ...(revealedSecret ? { secret: revealedSecret } : {}),
+          },
+        }
+      : {}),
+    lastRun: row.lastRun?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+async function findOwnWorkflow(db: Database, userId: number, id: number): Promise<Workflow> {
+  const [row] = await db
+    .select()
+    .from(workflows)
+    .where(and(eq(workflows.id, id), eq(workflows.userId, userId)));
+  if (!row) throw problems.notFound('workflow');
+  return row;
+}
+
+/** Another user's credential answers 404, exactly like a missing one. */
+async function assertOwnCredentials(db: Database, userId: number, ids: (number | null | undefined)[]): Promise<void> {
+  const wanted = [...new Set(ids.filter((id): id is number => typeof id === 'number'))];
+  if (wanted.length === 0) return;
+  const owned = await db
+    .select({ id: credentials.id })
+    .from(credentials)
+    .where(and(eq(credentials.userId, userId), inArray(credentials.id, wanted)));
+  if (owned.length !== wanted.length) throw problems.notFound('credential');
+}
+
+interface WebhookFields {
+  webhookId: string | null;
+  webhookSecret: string | null;
+  revealedSecret?: string;
+}
+
+/**
+ * The webhook columns a workflow should have for its trigger: an unguessable hook id for webhook
+ * triggers, and a signing secret (encrypted; shown once) when signatures are required.
+ */
+function webhookFieldsFor(
+  keyring: Keyring,
+  isWebhook: boolean,
+  verifySignature: boolean,
+  current: Pick<Workflow, 'webhookId' | 'webhookSecret'> | undefined,
+): WebhookFields {
+  if (!isWebhook) return { webhookId: null, webhookSecret: null };
+  const webhookId = current?.webhookId ?? randomBytes(24).toString('base64url');
+  if (!verifySignature) return { webhookId, webhookSecret: null };
+  if (current?.webhookSecret) return { webhookId, webhookSecret: current.webhookSecret };
+  const secret = newWebhookSecret();
+  return { webhookId, webhookSecret: keyring.encrypt(secret, webhookSecretLocation(webhookId)), revealedSecret: secret };
+}
+
+function wantsSignature(config: JsonValue): boolean {
+  return typeof config === 'object' && config !== null && !Array.isArray(config) && config.verifySignature === true;
+}
+
+export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, deps) => {
+  const { db, tokens, registry, keyring, runs, publicWebhookBaseUrl } = deps;
+
+  function validate(spec: z.infer<typeof createWorkflowBody>) {
+    const result = registry.validateSpec(spec);
+    if (!result.ok) throw problems.validationFailed(result.issues, 'the workflow is not valid');
+    const isWebhook = registry.trigger(spec.trigger.serviceProvider, spec.trigger.triggerId)?.kind === WEBHOOK_TRIGGER_KIND;
+    return { ...result, isWebhook };
+  }
+
+  app.post(
+    '/api/workflows',
+    {
+      schema: {
+        tags: ['workflows'],
+        security: secured,
+        body: createWorkflowBody,
+        response: { 201: workflowSchema, 400: problemSchema, 404: problemSchema },
+      },
+    },
+    async (request, reply) => {
+      const userId = await authenticate(tokens, request);
+      const body = request.body;
+      const { triggerConfig, actionConfig, isWebhook } = validate(body);
+      await assertOwnCredentials(db, userId, [body.trigger.credentialsId, body.action.credentialsId]);
+      const webhook = webhookFieldsFor(keyring, isWebhook, wantsSignature(triggerConfig), undefined);
+      const [row] = await db
+        .insert(workflows)
+        .values({
+          userId,
+          name: body.name,
+          description: body.description ?? null,
+          triggerProvider: body.trigger.serviceProvider,
+          triggerId: body.trigger.triggerId,
+          triggerConfig,
+          triggerCredentialsId: body.trigger.credentialsId ?? null,
+          actionProvider: body.action.serviceProvider,
+          actionId: body.action.actionId,
+          actionConfig,
+          actionCredentialsId: body.action.credentialsId ?? null,
+          webhookId: webhook.webhookId,
+          webhookSecret: webhook.webhookSecret,
+        })
+        .returning();
+      if (!row) throw new Error('insert returned no row');
+      return reply.code(201).send(toWorkflowView(row, publicWebhookBaseUrl, webhook.revealedSecret));
+    },
+  );
+
+  app.get(
+    '/api/workflows',
+    { schema: { tags: ['workflows'], security: secured, querystring: pageQuery, response: { 200: pageOf(workflowSchema) } } },
+    async (request) => {
+      const userId = await authenticate(tokens, request);
+      const { limit, cursor } = request.query;
+      const after = decodeCursor(cursor);
+      if (cursor && typeof after?.[0] !== 'number') throw problems.validationFailed([{ path: ['cursor'], message: 'invalid cursor' }]);
+      const rows = await db
+        .select()
+        .from(workflows)
+        .where(and(eq(workflows.userId, userId), typeof after?.[0] === 'number' ? lt(workflows.id, after[0]) : undefined))
+        .orderBy(desc(workflows.id))
+        .limit(limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        items: page.map((row) => toWorkflowView(row, publicWebhookBaseUrl)),
+        nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/api/workflows/:id',
+    { schema: { tags: ['workflows'], security: secured, params: idParam, response: { 200: workflowSchema, 404: problemSchema } } },
+    async (request) => {
+      const userId = await authenticate(tokens, request);
+      return toWorkflowView(await findOwnWorkflow(db, userId, request.params.id), publicWebhookBaseUrl);
+    },
+  );
+
+  app.patch(
+    '/api/workflows/:id',
+    {
+      schema: {
+        tags: ['workflows'],
+        security: secured,
+        params: idParam,
+        body: updateWorkflowBody,
+        response: { 200: workflowSchema, 400: problemSchema, 404: problemSchema },
+      },
+    },
+    async (request) => {
+      const userId = await authenticate(tokens, request);
+      const current = await findOwnWorkflow(db, userId, request.params.id);
+      const body = request.body;
+      const merged = {
+        name: body.name ?? current.name,
+        description: body.description === undefined ? current.description : body.description,
+        trigger: body.trigger ?? {
+          serviceProvider: current.triggerProvider,
+          triggerId: current.triggerId,
+          config: current.triggerConfig,
+          credentialsId: current.triggerCredentialsId,
+        },
+        action: body.action ?? {
+          serviceProvider: current.actionProvider,
+          actionId: current.actionId,
+          config: current.actionConfig,
+          credentialsId: current.actionCredentialsId,
+        },
+      };
+      const { triggerConfig, actionConfig, isWebhook } = validate({
+        ...merged,
+        trigger: { ...merged.trigger, config: toRecord(merged.trigger.config) },
+        action: { ...merged.action, config: toRecord(merged.action.config) },
+      });
+      await assertOwnCredentials(db, userId, [merged.trigger.credentialsId, merged.action.credentialsId]);
+      const webhook = webhookFieldsFor(keyring, isWebhook, wantsSignature(triggerConfig), current);
+      const [row] = await db
+        .update(workflows)
+        .set({
+          name: merged.name,
+          description: merged.description ?? null,
+          triggerProvider: merged.trigger.serviceProvider,
+          triggerId: merged.trigger.triggerId,
+          triggerConfig,
+          triggerCredentialsId: merged.trigger.credentialsId ?? null,
+          actionProvider: merged.action.serviceProvider,
+          actionId: merged.action.actionId,
+          actionConfig,
+          actionCredentialsId: merged.action.credentialsId ?? null,
+          webhookId: webhook.webhookId,
+          webhookSecret: webhook.webhookSecret,
+          updatedAt: new Date(),
+        })
+        .where(and(eq(workflows.id, current.id), eq(workflows.userId, userId)))
+        .returning();
+      if (!row) throw problems.notFound('workflow');
+      return toWorkflowView(row, publicWebhookBaseUrl, webhook.revealedSecret);
+    },
+  );
+
+  app.delete(
+    '/api/workflows/:id',
+    { schema: { tags: ['workflows'], security: secured, params: idParam, response: { 204: z.null(), 404: problemSchema } } },
+    async (request, reply) => {
+      const userId = await authenticate(tokens, request);
+      const deleted = await db
+        .delete(workflows)
+        .where(and(eq(workflows.id, request.params.id), eq(workflows.userId, userId)))
+        .returning({ id: workflows.id });
+      if (deleted.length === 0) throw problems.notFound('workflow');
+      return reply.code(204).send(null);
+    },
+  );
+
+  for (const [verb, isActive] of [
+    ['activate', true],
+    ['deactivate', false],
+  ] as const) {
+    app.post(
+      `/api/workflows/:id/${verb}`,
+      { schema: { tags: ['workflows'], security: secured, params: idParam, response: { 200: workflowSchema, 404: problemSchema } } },
+      async (request) => {
+        const userId = await authenticate(tokens, request);
+        const [row] = await db
+          .update(workflows)
+          .set({ isActive, updatedAt: new Date() })
+          .where(and(eq(workflows.id, request.params.id), eq(workflows.userId, userId)))
+          .returning();
+        if (!row) throw problems.notFound('workflow');
+        return toWorkflowView(row, publicWebhookBaseUrl);
+      },
+    );
+  }
+
+  app.post(
+    '/api/workflows/:id/run',
+    {
+      schema: {
+        tags: ['workflows'],
+        security: secured,
+        params: idParam,
+        headers: z.object({ 'idempotency-key': z.string().regex(EVENT_ID_PATTERN).optional() }),
+        body: z.object({ payload: z.unknown().optional() }).nullish(),
+        response: {
+          202: z.object({ executionId: z.number(), temporalWorkflowId: z.string() }),
+          400: problemSchema,
+          404: problemSchema,
+          503: problemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const userId = await authenticate(tokens, request);
+      const workflow = await findOwnWorkflow(db, userId, request.params.id);
+      const payload = toJson(request.body?.payload ?? null);
+      const triggerData = manualTriggerData(workflow, payload);
+      try {
+        const run = await runs.startRecorded({
+          workflow,
+          source: 'manual',
+          eventId: request.headers['idempotency-key'],
+          triggerData,
+        });
+        return reply.code(202).send({ executionId: run.executionId, temporalWorkflowId: run.temporalWorkflowId });
+      } catch (error) {
+        if (error instanceof ProblemError) throw error;
+        request.log.error({ err: error }, 'could not start the run');
+        throw problems.unavailable('the run could not be started; try again');
+      }
+    },
+  );
+
+  /**
+   * A manual trigger outputs `{payload}`. Other triggers can be run by hand too, to try a workflow:
+   * the payload then stands for the trigger's output and must match its schema (the sample when absent).
+   */
+  function manualTriggerData(workflow: Workflow, payload: JsonValue): JsonValue {
+    const trigger = registry.trigger(workflow.triggerProvider, workflow.triggerId);
+    if (!trigger || trigger.kind === 'manual') return { payload };
+    if (payload === null) return toJson(trigger.sampleOutput);
+    const parsed = trigger.output.safeParse(payload);
+    if (!parsed.success) {
+      throw problems.validationFailed(
+        parsed.error.issues.map((issue) => ({
+          path: ['payload', ...issue.path.filter((part) => typeof part !== 'symbol')],
+          message: issue.message,
+        })),
+        `the payload must look like the output of ${workflow.triggerProvider}.${workflow.triggerId}`,
+      );
+    }
+    return payload;
+  }
+};
+
+function toRecord(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value)) : {};
+}

@@ -1,0 +1,31 @@
+import { Keyring } from '@autoflow/crypto';
+import { createDatabase } from '@autoflow/db';
+import { createTokenService, listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
+import { registry } from '@autoflow/installed-providers';
+import { RunStarter } from '@autoflow/runs';
+import { Client, Connection } from '@temporalio/client';
+import Fastify from 'fastify';
+import { apiGateway } from './app.js';
+import { envSchema } from './env.js';
+
+const env = envSchema.parse(process.env);
+const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
+const database = createDatabase(env.DATABASE_URL);
+const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+
+const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL) });
+app.addHook('onClose', async () => {
+  await connection.close();
+  await database.close();
+});
+await app.register(apiGateway, {
+  db: database.db,
+  readiness: { postgres: database.ping, temporal: () => connection.healthService.check({}) },
+  tokens: createTokenService(env.JWT_SECRET),
+  keyring,
+  registry,
+  runs: new RunStarter({ db: database.db, temporal, registry }),
+  publicWebhookBaseUrl: env.PUBLIC_WEBHOOK_BASE_URL,
+});
+await listenUntilSignalled(app, env.PORT, env.HOST);

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+export const envSchema = z.object({
+  /** Postgres: trigger-ingest reads workflows to route events. */
+  DATABASE_URL: z.string().url(),
+  /** Temporal frontend, host:port. Events are acknowledged only once Temporal accepted their run. */
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  /** Temporal namespace every app of a deployment shares. */
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Keyring that opens webhook signing secrets: "id:base64key[,…]". Required. */
+  ENCRYPTION_KEYS: z.string().min(1),
+  /** Which key of ENCRYPTION_KEYS is current; the first one when unset. */
+  ENCRYPTION_CURRENT_KEY_ID: z.string().optional(),
+  /** Largest webhook body accepted, in bytes. */
+  WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  /** Postgres connections; every inbound event does one indexed read. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
+  /** Port to listen on. */
+  PORT: z.coerce.number().int().positive().default(3002),
+  /** Interface to bind; 0.0.0.0 in containers. */
+  HOST: z.string().default('127.0.0.1'),
+  /** pino log level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;

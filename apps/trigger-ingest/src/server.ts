@@ -1,0 +1,29 @@
+import { Keyring } from '@autoflow/crypto';
+import { createDatabase } from '@autoflow/db';
+import { listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
+import { registry } from '@autoflow/installed-providers';
+import { RunStarter } from '@autoflow/runs';
+import { Client, Connection } from '@temporalio/client';
+import Fastify from 'fastify';
+import { triggerIngest } from './app.js';
+import { envSchema } from './env.js';
+
+const env = envSchema.parse(process.env);
+const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
+const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE_POOL_SIZE });
+const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+
+const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL), bodyLimit: env.WEBHOOK_MAX_BODY_BYTES });
+app.addHook('onClose', async () => {
+  await connection.close();
+  await database.close();
+});
+await app.register(triggerIngest, {
+  db: database.db,
+  keyring,
+  runs: new RunStarter({ db: database.db, temporal, registry }),
+  readiness: { postgres: database.ping, temporal: () => connection.healthService.check({}) },
+  maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES,
+});
+await listenUntilSignalled(app, env.PORT, env.HOST);

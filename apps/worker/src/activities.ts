@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { type Database, workflowExecutions, workflows } from '@autoflow/db';
+import {
+  type ActionDefinition,
+  PermanentActionError,
+  type ProviderRegistry,
+  RetryableActionError,
+  renderTemplates,
+  toJson,
+} from '@autoflow/provider-registry';
+import type {
+  ActionActivity,
+  ActionActivityInput,
+  RunBookkeepingActivities,
+  RunFinishedRecord,
+  RunStartedRecord,
+} from '@autoflow/workflow-contracts';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { eq, sql } from 'drizzle-orm';
+import type { Dispatcher } from 'undici';
+
+export interface ActivityDeps {
+  db: Database;
+  registry: ProviderRegistry;
+  httpDispatcher: Dispatcher;
+}
+
+/** Same for every attempt of one action in one run, and nothing else: targets can deduplicate on it. */
+export function idempotencyKeyOf(temporalWorkflowId: string, activityId: string): string {
+  return createHash('sha256').update(`${temporalWorkflowId}\n${activityId}`).digest('hex').slice(0, 32);
+}
+
+function createBookkeeping(db: Database): RunBookkeepingActivities {
+  return {
+    async recordRunStarted(record: RunStartedRecord) {
+      // One round trip: the execution row (new, or the one a manual run pre-recorded) and last_run.
+      await db.execute(sql`
+        with recorded as (
+          insert into ${workflowExecutions} (workflow_id, user_id, temporal_workflow_id, temporal_run_id, status, trigger_data)
+          values (${record.workflowId}, ${record.userId}, ${record.temporalWorkflowId}, ${record.temporalRunId}, 'running',
+                  ${JSON.stringify(record.triggerData)}::jsonb)
+          on conflict (temporal_workflow_id) do update set temporal_run_id = excluded.temporal_run_id
+          returning 1
+        )
+        update ${workflows} set last_run = now() where id = ${record.workflowId}`);
+    },
+    async recordRunFinished(record: RunFinishedRecord) {
+      await db
+        .update(workflowExecutions)
+        .set({
+          status: record.status,
+          actionResult: record.actionResult,
+          errorMessage: record.errorMessage,
+          completedAt: new Date(),
+        })
+        .where(eq(workflowExecutions.temporalWorkflowId, record.temporalWorkflowId));
+    },
+  };
+}
+
+/** Wraps a provider's action as a Temporal activity: templates, config check, failure classes. */
+function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionActivity {
+  return async (input: ActionActivityInput) => {
+    const context = Context.current();
+    const temporalWorkflowId = context.info.workflowExecution?.workflowId;
+    if (!temporalWorkflowId) throw ApplicationFailure.nonRetryable('actions run only inside a run', 'PermanentActionError');
+    const rendered = renderTemplates(input.config, { trigger: input.triggerData });
+    const config = action.config.safeParse(rendered);
+    if (!config.success) {
+      const problems = config.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`);
+      throw ApplicationFailure.nonRetryable(`invalid config after templates: ${problems.join('; ')}`, 'PermanentActionError');
+    }
+    // Keep the attempt visibly alive during slow calls, so a dead worker is noticed within the heartbeat timeout.
+    const heartbeatEveryMs = Math.max(1_000, (context.info.heartbeatTimeoutMs ?? 30_000) / 3);
+    const ticker = setInterval(() => context.heartbeat(), heartbeatEveryMs);
+    try {
+      const output = await action.run({
+        config: config.data,
+        idempotencyKey: idempotencyKeyOf(temporalWorkflowId, context.info.activityId),
+        signal: context.cancellationSignal,
+        heartbeat: () => context.heartbeat(),
+        httpDispatcher: deps.httpDispatcher,
+      });
+      return toJson(output);
+    } catch (error) {
+      if (error instanceof PermanentActionError) {
+        throw ApplicationFailure.create({
+          message: error.message,
+          type: 'PermanentActionError',
+          nonRetryable: true,
+          ...(error.details === undefined ? {} : { details: [error.details] }),
+        });
+      }
+      if (error instanceof RetryableActionError) {
+        throw ApplicationFailure.create({
+          message: error.message,
+          type: 'RetryableActionError',
+          ...(error.retryAfterMs === undefined ? {} : { nextRetryDelay: error.retryAfterMs }),
+        });
+      }
+      throw error;
+    } finally {
+      clearInterval(ticker);
+    }
+  };
+}
+
+/** Any activity function, whatever its input. */
+type ActivityFunction = (input: never) => Promise<unknown>;
+
+/** Activities grouped by the task queue that serves them; the main queue also gets the bookkeeping. */
+export function createActivitiesByQueue(deps: ActivityDeps, mainQueue: string): Map<string, Record<string, ActivityFunction>> {
+  const byQueue = new Map<string, Record<string, ActivityFunction>>();
+  byQueue.set(mainQueue, { ...createBookkeeping(deps.db) });
+  for (const [name, action] of deps.registry.actionsByActivityName()) {
+    const queue = deps.registry.executionOptions(action).taskQueue;
+    const activities = byQueue.get(queue) ?? {};
+    activities[name] = actionActivity(action, deps);
+    byQueue.set(queue, activities);
+  }
+  return byQueue;
+}

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+export const envSchema = z.object({
+  /** Postgres: executions are recorded here. */
+  DATABASE_URL: z.string().url(),
+  /** Temporal frontend, host:port. */
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  /** Temporal namespace every app of a deployment shares. */
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Comma-separated host:port pairs the HTTP action may reach although they are loopback or private. */
+  HTTP_ACTION_ALLOWED_HOSTS: z.string().default(''),
+  /** Activities (actions) one worker process runs at once. */
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
+  /** Workflow tasks one worker process runs at once. */
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(40),
+  /** Postgres connections; bookkeeping runs two short writes per run. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
+  /** Port of the health endpoints (/healthz, /readyz). */
+  PORT: z.coerce.number().int().positive().default(3003),
+  /** Interface to bind; 0.0.0.0 in containers. */
+  HOST: z.string().default('127.0.0.1'),
+  /** Log level for the worker and the Temporal SDK. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,56 @@
+import { createDatabase } from '@autoflow/db';
+import { createEgressDispatcher, parseAllowedHosts } from '@autoflow/egress';
+import { loggerOptions } from '@autoflow/http-kit';
+import { registry } from '@autoflow/installed-providers';
+import { DefaultLogger, type LogLevel, NativeConnection, Runtime } from '@temporalio/worker';
+import Fastify from 'fastify';
+import { workerHttp } from './app.js';
+import { envSchema } from './env.js';
+import { createAutomationWorkers } from './worker.js';
+
+const env = envSchema.parse(process.env);
+const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL) });
+
+const sdkLevels: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' };
+Runtime.install({
+  // The SDK's own logs join the app's JSON log stream.
+  logger: new DefaultLogger(sdkLevels[env.LOG_LEVEL] ?? 'ERROR', ({ level, message, meta }) => {
+    const log = app.log.child({ component: 'temporal-sdk' });
+    if (level === 'ERROR') log.error(meta ?? {}, message);
+    else if (level === 'WARN') log.warn(meta ?? {}, message);
+    else log.info(meta ?? {}, message);
+  }),
+});
+
+const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE_POOL_SIZE });
+const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+const workers = await createAutomationWorkers({
+  connection,
+  namespace: env.TEMPORAL_NAMESPACE,
+  db: database.db,
+  registry,
+  httpDispatcher: createEgressDispatcher({ allowedHosts: parseAllowedHosts(env.HTTP_ACTION_ALLOWED_HOSTS) }),
+  maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
+  maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+});
+
+await app.register(workerHttp, {
+  readiness: {
+    postgres: database.ping,
+    workers: async () => {
+      const notRunning = workers.filter((worker) => worker.getState() !== 'RUNNING');
+      if (notRunning.length > 0) throw new Error(`${notRunning.length} worker(s) not running`);
+    },
+  },
+});
+await app.listen({ port: env.PORT, host: env.HOST });
+app.log.info({ queues: workers.map((worker) => worker.options.taskQueue) }, 'worker polling');
+
+// The SDK's Runtime handles SIGINT/SIGTERM: workers stop polling, finish in-flight tasks, and run() resolves.
+try {
+  await Promise.all(workers.map((worker) => worker.run()));
+} finally {
+  await app.close();
+  await connection.close();
+  await database.close();
+}

@@ -1,0 +1,49 @@
+import { fileURLToPath } from 'node:url';
+import type { Database } from '@autoflow/db';
+import type { ProviderRegistry } from '@autoflow/provider-registry';
+import { TASK_QUEUES } from '@autoflow/workflow-contracts';
+import { type NativeConnection, Worker } from '@temporalio/worker';
+import type { Dispatcher } from 'undici';
+import { createActivitiesByQueue } from './activities.js';
+
+/** Built by `pnpm build` (scripts: bundle-workflows): production never bundles at start-up. */
+export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
+
+export interface AutomationWorkersOptions {
+  connection: NativeConnection;
+  namespace: string;
+  db: Database;
+  registry: ProviderRegistry;
+  httpDispatcher: Dispatcher;
+  maxConcurrentActivities: number;
+  maxConcurrentWorkflowTasks: number;
+}
+
+/**
+ * One Temporal worker per task queue: the main queue runs workflows, bookkeeping and generic actions;
+ * each rate-limited provider queue (gmail-queue, slack-queue, …) runs only its provider's actions.
+ */
+export async function createAutomationWorkers(options: AutomationWorkersOptions): Promise<Worker[]> {
+  const activitiesByQueue = createActivitiesByQueue(
+    { db: options.db, registry: options.registry, httpDispatcher: options.httpDispatcher },
+    TASK_QUEUES.automation,
+  );
+  return Promise.all(
+    [...activitiesByQueue].map(([taskQueue, activities]) =>
+      Worker.create({
+        connection: options.connection,
+        namespace: options.namespace,
+        taskQueue,
+        activities,
+        maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
+        maxConcurrentLocalActivityExecutions: options.maxConcurrentActivities,
+        ...(taskQueue === TASK_QUEUES.automation
+          ? {
+              workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
+              maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
+            }
+          : {}),
+      }),
+    ),
+  );
+}

@@ -1,0 +1,81 @@
+import {
+  type ActionActivity,
+  type AutomationRunInput,
+  type JsonValue,
+  type RunBookkeepingActivities,
+  actionActivityName,
+} from '@autoflow/workflow-contracts';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+
+// Bookkeeping runs as local activities: it shares the workflow task that schedules or completes
+// the action, so recording a run costs database writes but no extra Temporal dispatch.
+const bookkeeping = proxyLocalActivities<RunBookkeepingActivities>({
+  startToCloseTimeout: '10 seconds',
+  // Unlimited attempts: a run must not end unrecorded because Postgres blinked.
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
+});
+
+function describeFailure(error: unknown): string {
+  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** One run: record the start, call the action on its queue, record the outcome. */
+export async function automationWorkflow(input: AutomationRunInput): Promise<JsonValue> {
+  const { workflowId: temporalWorkflowId, runId } = workflowInfo();
+  await bookkeeping.recordRunStarted({
+    workflowId: input.workflowId,
+    userId: input.userId,
+    temporalWorkflowId,
+    temporalRunId: runId,
+    triggerData: input.trigger.data,
+  });
+
+  const { execution } = input.action;
+  const actions = proxyActivities<Record<string, ActionActivity>>({
+    taskQueue: execution.taskQueue,
+    startToCloseTimeout: execution.startToCloseTimeoutMs,
+    heartbeatTimeout: execution.heartbeatTimeoutMs,
+    retry: {
+      maximumAttempts: execution.retry.maximumAttempts,
+      initialInterval: execution.retry.initialIntervalMs,
+      backoffCoefficient: execution.retry.backoffCoefficient,
+      maximumInterval: execution.retry.maximumIntervalMs,
+      nonRetryableErrorTypes: ['PermanentActionError'],
+    },
+  });
+  const activityName = actionActivityName(input.action.provider, input.action.actionId);
+  const runAction = actions[activityName];
+
+  try {
+    if (!runAction) throw ApplicationFailure.nonRetryable(`no activity ${activityName}`, 'PermanentActionError');
+    const result = await runAction({
+      workflowId: input.workflowId,
+      userId: input.userId,
+      config: input.action.config,
+      triggerData: input.trigger.data,
+      credentialsId: input.action.credentialsId,
+    });
+    await bookkeeping.recordRunFinished({ temporalWorkflowId, status: 'completed', actionResult: result, errorMessage: null });
+    return result;
+  } catch (error) {
+    // Recorded even when the run is being cancelled.
+    await CancellationScope.nonCancellable(() =>
+      bookkeeping.recordRunFinished({
+        temporalWorkflowId,
+        status: isCancellation(error) ? 'cancelled' : 'failed',
+        actionResult: null,
+        errorMessage: describeFailure(error),
+      }),
+    );
+    throw error;
+  }
+}

@@ -1,0 +1,128 @@
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  serial,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+  varchar,
+} from 'drizzle-orm/pg-core';
+
+// The seed's tables (users, credentials, workflows, workflow_executions) with real Postgres indexes.
+// Timestamps are `timestamptz`: the API speaks ISO 8601 UTC and servers may run in any time zone.
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+export const users = pgTable(
+  'users',
+  {
+    id: serial('id').primaryKey(),
+    email: varchar('email', { length: 320 }).notNull(),
+    name: varchar('name', { length: 255 }),
+    passwordHash: text('password_hash').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex('users_email_lower_idx').on(sql`lower(${table.email})`)],
+);
+
+export const credentials = pgTable(
+  'credentials',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    serviceProvider: varchar('service_provider', { length: 50 }).notNull(),
+    credentialType: varchar('credential_type', { length: 50 }).notNull(),
+    name: varchar('name', { length: 255 }).notNull(),
+    // Encrypted with @autoflow/crypto: "v1:{keyId}:..."
+    accessToken: text('access_token'),
+    refreshToken: text('refresh_token'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    scope: text('scope'),
+    clientId: text('client_id'),
+    clientSecret: text('client_secret'),
+    isValid: boolean('is_valid').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [unique('credentials_user_provider_name_key').on(table.userId, table.serviceProvider, table.name)],
+);
+
+export const workflows = pgTable(
+  'workflows',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: varchar('name', { length: 255 }).notNull(),
+    description: text('description'),
+    triggerProvider: varchar('trigger_provider', { length: 50 }).notNull(),
+    triggerId: varchar('trigger_id', { length: 100 }).notNull(),
+    triggerConfig: jsonb('trigger_config').notNull().default({}),
+    triggerCredentialsId: integer('trigger_credentials_id').references(() => credentials.id, {
+      onDelete: 'set null',
+    }),
+    actionProvider: varchar('action_provider', { length: 50 }).notNull(),
+    actionId: varchar('action_id', { length: 100 }).notNull(),
+    actionConfig: jsonb('action_config').notNull().default({}),
+    actionCredentialsId: integer('action_credentials_id').references(() => credentials.id, {
+      onDelete: 'set null',
+    }),
+    // Webhook triggers: an unguessable id for /hooks/:hookId, and an optional signing secret (encrypted).
+    webhookId: varchar('webhook_id', { length: 64 }),
+    webhookSecret: text('webhook_secret'),
+    isActive: boolean('is_active').notNull().default(false),
+    lastRun: timestamp('last_run', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    index('workflows_user_id_idx').on(table.userId, table.id),
+    uniqueIndex('workflows_webhook_id_idx').on(table.webhookId),
+    // Trigger routing: which active workflows listen to a trigger (design notes §2).
+    index('workflows_active_trigger_idx')
+      .on(table.triggerProvider, table.triggerId)
+      .where(sql`${table.isActive}`),
+  ],
+);
+
+export const workflowExecutions = pgTable(
+  'workflow_executions',
+  {
+    id: serial('id').primaryKey(),
+    workflowId: integer('workflow_id')
+      .notNull()
+      .references(() => workflows.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    temporalWorkflowId: varchar('temporal_workflow_id', { length: 255 }).notNull(),
+    // Null only between a manual run's acceptance and its first workflow task.
+    temporalRunId: varchar('temporal_run_id', { length: 255 }),
+    status: varchar('status', { length: 50, enum: ['running', 'completed', 'failed', 'cancelled'] }).notNull(),
+    triggerData: jsonb('trigger_data'),
+    actionResult: jsonb('action_result'),
+    errorMessage: text('error_message'),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (table) => [
+    // Unique: one row per Temporal run id, which is what makes recording idempotent.
+    uniqueIndex('workflow_executions_temporal_workflow_id_idx').on(table.temporalWorkflowId),
+    index('workflow_executions_workflow_started_idx').on(table.workflowId, table.startedAt.desc(), table.id.desc()),
+  ],
+);
+
+export type User = typeof users.$inferSelect;
+export type Credential = typeof credentials.$inferSelect;
+export type Workflow = typeof workflows.$inferSelect;
+export type NewWorkflow = typeof workflows.$inferInsert;
+export type WorkflowExecution = typeof workflowExecutions.$inferSelect;

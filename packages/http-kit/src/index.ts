@@ -1,0 +1,6 @@
+export * from './auth.js';
+export * from './health.js';
+export * from './logging.js';
+export * from './openapi.js';
+export * from './problem.js';
+export * from './server.js';

@@ -1,0 +1,7 @@
+import { httpProvider } from '@autoflow/provider-http';
+import { manualProvider } from '@autoflow/provider-manual';
+import { ProviderRegistry } from '@autoflow/provider-registry';
+import { webhookProvider } from '@autoflow/provider-webhook';
+
+/** Every provider this deployment ships. A new provider is one package and one line here. */
+export const registry = new ProviderRegistry([manualProvider, webhookProvider, httpProvider]);

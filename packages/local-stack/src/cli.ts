@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// The local stack and the test services, as one command each:
+//   node packages/local-stack/dist/cli.js up                 Postgres, Temporal, migrations, the four apps
+//   node packages/local-stack/dist/cli.js test-services -- CMD   runs CMD with TEST_DATABASE_URL and
+//                                                             TEST_TEMPORAL_ADDRESS pointing at fresh services
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateKey } from '@autoflow/crypto';
+import { runMigrations } from '@autoflow/db';
+import { APP_NAMES, type ManagedProcess, REPO_ROOT, formatLogLine, spawnApp, waitUntilReady } from './apps.js';
+import { ensureDatabase, startEmbeddedPostgres } from './postgres.js';
+import { startTestServices } from './test-services.js';
+import { startTemporalDevServer } from './temporal-dev-server.js';
+
+const DATA_DIR = join(REPO_ROOT, '.data');
+const DEV_PORTS = { 'api-gateway': 3000, 'oauth-service': 3001, 'trigger-ingest': 3002, worker: 3003 } as const;
+const print = (source: string, line: string, color = 4) => console.log(formatLogLine(source, line, color));
+
+interface DevSecrets {
+  jwtSecret: string;
+  encryptionKeys: string;
+}
+
+/** Generated once per checkout so that a second run still opens what the first one encrypted. */
+async function devSecrets(): Promise<DevSecrets> {
+  const file = join(DATA_DIR, 'dev-secrets.json');
+  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8'));
+  const secrets = { jwtSecret: generateKey(), encryptionKeys: `dev1:${generateKey()}` };
+  await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+async function up(): Promise<void> {
+  await mkdir(DATA_DIR, { recursive: true });
+  const stops: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    print('stack', 'stopping everything this command started');
+    for (const stop of stops.reverse()) await stop().catch((error) => print('stack', `stop failed: ${error}`));
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    const port = Number(process.env.LOCAL_POSTGRES_PORT ?? 54329);
+    print('stack', `starting embedded Postgres on :${port} (data in .data/postgres)`);
+    const postgres = await startEmbeddedPostgres({
+      dataDir: join(DATA_DIR, 'postgres'),
+      port,
+      persistent: true,
+      onLog: (line) => line && print('postgres', line, 2),
+    });
+    stops.push(postgres.stop);
+    databaseUrl = await ensureDatabase(postgres.url, 'autoflow');
+  }
+
+  let temporalAddress = process.env.TEMPORAL_ADDRESS;
+  if (!temporalAddress) {
+    const cliPath = process.env.TEMPORAL_CLI_PATH ?? join(REPO_ROOT, '.tools', 'bin', 'temporal');
+    print('stack', 'starting the Temporal dev server on :7233, UI on http://localhost:8233 (data in .data/temporal.sqlite)');
+    const temporal = await startTemporalDevServer({
+      cliPath,
+      port: 7233,
+      uiPort: 8233,
+      dbFile: join(DATA_DIR, 'temporal.sqlite'),
+      onOutput: (line) => print('temporal', line, 1),
+    });
+    stops.push(temporal.stop);
+    temporalAddress = temporal.address;
+  }
+
+  print('stack', 'applying migrations');
+  await runMigrations(databaseUrl);
+
+  const secrets = await devSecrets();
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    JWT_SECRET: process.env.JWT_SECRET ?? secrets.jwtSecret,
+    ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS ?? secrets.encryptionKeys,
+    PUBLIC_WEBHOOK_BASE_URL: process.env.PUBLIC_WEBHOOK_BASE_URL ?? `http://localhost:${DEV_PORTS['trigger-ingest']}`,
+  };
+  const apps: ManagedProcess[] = APP_NAMES.map((name, index) =>
+    spawnApp({ name, port: DEV_PORTS[name], env, onLine: (source, line) => print(source, line, index) }),
+  );
+  for (const app of apps) {
+    stops.push(() => app.stop());
+    void app.exited.then((code) => {
+      if (!stopping) {
+        print('stack', `${app.name} exited with code ${code}; stopping the stack`);
+        void shutdown(1);
+      }
+    });
+  }
+  await Promise.all(apps.map((app) => waitUntilReady(app)));
+  print(
+    'stack',
+    `ready: api-gateway http://localhost:3000 (OpenAPI at /docs), oauth-service :3001, trigger-ingest :3002, worker health :3003. Ctrl-C stops everything.`,
+  );
+}
+
+async function withTestServices(command: string[]): Promise<void> {
+  if (command.length === 0) throw new Error('usage: test-services -- <command…>');
+  const services = await startTestServices();
+  const child = spawn(command[0] ?? '', command.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, TEST_DATABASE_URL: services.databaseUrl, TEST_TEMPORAL_ADDRESS: services.temporalAddress },
+  });
+  const forwardSignal = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', forwardSignal);
+  process.on('SIGTERM', forwardSignal);
+  const code = await new Promise<number>((resolve) => child.once('exit', (exitCode) => resolve(exitCode ?? 1)));
+  await services.stop();
+  process.exit(code);
+}
+
+const [commandName, ...rest] = process.argv.slice(2);
+const separator = rest.indexOf('--');
+try {
+  if (commandName === 'up') await up();
+  else if (commandName === 'test-services') await withTestServices(separator >= 0 ? rest.slice(separator + 1) : rest);
+  else {
+    console.error('usage: cli.js up | test-services -- <command…>');
+    process.exit(2);
+  }
+} catch (error) {
+  console.error(error);
+  process.exit(1);
+}

@@ -1,0 +1,5 @@
+export * from './apps.js';
+export * from './namespaces.js';
+export * from './postgres.js';
+export * from './temporal-dev-server.js';
+export * from './test-services.js';

@@ -1,0 +1,102 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Connection } from '@temporalio/client';
+
+/**
+ * The dev server's flags, in one place. Each one is a measured latency or throughput decision
+ * (see bench/README.md); the dev server's defaults are tuned for a laptop demo, not for dispatch speed.
+ */
+export const TEMPORAL_DEV_SERVER_FLAGS: readonly string[] = [
+  // The single history shard loads its transfer queue at most 20 times a second by default, so every
+  // task dispatch waits ~35 ms (a one-activity run: 150 ms). 1000/s brings that run to ~47 ms.
+  '--dynamic-config-value',
+  'history.transferProcessorMaxPollRPS=1000',
+  // The same limit on the timer queue delays every retry backoff and timeout.
+  '--dynamic-config-value',
+  'history.timerProcessorMaxPollRPS=1000',
+  // An activity on the workflow's own queue comes back with the workflow task's completion:
+  // one dispatch less per run for generic actions such as HTTP.
+  '--dynamic-config-value',
+  'system.enableActivityEagerExecution=true',
+  // WAL lets readers (visibility, UI) proceed while history is written.
+  '--sqlite-pragma',
+  'journal_mode=wal',
+  '--sqlite-pragma',
+  'synchronous=normal',
+  '--log-level',
+  'warn',
+];
+
+export interface TemporalDevServerOptions {
+  cliPath: string;
+  port: number;
+  /** Web UI port; the UI is off when absent. */
+  uiPort?: number;
+  /** SQLite file for durable state; in memory when absent. */
+  dbFile?: string;
+  namespaces?: readonly string[];
+  onOutput?: (line: string) => void;
+}
+
+export interface RunningTemporal {
+  address: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Polls until the frontend answers a real RPC, not just an open port. */
+export async function waitForTemporal(address: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  throw new Error(`Temporal at ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<RunningTemporal> {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), ...TEMPORAL_DEV_SERVER_FLAGS];
+  if (options.uiPort) args.push('--ui-port', String(options.uiPort));
+  else args.push('--headless');
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  for (const namespace of options.namespaces ?? []) args.push('--namespace', namespace);
+
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const forward = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) options.onOutput?.(line);
+  };
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const address = `127.0.0.1:${options.port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const killLater = setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+      await exited;
+      clearTimeout(killLater);
+    }
+  };
+  try {
+    await Promise.race([
+      waitForTemporal(address),
+      exited.then(() => {
+        throw new Error(`the Temporal dev server exited early (code ${child.exitCode})`);
+      }),
+    ]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { address, process: child, stop };
+}

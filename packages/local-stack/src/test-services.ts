@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './apps.js';
+import { startEmbeddedPostgres } from './postgres.js';
+import { startTemporalDevServer } from './temporal-dev-server.js';
+
+export interface TestServices {
+  databaseUrl: string;
+  temporalAddress: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Postgres and Temporal for a test run: TEST_DATABASE_URL / TEST_TEMPORAL_ADDRESS when set,
+ * otherwise a throwaway embedded Postgres and an in-memory Temporal dev server.
+ * Tests then create their own databases and namespaces inside these, never touching dev data.
+ */
+export async function startTestServices(log: (line: string) => void = () => {}): Promise<TestServices> {
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const stopOne of stops.reverse()) await stopOne().catch(() => {});
+  };
+  try {
+    let databaseUrl = process.env.TEST_DATABASE_URL;
+    if (!databaseUrl) {
+      const dataDir = await mkdtemp(join(tmpdir(), 'autoflow-test-pg-'));
+      const postgres = await startEmbeddedPostgres({ dataDir, port: await freePort(), persistent: false, onLog: log });
+      stops.push(async () => {
+        await postgres.stop();
+        await rm(dataDir, { recursive: true, force: true });
+      });
+      databaseUrl = postgres.url;
+    }
+    let temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
+    if (!temporalAddress) {
+      const cliPath = process.env.TEMPORAL_CLI_PATH;
+      if (!cliPath) throw new Error('set TEMPORAL_CLI_PATH (scripts/bootstrap.sh does) or TEST_TEMPORAL_ADDRESS');
+      const temporal = await startTemporalDevServer({ cliPath, port: await freePort(), onOutput: log });
+      stops.push(temporal.stop);
+      temporalAddress = temporal.address;
+    }
+    return { databaseUrl, temporalAddress, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

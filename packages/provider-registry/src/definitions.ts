@@ -1,0 +1,108 @@
+import type { ActionExecutionOptions, JsonValue } from '@autoflow/workflow-contracts';
+import type { Dispatcher } from 'undici';
+import type { z } from 'zod';
+
+// How a provider declares itself: a manifest (id, name, auth as data) and one small definition per
+// trigger and per action, each with zod schemas for its config and its output.
+
+export interface OAuth2AuthSpec {
+  type: 'oauth2';
+  authorizeUrl: string;
+  tokenUrl: string;
+  revokeUrl?: string;
+  scopes: readonly string[];
+  /** Extra authorize parameters, e.g. Google's `access_type=offline`. */
+  authorizeParams?: Readonly<Record<string, string>>;
+}
+
+export type AuthSpec = { type: 'none' } | OAuth2AuthSpec;
+
+export type TriggerKind = 'event' | 'webhook' | 'schedule' | 'manual';
+
+export interface TriggerDefinition<Config extends z.ZodType = z.ZodType, Output extends z.ZodType = z.ZodType> {
+  id: string;
+  name: string;
+  description: string;
+  kind: TriggerKind;
+  config: Config;
+  output: Output;
+  /** A representative output; used by docs, contract tests and template previews. */
+  sampleOutput: z.output<Output>;
+}
+
+/** What the worker hands an action: everything it may use to reach the outside world. */
+export interface ActionServices {
+  /** Outbound HTTP that refuses private and metadata addresses unless allow-listed. */
+  httpDispatcher: Dispatcher;
+}
+
+export interface ActionContext<Config> extends ActionServices {
+  /** The config with every `{{trigger.…}}` template already rendered. */
+  config: Config;
+  /** Stable across retries of the same run; send it to targets that deduplicate. */
+  idempotencyKey: string;
+  /** Aborted when the run is cancelled or the attempt times out. */
+  signal: AbortSignal;
+  /** Tells Temporal this attempt is alive; call during long waits. */
+  heartbeat(): void;
+}
+
+export interface ActionDefinition<Config extends z.ZodType = z.ZodType, Output extends z.ZodType = z.ZodType> {
+  id: string;
+  name: string;
+  description: string;
+  config: Config;
+  output: Output;
+  /** Overrides of the default queue, timeouts and retries. */
+  execution?: Partial<ActionExecutionOptions>;
+  // Method syntax on purpose: a registry holds actions of many config types side by side.
+  run(context: ActionContext<z.output<Config>>): Promise<z.output<Output>>;
+}
+
+export interface ProviderDefinition {
+  id: string;
+  name: string;
+  auth: AuthSpec;
+  triggers: readonly TriggerDefinition[];
+  actions: readonly ActionDefinition[];
+}
+
+/** Identity helpers that keep each definition's schema types for its `run` and sample. */
+export function defineTrigger<Config extends z.ZodType, Output extends z.ZodType>(
+  definition: TriggerDefinition<Config, Output>,
+): TriggerDefinition<Config, Output> {
+  return definition;
+}
+
+export function defineAction<Config extends z.ZodType, Output extends z.ZodType>(
+  definition: ActionDefinition<Config, Output>,
+): ActionDefinition<Config, Output> {
+  return definition;
+}
+
+export function defineProvider(definition: ProviderDefinition): ProviderDefinition {
+  return definition;
+}
+
+/** A failure that retrying cannot fix: bad config, a refused address, a 4xx other than 408/429. */
+export class PermanentActionError extends Error {
+  override name = 'PermanentActionError';
+  constructor(
+    message: string,
+    readonly details?: JsonValue,
+  ) {
+    super(message);
+  }
+}
+
+/** A failure worth retrying: 5xx, 429, timeouts, connection errors. */
+export class RetryableActionError extends Error {
+  override name = 'RetryableActionError';
+  constructor(
+    message: string,
+    /** The target's own Retry-After, when it gave one. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,4 @@
+export * from './definitions.js';
+export * from './json-schema.js';
+export * from './registry.js';
+export * from './templates.js';

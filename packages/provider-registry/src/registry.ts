@@ -1,0 +1,182 @@
+import {
+  type ActionExecutionOptions,
+  type JsonValue,
+  TASK_QUEUES,
+  actionActivityName,
+} from '@autoflow/workflow-contracts';
+import type { z } from 'zod';
+import type { ActionDefinition, ProviderDefinition, TriggerDefinition, TriggerKind } from './definitions.js';
+import { type JsonSchema, schemaHasPath, toJsonSchema } from './json-schema.js';
+import { listTemplateReferences } from './templates.js';
+
+/** Applied to every action unless its definition overrides a part. */
+export const DEFAULT_ACTION_EXECUTION: ActionExecutionOptions = {
+  taskQueue: TASK_QUEUES.automation,
+  startToCloseTimeoutMs: 60_000,
+  heartbeatTimeoutMs: 10_000,
+  retry: { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 30_000 },
+};
+
+export interface CatalogEntry {
+  id: string;
+  name: string;
+  description: string;
+  configSchema: JsonSchema;
+  outputSchema: JsonSchema;
+}
+
+export interface CatalogProvider {
+  id: string;
+  name: string;
+  auth: { type: 'oauth2' | 'none'; scopes?: readonly string[] };
+  triggers: (CatalogEntry & { kind: TriggerKind })[];
+  actions: CatalogEntry[];
+}
+
+export interface WorkflowSpec {
+  trigger: { serviceProvider: string; triggerId: string; config: unknown };
+  action: { serviceProvider: string; actionId: string; config: unknown };
+}
+
+/** One problem with a workflow spec, addressed by its path in the request body. */
+export interface SpecIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+export type SpecValidation =
+  | { ok: true; triggerConfig: JsonValue; actionConfig: JsonValue }
+  | { ok: false; issues: SpecIssue[] };
+
+function zodIssues(error: z.ZodError, prefix: (string | number)[]): SpecIssue[] {
+  return error.issues.map((issue) => ({
+    path: [...prefix, ...issue.path.filter((part) => typeof part !== 'symbol')],
+    message: issue.message,
+  }));
+}
+
+export class ProviderRegistry {
+  readonly #providers: ReadonlyMap<string, ProviderDefinition>;
+  #catalog: CatalogProvider[] | undefined;
+
+  constructor(providers: readonly ProviderDefinition[]) {
+    const byId = new Map<string, ProviderDefinition>();
+    for (const provider of providers) {
+      if (byId.has(provider.id)) throw new Error(`provider "${provider.id}" is registered twice`);
+      byId.set(provider.id, provider);
+    }
+    this.#providers = byId;
+  }
+
+  get providers(): ProviderDefinition[] {
+    return [...this.#providers.values()];
+  }
+
+  provider(id: string): ProviderDefinition | undefined {
+    return this.#providers.get(id);
+  }
+
+  trigger(providerId: string, triggerId: string): TriggerDefinition | undefined {
+    return this.provider(providerId)?.triggers.find((trigger) => trigger.id === triggerId);
+  }
+
+  action(providerId: string, actionId: string): ActionDefinition | undefined {
+    return this.provider(providerId)?.actions.find((action) => action.id === actionId);
+  }
+
+  /** Every action by its activity name (`provider.action`), for the worker to register. */
+  actionsByActivityName(): Map<string, ActionDefinition> {
+    const entries = this.providers.flatMap((provider) =>
+      provider.actions.map((action) => [actionActivityName(provider.id, action.id), action] as const),
+    );
+    return new Map(entries);
+  }
+
+  executionOptions(action: ActionDefinition): ActionExecutionOptions {
+    return {
+      ...DEFAULT_ACTION_EXECUTION,
+      ...action.execution,
+      retry: { ...DEFAULT_ACTION_EXECUTION.retry, ...action.execution?.retry },
+    };
+  }
+
+  /** The public catalog with JSON Schemas; computed once, it never changes while the process runs. */
+  catalog(): CatalogProvider[] {
+    this.#catalog ??= this.providers.map((provider) => ({
+      id: provider.id,
+      name: provider.name,
+      auth: provider.auth.type === 'oauth2' ? { type: 'oauth2', scopes: provider.auth.scopes } : { type: 'none' },
+      triggers: provider.triggers.map((trigger) => ({
+        id: trigger.id,
+        name: trigger.name,
+        description: trigger.description,
+        kind: trigger.kind,
+        configSchema: toJsonSchema(trigger.config, 'input'),
+        outputSchema: toJsonSchema(trigger.output, 'output'),
+      })),
+      actions: provider.actions.map((action) => ({
+        id: action.id,
+        name: action.name,
+        description: action.description,
+        configSchema: toJsonSchema(action.config, 'input'),
+        outputSchema: toJsonSchema(action.output, 'output'),
+      })),
+    }));
+    return this.#catalog;
+  }
+
+  /**
+   * The seed's validation of a workflow: trigger and action exist, each config passes its schema,
+   * and every template in the action config names a field the trigger really outputs.
+   */
+  validateSpec(spec: WorkflowSpec): SpecValidation {
+    const issues: SpecIssue[] = [];
+    const trigger = this.trigger(spec.trigger.serviceProvider, spec.trigger.triggerId);
+    const action = this.action(spec.action.serviceProvider, spec.action.actionId);
+    if (!trigger) {
+      issues.push({
+        path: ['trigger', 'triggerId'],
+        message: `unknown trigger "${spec.trigger.serviceProvider}.${spec.trigger.triggerId}"`,
+      });
+    }
+    if (!action) {
+      issues.push({
+        path: ['action', 'actionId'],
+        message: `unknown action "${spec.action.serviceProvider}.${spec.action.actionId}"`,
+      });
+    }
+    if (!trigger || !action) return { ok: false, issues };
+
+    const triggerConfig = trigger.config.safeParse(spec.trigger.config ?? {});
+    if (!triggerConfig.success) issues.push(...zodIssues(triggerConfig.error, ['trigger', 'config']));
+    const actionConfig = action.config.safeParse(spec.action.config ?? {});
+    if (!actionConfig.success) issues.push(...zodIssues(actionConfig.error, ['action', 'config']));
+
+    const outputSchema = toJsonSchema(trigger.output, 'output');
+    for (const reference of listTemplateReferences(toJson(spec.action.config))) {
+      const path = ['action', 'config', ...reference.location.split('.').filter(Boolean)];
+      if (!reference.path) {
+        issues.push({ path, message: `"{{${reference.expression}}}" must look like {{trigger.field.subfield}}` });
+      } else if (!schemaHasPath(outputSchema, reference.path)) {
+        issues.push({
+          path,
+          message: `"{{${reference.expression}}}": the trigger ${trigger.id} has no output field "${reference.path.join('.')}"`,
+        });
+      }
+    }
+    if (issues.length > 0 || !triggerConfig.success || !actionConfig.success) return { ok: false, issues };
+    // The raw config is stored, not the parsed one: templates must survive until the run renders them.
+    return { ok: true, triggerConfig: toJson(spec.trigger.config ?? {}), actionConfig: toJson(spec.action.config ?? {}) };
+  }
+}
+
+/** Request bodies arrive as JSON already; this narrows `unknown` to JSON without a cast. */
+export function toJson(value: unknown): JsonValue {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (Array.isArray(value)) return value.map(toJson);
+  if (typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toJson(item)]));
+  }
+  return null;
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { type Database, type Workflow, workflowExecutions } from '@autoflow/db';
+import type { ProviderRegistry } from '@autoflow/provider-registry';
+import { toJson } from '@autoflow/provider-registry';
+import {
+  type AutomationRunInput,
+  type JsonValue,
+  type RunSource,
+  TASK_QUEUES,
+  WORKFLOW_TYPES,
+  runWorkflowId,
+} from '@autoflow/workflow-contracts';
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { and, eq } from 'drizzle-orm';
+
+/** The columns of a workflow row that a run's snapshot is taken from. */
+export type RunnableWorkflow = Pick<
+  Workflow,
+  'id' | 'userId' | 'triggerProvider' | 'triggerId' | 'actionProvider' | 'actionId' | 'actionConfig' | 'actionCredentialsId'
+>;
+
+export interface RunEvent {
+  workflow: RunnableWorkflow;
+  source: RunSource;
+  /** Identifies the triggering event; the same id never starts a second run. Random when absent. */
+  eventId?: string;
+  triggerData: JsonValue;
+}
+
+export interface StartedRun {
+  temporalWorkflowId: string;
+  /** False when this event had already started a run (a redelivery). */
+  started: boolean;
+}
+
+export class UnknownActionError extends Error {
+  override name = 'UnknownActionError';
+}
+
+export interface RunStarterDeps {
+  db: Database;
+  temporal: Client;
+  registry: ProviderRegistry;
+}
+
+/** Starts runs for every kind of trigger: webhooks, manual runs and, later, mail and schedules. */
+export class RunStarter {
+  constructor(private readonly deps: RunStarterDeps) {}
+
+  buildInput(event: RunEvent): AutomationRunInput {
+    const { workflow } = event;
+    const action = this.deps.registry.action(workflow.actionProvider, workflow.actionId);
+    if (!action) throw new UnknownActionError(`${workflow.actionProvider}.${workflow.actionId} is not installed`);
+    const actionConfig = toJson(workflow.actionConfig);
+    return {
+      workflowId: workflow.id,
+      userId: workflow.userId,
+      source: event.source,
+      trigger: { provider: workflow.triggerProvider, triggerId: workflow.triggerId, data: event.triggerData },
+      action: {
+        provider: workflow.actionProvider,
+        actionId: workflow.actionId,
+        config: actionConfig !== null && typeof actionConfig === 'object' && !Array.isArray(actionConfig) ? actionConfig : {},
+        credentialsId: workflow.actionCredentialsId,
+        execution: this.deps.registry.executionOptions(action),
+      },
+    };
+  }
+
+  /** Resolves once Temporal has accepted the run (or had already accepted it for this event). */
+  async start(event: RunEvent): Promise<StartedRun> {
+    const temporalWorkflowId = runWorkflowId(event.workflow.id, event.source, event.eventId ?? randomUUID());
+    try {
+      await this.deps.temporal.workflow.start(WORKFLOW_TYPES.automation, {
+        taskQueue: TASK_QUEUES.automation,
+        workflowId: temporalWorkflowId,
+        args: [this.buildInput(event)],
+        // Even after the first run of this event has closed, its id is not reused.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+      return { temporalWorkflowId, started: true };
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return { temporalWorkflowId, started: false };
+      throw error;
+    }
+  }
+
+  /**
+   * Like `start`, but first records the execution so that the caller can answer with its id
+   * (the API's manual run). The same event id answers the same execution.
+   */
+  async startRecorded(event: RunEvent): Promise<StartedRun & { executionId: number }> {
+    const eventId = event.eventId ?? randomUUID();
+    const temporalWorkflowId = runWorkflowId(event.workflow.id, event.source, eventId);
+    const { db } = this.deps;
+    const [inserted] = await db
+      .insert(workflowExecutions)
+      .values({
+        workflowId: event.workflow.id,
+        userId: event.workflow.userId,
+        temporalWorkflowId,
+        status: 'running',
+        triggerData: event.triggerData,
+      })
+      .onConflictDoNothing({ target: workflowExecutions.temporalWorkflowId })
+      .returning({ id: workflowExecutions.id });
+    if (!inserted) {
+      const [existing] = await db
+        .select({ id: workflowExecutions.id })
+        .from(workflowExecutions)
+        .where(
+          and(
+            eq(workflowExecutions.temporalWorkflowId, temporalWorkflowId),
+            eq(workflowExecutions.userId, event.workflow.userId),
+          ),
+        );
+      if (!existing) throw new Error('the execution row vanished between insert and select');
+      // A first attempt may have recorded the row and then failed to reach Temporal: starting again is safe.
+      const started = await this.start({ ...event, eventId });
+      return { ...started, executionId: existing.id };
+    }
+    try {
+      const started = await this.start({ ...event, eventId });
+      return { ...started, executionId: inserted.id };
+    } catch (error) {
+      // Temporal refused or was down: drop the row so that nothing shows a run that never started.
+      await db.delete(workflowExecutions).where(eq(workflowExecutions.id, inserted.id));
+      throw error;
+    }
+  }
+}

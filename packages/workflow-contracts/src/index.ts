@@ -1,0 +1,101 @@
+// Everything a run's starter, its workflow and its activities must agree on.
+// This module is imported by workflow code, so it stays deterministic: no I/O, no Node APIs.
+
+export const TASK_QUEUES = {
+  /** Workflow tasks, bookkeeping and generic actions (HTTP), so those can be dispatched eagerly. */
+  automation: 'automation-workflows',
+} as const;
+
+export const WORKFLOW_TYPES = {
+  automation: 'automationWorkflow',
+} as const;
+
+/** What fired a run; part of the run's Temporal workflow id. */
+export type RunSource = 'webhook' | 'manual' | 'schedule' | 'gmail';
+
+/**
+ * The Temporal workflow id of one run. It is derived from the triggering event, so that Temporal itself
+ * refuses a second run for the same event (a webhook id, a mail id, a fire time, an Idempotency-Key).
+ */
+export function runWorkflowId(workflowId: number, source: RunSource, eventId: string): string {
+  return `run:${workflowId}:${source}:${eventId}`;
+}
+
+/** Event ids come from callers (headers); this keeps them short and printable. */
+export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Retry policy of one action, in plain data so that it travels inside the run input. */
+export interface ActionRetryPolicy {
+  maximumAttempts: number;
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+}
+
+/** How the action's activity is scheduled; resolved from the provider registry when the run starts. */
+export interface ActionExecutionOptions {
+  taskQueue: string;
+  startToCloseTimeoutMs: number;
+  /** Lets a dead worker's attempt be retried quickly instead of waiting for the whole timeout. */
+  heartbeatTimeoutMs: number;
+  retry: ActionRetryPolicy;
+}
+
+/**
+ * A snapshot of the workflow taken when the run starts: later edits do not change a run in flight.
+ * It carries a credential's id, never a token or secret.
+ */
+export interface AutomationRunInput {
+  workflowId: number;
+  userId: number;
+  source: RunSource;
+  trigger: { provider: string; triggerId: string; data: JsonValue };
+  action: {
+    provider: string;
+    actionId: string;
+    config: JsonObject;
+    credentialsId: number | null;
+    execution: ActionExecutionOptions;
+  };
+}
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** The activity name of an action: `${provider}.${actionId}`. */
+export function actionActivityName(provider: string, actionId: string): string {
+  return `${provider}.${actionId}`;
+}
+
+export interface ActionActivityInput {
+  workflowId: number;
+  userId: number;
+  config: JsonObject;
+  triggerData: JsonValue;
+  credentialsId: number | null;
+}
+
+export type ActionActivity = (input: ActionActivityInput) => Promise<JsonValue>;
+
+export interface RunStartedRecord {
+  workflowId: number;
+  userId: number;
+  temporalWorkflowId: string;
+  temporalRunId: string;
+  triggerData: JsonValue;
+}
+
+export interface RunFinishedRecord {
+  temporalWorkflowId: string;
+  status: Exclude<RunStatus, 'running'>;
+  actionResult: JsonValue | null;
+  errorMessage: string | null;
+}
+
+/** Bookkeeping that every run does around its action; run as local activities (no extra dispatch). */
+export interface RunBookkeepingActivities {
+  recordRunStarted(record: RunStartedRecord): Promise<void>;
+  recordRunFinished(record: RunFinishedRecord): Promise<void>;
+}
