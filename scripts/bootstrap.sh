@@ -57,6 +57,7 @@ fi
 
 # --- workspace ----------------------------------------------------------------------
 cd "$REPO_ROOT"
+export TURBO_TELEMETRY_DISABLED=1
 say "node $(node --version), pnpm $(pnpm --version)${TEMPORAL_CLI_PATH:+, temporal CLI at ${TEMPORAL_CLI_PATH#$REPO_ROOT/}}"
 pnpm install --frozen-lockfile --prefer-offline --reporter=silent
 say "building (turbo caches unchanged packages)"

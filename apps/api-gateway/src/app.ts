@@ -11,7 +11,10 @@ export type { ApiGatewayDeps } from './deps.js';
 /** The REST API for frontends, as one plugin over its dependencies. */
 export const apiGateway = fp<ApiGatewayDeps>(
   async (app, deps) => {
-    await registerOpenApi(app, { title: 'autoflow api-gateway', description: 'Workflows, executions, accounts and the catalog' });
+    await registerOpenApi(app, {
+      title: 'autoflow api-gateway',
+      description: 'Workflows, executions, accounts and the catalog',
+    });
     registerProblemHandlers(app);
     registerHealthRoutes(app, deps.readiness);
     await app.register(authRoutes, deps);

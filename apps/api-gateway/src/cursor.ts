@@ -8,7 +8,10 @@ export function decodeCursor(cursor: string | undefined): (string | number)[] | 
   if (!cursor) return undefined;
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.every((part) => typeof part === 'string' || typeof part === 'number')) {
+    if (
+      Array.isArray(parsed) &&
+      parsed.every((part) => typeof part === 'string' || typeof part === 'number')
+    ) {
       return parsed;
     }
   } catch {

@@ -80,5 +80,7 @@ export const problemSchema = z.object({
   status: z.number(),
   detail: z.string(),
   code: z.string(),
-  issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })).optional(),
+  issues: z
+    .array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() }))
+    .optional(),
 });

@@ -12,7 +12,11 @@ export const envSchema = z.object({
   /** Which key of ENCRYPTION_KEYS is current; the first one when unset. */
   ENCRYPTION_CURRENT_KEY_ID: z.string().optional(),
   /** Largest webhook body accepted, in bytes. */
-  WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  WEBHOOK_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   /** Postgres connections; every inbound event does one indexed read. */
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
   /** Port to listen on. */

@@ -64,12 +64,18 @@ function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionAct
   return async (input: ActionActivityInput) => {
     const context = Context.current();
     const temporalWorkflowId = context.info.workflowExecution?.workflowId;
-    if (!temporalWorkflowId) throw ApplicationFailure.nonRetryable('actions run only inside a run', 'PermanentActionError');
+    if (!temporalWorkflowId)
+      throw ApplicationFailure.nonRetryable('actions run only inside a run', 'PermanentActionError');
     const rendered = renderTemplates(input.config, { trigger: input.triggerData });
     const config = action.config.safeParse(rendered);
     if (!config.success) {
-      const problems = config.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`);
-      throw ApplicationFailure.nonRetryable(`invalid config after templates: ${problems.join('; ')}`, 'PermanentActionError');
+      const problems = config.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`,
+      );
+      throw ApplicationFailure.nonRetryable(
+        `invalid config after templates: ${problems.join('; ')}`,
+        'PermanentActionError',
+      );
     }
     // Keep the attempt visibly alive during slow calls, so a dead worker is noticed within the heartbeat timeout.
     const heartbeatEveryMs = Math.max(1_000, (context.info.heartbeatTimeoutMs ?? 30_000) / 3);
@@ -110,7 +116,10 @@ function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionAct
 type ActivityFunction = (input: never) => Promise<unknown>;
 
 /** Activities grouped by the task queue that serves them; the main queue also gets the bookkeeping. */
-export function createActivitiesByQueue(deps: ActivityDeps, mainQueue: string): Map<string, Record<string, ActivityFunction>> {
+export function createActivitiesByQueue(
+  deps: ActivityDeps,
+  mainQueue: string,
+): Map<string, Record<string, ActivityFunction>> {
   const byQueue = new Map<string, Record<string, ActivityFunction>>();
   byQueue.set(mainQueue, { ...createBookkeeping(deps.db) });
   for (const [name, action] of deps.registry.actionsByActivityName()) {

@@ -7,7 +7,14 @@ import { WORKFLOW_BUNDLE_PATH } from './worker.js';
 
 const { code } = await bundleWorkflowCode({
   workflowsPath: fileURLToPath(new URL('./workflows/index.js', import.meta.url)),
-  logger: { info: () => {}, warn: console.warn, error: console.error, debug: () => {}, trace: () => {}, log: () => {} },
+  logger: {
+    info: () => {},
+    warn: console.warn,
+    error: console.error,
+    debug: () => {},
+    trace: () => {},
+    log: () => {},
+  },
 });
 await writeFile(WORKFLOW_BUNDLE_PATH, code);
 console.log(`workflow bundle written to ${WORKFLOW_BUNDLE_PATH} (${(code.length / 1024).toFixed(0)} KiB)`);

@@ -39,7 +39,8 @@ export class Keyring {
       if (!KEY_ID_PATTERN.test(id)) throw new KeyringError(`key id "${id}" must match ${KEY_ID_PATTERN}`);
       if (key.length !== KEY_BYTES) throw new KeyringError(`key "${id}" must be ${KEY_BYTES} bytes`);
     }
-    if (!keys.has(currentKeyId)) throw new KeyringError(`the current key "${currentKeyId}" is not in the keyring`);
+    if (!keys.has(currentKeyId))
+      throw new KeyringError(`the current key "${currentKeyId}" is not in the keyring`);
     this.#keys = keys;
     this.currentKeyId = currentKeyId;
   }
@@ -49,9 +50,13 @@ export class Keyring {
    * Fails closed: a missing or malformed key stops the caller; nothing is ever generated here.
    */
   static fromEnv(keysSpec: string | undefined, currentKeyId: string | undefined): Keyring {
-    if (!keysSpec) throw new KeyringError('ENCRYPTION_KEYS is not set; refusing to run without encryption keys');
+    if (!keysSpec)
+      throw new KeyringError('ENCRYPTION_KEYS is not set; refusing to run without encryption keys');
     const keys = new Map<string, Buffer>();
-    for (const entry of keysSpec.split(',').map((part) => part.trim()).filter(Boolean)) {
+    for (const entry of keysSpec
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)) {
       const separator = entry.indexOf(':');
       if (separator <= 0) throw new KeyringError('ENCRYPTION_KEYS entries must look like "id:base64key"');
       keys.set(entry.slice(0, separator), Buffer.from(entry.slice(separator + 1), 'base64'));
@@ -84,9 +89,10 @@ export class Keyring {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
       decipher.setAAD(associatedData(location));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString(
-        'utf8',
-      );
+      return Buffer.concat([
+        decipher.update(Buffer.from(ciphertext, 'base64url')),
+        decipher.final(),
+      ]).toString('utf8');
     } catch {
       throw new DecryptionError(`the value does not open at ${location.table}.${location.column}`);
     }

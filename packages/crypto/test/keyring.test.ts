@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DecryptionError, Keyring, KeyringError, generateKey } from '../src/index.js';
+import { DecryptionError, generateKey, Keyring, KeyringError } from '../src/index.js';
 
 const place = { table: 'workflows', column: 'webhook_secret', row: 7 };
 

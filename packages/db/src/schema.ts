@@ -52,7 +52,9 @@ export const credentials = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (table) => [unique('credentials_user_provider_name_key').on(table.userId, table.serviceProvider, table.name)],
+  (table) => [
+    unique('credentials_user_provider_name_key').on(table.userId, table.serviceProvider, table.name),
+  ],
 );
 
 export const workflows = pgTable(
@@ -107,7 +109,10 @@ export const workflowExecutions = pgTable(
     temporalWorkflowId: varchar('temporal_workflow_id', { length: 255 }).notNull(),
     // Null only between a manual run's acceptance and its first workflow task.
     temporalRunId: varchar('temporal_run_id', { length: 255 }),
-    status: varchar('status', { length: 50, enum: ['running', 'completed', 'failed', 'cancelled'] }).notNull(),
+    status: varchar('status', {
+      length: 50,
+      enum: ['running', 'completed', 'failed', 'cancelled'],
+    }).notNull(),
     triggerData: jsonb('trigger_data'),
     actionResult: jsonb('action_result'),
     errorMessage: text('error_message'),
@@ -117,7 +122,11 @@ export const workflowExecutions = pgTable(
   (table) => [
     // Unique: one row per Temporal run id, which is what makes recording idempotent.
     uniqueIndex('workflow_executions_temporal_workflow_id_idx').on(table.temporalWorkflowId),
-    index('workflow_executions_workflow_started_idx').on(table.workflowId, table.startedAt.desc(), table.id.desc()),
+    index('workflow_executions_workflow_started_idx').on(
+      table.workflowId,
+      table.startedAt.desc(),
+      table.id.desc(),
+    ),
   ],
 );
 

@@ -1,4 +1,4 @@
-import { type LookupAddress, type LookupOptions, lookup as dnsLookup } from 'node:dns';
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Agent, buildConnector } from 'undici';
@@ -28,14 +28,21 @@ export function parseAllowedHosts(spec: string | undefined): Set<string> {
   );
 }
 
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
 
 function guardedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
   dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, []);
     const refused = addresses.find((entry) => !isPublicAddress(entry.address));
     if (refused) {
-      return callback(new EgressRefusedError(`${hostname} resolves to a non-public address (${refused.address})`), []);
+      return callback(
+        new EgressRefusedError(`${hostname} resolves to a non-public address (${refused.address})`),
+        [],
+      );
     }
     if (options.all) return callback(null, addresses);
     const first = addresses[0];
@@ -67,7 +74,8 @@ export function createEgressDispatcher(options: EgressOptions): Agent {
     if (options.allowedHosts.has(hostPort)) return direct(target, callback);
     // A literal address skips DNS, so the lookup guard would never see it.
     if (isIP(host)) {
-      if (!isPublicAddress(host)) return callback(new EgressRefusedError(`${host} is not a public address`), null);
+      if (!isPublicAddress(host))
+        return callback(new EgressRefusedError(`${host} is not a public address`), null);
       return direct(target, callback);
     }
     return guarded(target, callback);

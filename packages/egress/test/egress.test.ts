@@ -1,4 +1,4 @@
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEgressDispatcher, isPublicAddress, parseAllowedHosts } from '../src/index.js';
@@ -37,15 +37,21 @@ describe('createEgressDispatcher', () => {
 
   it('refuses loopback by literal address and by name', async () => {
     const dispatcher = createEgressDispatcher({ allowedHosts: new Set() });
-    await expect(request(`http://127.0.0.1:${port}/`, { dispatcher })).rejects.toThrow(/not a public address/);
+    await expect(request(`http://127.0.0.1:${port}/`, { dispatcher })).rejects.toThrow(
+      /not a public address/,
+    );
     await expect(request(`http://localhost:${port}/`, { dispatcher })).rejects.toThrow(/non-public address/);
     await expect(request('http://[::1]:9/', { dispatcher })).rejects.toThrow(/not a public address/);
   });
 
   it('reaches an allow-listed host:port and nothing else on that host', async () => {
-    const dispatcher = createEgressDispatcher({ allowedHosts: parseAllowedHosts(` 127.0.0.1:${port} ,other:1`) });
+    const dispatcher = createEgressDispatcher({
+      allowedHosts: parseAllowedHosts(` 127.0.0.1:${port} ,other:1`),
+    });
     const response = await request(`http://127.0.0.1:${port}/`, { dispatcher });
     expect(await response.body.text()).toBe('reached');
-    await expect(request(`http://127.0.0.1:${port + 1}/`, { dispatcher })).rejects.toThrow(/not a public address/);
+    await expect(request(`http://127.0.0.1:${port + 1}/`, { dispatcher })).rejects.toThrow(
+      /not a public address/,
+    );
   });
 });

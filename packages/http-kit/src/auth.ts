@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { SignJWT, jwtVerify } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import { problems } from './problem.js';
 
 // Frontends get a JWT from api-gateway; every app verifies it with the shared key, so no app has to

@@ -9,7 +9,9 @@ export function redactUrl(url: string): string {
   const queryStart = url.indexOf('?');
   if (queryStart < 0) return url;
   const params = new URLSearchParams(url.slice(queryStart + 1));
-  const names = [...new Set(params.keys())].map((name) => `${encodeURIComponent(name)}=${HIDDEN_QUERY_VALUE}`);
+  const names = [...new Set(params.keys())].map(
+    (name) => `${encodeURIComponent(name)}=${HIDDEN_QUERY_VALUE}`,
+  );
   return `${url.slice(0, queryStart)}?${names.join('&')}`;
 }
 

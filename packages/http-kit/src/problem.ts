@@ -27,7 +27,8 @@ export const problems = {
     new ProblemError(401, 'unauthorized', 'Unauthorized', detail),
   notFound: (what = 'resource') => new ProblemError(404, 'not_found', 'Not found', `${what} not found`),
   conflict: (code: string, detail: string) => new ProblemError(409, code, 'Conflict', detail),
-  unavailable: (detail: string) => new ProblemError(503, 'service_unavailable', 'Service unavailable', detail),
+  unavailable: (detail: string) =>
+    new ProblemError(503, 'service_unavailable', 'Service unavailable', detail),
 };
 
 function send(reply: import('fastify').FastifyReply, problem: ProblemError) {
@@ -46,7 +47,9 @@ function send(reply: import('fastify').FastifyReply, problem: ProblemError) {
 
 /** Installs the error and not-found handlers that turn every failure into problem+json. */
 export function registerProblemHandlers(app: FastifyInstance): void {
-  app.setNotFoundHandler((request, reply) => send(reply, problems.notFound(`route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, problems.notFound(`route ${request.method} ${request.url.split('?')[0]}`)),
+  );
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ProblemError) return send(reply, error);
     if (hasZodFastifySchemaValidationErrors(error)) {
@@ -64,6 +67,9 @@ export function registerProblemHandlers(app: FastifyInstance): void {
       return send(reply, new ProblemError(error.statusCode, code, 'Bad request', error.message));
     }
     request.log.error({ err: error }, 'request failed');
-    return send(reply, new ProblemError(500, 'internal_error', 'Internal error', 'an unexpected error occurred'));
+    return send(
+      reply,
+      new ProblemError(500, 'internal_error', 'Internal error', 'an unexpected error occurred'),
+    );
   });
 }

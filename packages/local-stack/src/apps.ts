@@ -46,7 +46,8 @@ export function spawnApp(options: SpawnAppOptions): ManagedProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const forward = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) options.onLine?.(options.name, line);
+    for (const line of chunk.toString('utf8').split('\n'))
+      if (line.trim()) options.onLine?.(options.name, line);
   };
   child.stdout?.on('data', forward);
   child.stderr?.on('data', forward);
@@ -75,7 +76,8 @@ export async function waitUntilReady(app: ManagedProcess, timeoutMs = 30_000): P
     exitCode = code;
   });
   while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`${app.name} exited with code ${exitCode} before it was ready`);
+    if (exitCode !== undefined)
+      throw new Error(`${app.name} exited with code ${exitCode} before it was ready`);
     try {
       const response = await fetch(`${app.baseUrl}/readyz`);
       if (response.ok) return;
@@ -88,8 +90,25 @@ export async function waitUntilReady(app: ManagedProcess, timeoutMs = 30_000): P
 }
 
 const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[33m', '\x1b[32m', '\x1b[34m'];
-const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
-const SHOWN_ELSEWHERE = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'reqId', 'req', 'res', 'responseTime']);
+const LEVELS: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+const SHOWN_ELSEWHERE = new Set([
+  'level',
+  'time',
+  'pid',
+  'hostname',
+  'msg',
+  'reqId',
+  'req',
+  'res',
+  'responseTime',
+]);
 
 /** Turns one JSON log line into a short readable one, prefixed and coloured by its source. */
 export function formatLogLine(source: string, line: string, colorIndex = 0): string {
@@ -104,7 +123,8 @@ export function formatLogLine(source: string, line: string, colorIndex = 0): str
   const entries = Object.entries(record);
   const field = (name: string) => entries.find(([key]) => key === name)?.[1];
   const level = LEVELS[Number(field('level'))] ?? String(field('level') ?? '');
-  const time = typeof field('time') === 'number' ? new Date(Number(field('time'))).toISOString().slice(11, 23) : '';
+  const time =
+    typeof field('time') === 'number' ? new Date(Number(field('time'))).toISOString().slice(11, 23) : '';
   const request = field('req');
   const response = field('res');
   const requestText =

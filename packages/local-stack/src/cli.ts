@@ -9,13 +9,25 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKey } from '@autoflow/crypto';
 import { runMigrations } from '@autoflow/db';
-import { APP_NAMES, type ManagedProcess, REPO_ROOT, formatLogLine, spawnApp, waitUntilReady } from './apps.js';
+import {
+  APP_NAMES,
+  formatLogLine,
+  type ManagedProcess,
+  REPO_ROOT,
+  spawnApp,
+  waitUntilReady,
+} from './apps.js';
 import { ensureDatabase, startEmbeddedPostgres } from './postgres.js';
-import { startTestServices } from './test-services.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
+import { startTestServices } from './test-services.js';
 
 const DATA_DIR = join(REPO_ROOT, '.data');
-const DEV_PORTS = { 'api-gateway': 3000, 'oauth-service': 3001, 'trigger-ingest': 3002, worker: 3003 } as const;
+const DEV_PORTS = {
+  'api-gateway': 3000,
+  'oauth-service': 3001,
+  'trigger-ingest': 3002,
+  worker: 3003,
+} as const;
 const print = (source: string, line: string, color = 4) => console.log(formatLogLine(source, line, color));
 
 interface DevSecrets {
@@ -40,7 +52,8 @@ async function up(): Promise<void> {
     if (stopping) return;
     stopping = true;
     print('stack', 'stopping everything this command started');
-    for (const stop of stops.reverse()) await stop().catch((error) => print('stack', `stop failed: ${error}`));
+    for (const stop of stops.reverse())
+      await stop().catch((error) => print('stack', `stop failed: ${error}`));
     process.exit(code);
   };
   process.on('SIGINT', () => void shutdown(0));
@@ -63,7 +76,10 @@ async function up(): Promise<void> {
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!temporalAddress) {
     const cliPath = process.env.TEMPORAL_CLI_PATH ?? join(REPO_ROOT, '.tools', 'bin', 'temporal');
-    print('stack', 'starting the Temporal dev server on :7233, UI on http://localhost:8233 (data in .data/temporal.sqlite)');
+    print(
+      'stack',
+      'starting the Temporal dev server on :7233, UI on http://localhost:8233 (data in .data/temporal.sqlite)',
+    );
     const temporal = await startTemporalDevServer({
       cliPath,
       port: 7233,
@@ -85,7 +101,8 @@ async function up(): Promise<void> {
     TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'default',
     JWT_SECRET: process.env.JWT_SECRET ?? secrets.jwtSecret,
     ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS ?? secrets.encryptionKeys,
-    PUBLIC_WEBHOOK_BASE_URL: process.env.PUBLIC_WEBHOOK_BASE_URL ?? `http://localhost:${DEV_PORTS['trigger-ingest']}`,
+    PUBLIC_WEBHOOK_BASE_URL:
+      process.env.PUBLIC_WEBHOOK_BASE_URL ?? `http://localhost:${DEV_PORTS['trigger-ingest']}`,
   };
   const apps: ManagedProcess[] = APP_NAMES.map((name, index) =>
     spawnApp({ name, port: DEV_PORTS[name], env, onLine: (source, line) => print(source, line, index) }),
@@ -111,12 +128,18 @@ async function withTestServices(command: string[]): Promise<void> {
   const services = await startTestServices();
   const child = spawn(command[0] ?? '', command.slice(1), {
     stdio: 'inherit',
-    env: { ...process.env, TEST_DATABASE_URL: services.databaseUrl, TEST_TEMPORAL_ADDRESS: services.temporalAddress },
+    env: {
+      ...process.env,
+      TEST_DATABASE_URL: services.databaseUrl,
+      TEST_TEMPORAL_ADDRESS: services.temporalAddress,
+    },
   });
   const forwardSignal = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forwardSignal);
   process.on('SIGTERM', forwardSignal);
-  const code = await new Promise<number>((resolve) => child.once('exit', (exitCode) => resolve(exitCode ?? 1)));
+  const code = await new Promise<number>((resolve) =>
+    child.once('exit', (exitCode) => resolve(exitCode ?? 1)),
+  );
   await services.stop();
   process.exit(code);
 }
@@ -125,7 +148,8 @@ const [commandName, ...rest] = process.argv.slice(2);
 const separator = rest.indexOf('--');
 try {
   if (commandName === 'up') await up();
-  else if (commandName === 'test-services') await withTestServices(separator >= 0 ? rest.slice(separator + 1) : rest);
+  else if (commandName === 'test-services')
+    await withTestServices(separator >= 0 ? rest.slice(separator + 1) : rest);
   else {
     console.error('usage: cli.js up | test-services -- <command…>');
     process.exit(2);

@@ -65,7 +65,15 @@ export async function waitForTemporal(address: string, timeoutMs = 60_000): Prom
 }
 
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<RunningTemporal> {
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), ...TEMPORAL_DEV_SERVER_FLAGS];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    ...TEMPORAL_DEV_SERVER_FLAGS,
+  ];
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
   if (options.dbFile) args.push('--db-filename', options.dbFile);

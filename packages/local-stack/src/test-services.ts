@@ -25,7 +25,12 @@ export async function startTestServices(log: (line: string) => void = () => {}):
     let databaseUrl = process.env.TEST_DATABASE_URL;
     if (!databaseUrl) {
       const dataDir = await mkdtemp(join(tmpdir(), 'autoflow-test-pg-'));
-      const postgres = await startEmbeddedPostgres({ dataDir, port: await freePort(), persistent: false, onLog: log });
+      const postgres = await startEmbeddedPostgres({
+        dataDir,
+        port: await freePort(),
+        persistent: false,
+        onLog: log,
+      });
       stops.push(async () => {
         await postgres.stop();
         await rm(dataDir, { recursive: true, force: true });
@@ -35,7 +40,8 @@ export async function startTestServices(log: (line: string) => void = () => {}):
     let temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
     if (!temporalAddress) {
       const cliPath = process.env.TEMPORAL_CLI_PATH;
-      if (!cliPath) throw new Error('set TEMPORAL_CLI_PATH (scripts/bootstrap.sh does) or TEST_TEMPORAL_ADDRESS');
+      if (!cliPath)
+        throw new Error('set TEMPORAL_CLI_PATH (scripts/bootstrap.sh does) or TEST_TEMPORAL_ADDRESS');
       const temporal = await startTemporalDevServer({ cliPath, port: await freePort(), onOutput: log });
       stops.push(temporal.stop);
       temporalAddress = temporal.address;

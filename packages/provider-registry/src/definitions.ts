@@ -19,7 +19,10 @@ export type AuthSpec = { type: 'none' } | OAuth2AuthSpec;
 
 export type TriggerKind = 'event' | 'webhook' | 'schedule' | 'manual';
 
-export interface TriggerDefinition<Config extends z.ZodType = z.ZodType, Output extends z.ZodType = z.ZodType> {
+export interface TriggerDefinition<
+  Config extends z.ZodType = z.ZodType,
+  Output extends z.ZodType = z.ZodType,
+> {
   id: string;
   name: string;
   description: string;
@@ -47,7 +50,10 @@ export interface ActionContext<Config> extends ActionServices {
   heartbeat(): void;
 }
 
-export interface ActionDefinition<Config extends z.ZodType = z.ZodType, Output extends z.ZodType = z.ZodType> {
+export interface ActionDefinition<
+  Config extends z.ZodType = z.ZodType,
+  Output extends z.ZodType = z.ZodType,
+> {
   id: string;
   name: string;
   description: string;

@@ -1,8 +1,8 @@
 import {
   type ActionExecutionOptions,
+  actionActivityName,
   type JsonValue,
   TASK_QUEUES,
-  actionActivityName,
 } from '@autoflow/workflow-contracts';
 import type { z } from 'zod';
 import type { ActionDefinition, ProviderDefinition, TriggerDefinition, TriggerKind } from './definitions.js';
@@ -105,7 +105,8 @@ export class ProviderRegistry {
     this.#catalog ??= this.providers.map((provider) => ({
       id: provider.id,
       name: provider.name,
-      auth: provider.auth.type === 'oauth2' ? { type: 'oauth2', scopes: provider.auth.scopes } : { type: 'none' },
+      auth:
+        provider.auth.type === 'oauth2' ? { type: 'oauth2', scopes: provider.auth.scopes } : { type: 'none' },
       triggers: provider.triggers.map((trigger) => ({
         id: trigger.id,
         name: trigger.name,
@@ -156,7 +157,10 @@ export class ProviderRegistry {
     for (const reference of listTemplateReferences(toJson(spec.action.config))) {
       const path = ['action', 'config', ...reference.location.split('.').filter(Boolean)];
       if (!reference.path) {
-        issues.push({ path, message: `"{{${reference.expression}}}" must look like {{trigger.field.subfield}}` });
+        issues.push({
+          path,
+          message: `"{{${reference.expression}}}" must look like {{trigger.field.subfield}}`,
+        });
       } else if (!schemaHasPath(outputSchema, reference.path)) {
         issues.push({
           path,
@@ -166,7 +170,11 @@ export class ProviderRegistry {
     }
     if (issues.length > 0 || !triggerConfig.success || !actionConfig.success) return { ok: false, issues };
     // The raw config is stored, not the parsed one: templates must survive until the run renders them.
-    return { ok: true, triggerConfig: toJson(spec.trigger.config ?? {}), actionConfig: toJson(spec.action.config ?? {}) };
+    return {
+      ok: true,
+      triggerConfig: toJson(spec.trigger.config ?? {}),
+      actionConfig: toJson(spec.action.config ?? {}),
+    };
   }
 }
 

@@ -20,14 +20,20 @@ export interface TemplateReference {
 export function parseExpression(expression: string): string[] | undefined {
   const [root, ...segments] = expression.split('.');
   if (root !== TEMPLATE_ROOT) return undefined;
-  if (!segments.every((segment) => SEGMENT.test(segment) && !FORBIDDEN_SEGMENTS.has(segment))) return undefined;
+  if (!segments.every((segment) => SEGMENT.test(segment) && !FORBIDDEN_SEGMENTS.has(segment)))
+    return undefined;
   return segments;
 }
 
-function forEachString(value: JsonValue, location: string, visit: (text: string, location: string) => void): void {
+function forEachString(
+  value: JsonValue,
+  location: string,
+  visit: (text: string, location: string) => void,
+): void {
   if (typeof value === 'string') visit(value, location);
-  else if (Array.isArray(value)) value.forEach((item, index) => forEachString(item, joinLocation(location, index), visit));
-  else if (value !== null && typeof value === 'object') {
+  else if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) forEachString(item, joinLocation(location, index), visit);
+  } else if (value !== null && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) forEachString(item, joinLocation(location, key), visit);
   }
 }
@@ -84,7 +90,9 @@ export function renderTemplates(value: JsonValue, scope: { trigger: JsonValue })
   }
   if (Array.isArray(value)) return value.map((item) => renderTemplates(item, scope));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderTemplates(item, scope)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, renderTemplates(item, scope)]),
+    );
   }
   return value;
 }

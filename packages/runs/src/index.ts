@@ -6,9 +6,9 @@ import {
   type AutomationRunInput,
   type JsonValue,
   type RunSource,
+  runWorkflowId,
   TASK_QUEUES,
   WORKFLOW_TYPES,
-  runWorkflowId,
 } from '@autoflow/workflow-contracts';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
@@ -16,7 +16,14 @@ import { and, eq } from 'drizzle-orm';
 /** The columns of a workflow row that a run's snapshot is taken from. */
 export type RunnableWorkflow = Pick<
   Workflow,
-  'id' | 'userId' | 'triggerProvider' | 'triggerId' | 'actionProvider' | 'actionId' | 'actionConfig' | 'actionCredentialsId'
+  | 'id'
+  | 'userId'
+  | 'triggerProvider'
+  | 'triggerId'
+  | 'actionProvider'
+  | 'actionId'
+  | 'actionConfig'
+  | 'actionCredentialsId'
 >;
 
 export interface RunEvent {
@@ -50,7 +57,8 @@ export class RunStarter {
   buildInput(event: RunEvent): AutomationRunInput {
     const { workflow } = event;
     const action = this.deps.registry.action(workflow.actionProvider, workflow.actionId);
-    if (!action) throw new UnknownActionError(`${workflow.actionProvider}.${workflow.actionId} is not installed`);
+    if (!action)
+      throw new UnknownActionError(`${workflow.actionProvider}.${workflow.actionId} is not installed`);
     const actionConfig = toJson(workflow.actionConfig);
     return {
       workflowId: workflow.id,
@@ -60,7 +68,10 @@ export class RunStarter {
       action: {
         provider: workflow.actionProvider,
         actionId: workflow.actionId,
-        config: actionConfig !== null && typeof actionConfig === 'object' && !Array.isArray(actionConfig) ? actionConfig : {},
+        config:
+          actionConfig !== null && typeof actionConfig === 'object' && !Array.isArray(actionConfig)
+            ? actionConfig
+            : {},
         credentialsId: workflow.actionCredentialsId,
         execution: this.deps.registry.executionOptions(action),
       },
@@ -80,7 +91,8 @@ export class RunStarter {
       });
       return { temporalWorkflowId, started: true };
     } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) return { temporalWorkflowId, started: false };
+      if (error instanceof WorkflowExecutionAlreadyStartedError)
+        return { temporalWorkflowId, started: false };
       throw error;
     }
   }

@@ -1,5 +1,5 @@
 import { users } from '@autoflow/db';
-import { ProblemError, authenticate, problems } from '@autoflow/http-kit';
+import { authenticate, ProblemError, problems } from '@autoflow/http-kit';
 import { hash, verify } from '@node-rs/argon2';
 import { eq, sql } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -12,8 +12,11 @@ const sessionSchema = z.object({ user: userSchema, token: z.string() });
 // Verifying against a throwaway hash keeps "no such user" as slow as "wrong password".
 const decoyHash = hash('decoy password that matches nothing');
 
+/** Postgres' unique_violation, also when drizzle wraps the driver's error as its cause. */
 function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && error.code === '23505';
+  if (typeof error !== 'object' || error === null) return false;
+  if ('code' in error && error.code === '23505') return true;
+  return 'cause' in error && isUniqueViolation(error.cause);
 }
 
 export const authRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, { db, tokens }) => {
@@ -38,7 +41,8 @@ export const authRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, { d
         if (!user) throw new Error('insert returned no row');
         return reply.code(201).send({ user, token: await tokens.issue(user.id) });
       } catch (error) {
-        if (isUniqueViolation(error)) throw problems.conflict('email_taken', 'an account with this email exists');
+        if (isUniqueViolation(error))
+          throw problems.conflict('email_taken', 'an account with this email exists');
         throw error;
       }
     },
@@ -46,7 +50,9 @@ export const authRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, { d
 
   app.post(
     '/api/auth/login',
-    { schema: { tags: ['auth'], body: credentialsBody, response: { 200: sessionSchema, 401: problemSchema } } },
+    {
+      schema: { tags: ['auth'], body: credentialsBody, response: { 200: sessionSchema, 401: problemSchema } },
+    },
     async (request) => {
       const { email, password } = request.body;
       const [user] = await db
@@ -55,9 +61,17 @@ export const authRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, { d
         .where(eq(sql`lower(${users.email})`, email.toLowerCase()));
       const matches = await verify(user?.passwordHash ?? (await decoyHash), password);
       if (!user || !matches) {
-        throw new ProblemError(401, 'invalid_credentials', 'Invalid credentials', 'email or password is wrong');
+        throw new ProblemError(
+          401,
+          'invalid_credentials',
+          'Invalid credentials',
+          'email or password is wrong',
+        );
       }
-      return { user: { id: user.id, email: user.email, name: user.name }, token: await tokens.issue(user.id) };
+      return {
+        user: { id: user.id, email: user.email, name: user.name },
+        token: await tokens.issue(user.id),
+      };
     },
   );
 

@@ -55,7 +55,10 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
         typeof afterStartedAt === 'string' && typeof afterId === 'number'
           ? or(
               lt(workflowExecutions.startedAt, sql`${afterStartedAt}::timestamptz`),
-              and(eq(workflowExecutions.startedAt, sql`${afterStartedAt}::timestamptz`), lt(workflowExecutions.id, afterId)),
+              and(
+                eq(workflowExecutions.startedAt, sql`${afterStartedAt}::timestamptz`),
+                lt(workflowExecutions.id, afterId),
+              ),
             )
           : undefined;
       const rows = await db
@@ -68,14 +71,22 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
       const last = page.at(-1);
       return {
         items: page.map(toExecutionView),
-        nextCursor: rows.length > limit && last ? encodeCursor([last.startedAt.toISOString(), last.id]) : null,
+        nextCursor:
+          rows.length > limit && last ? encodeCursor([last.startedAt.toISOString(), last.id]) : null,
       };
     },
   );
 
   app.get(
     '/api/executions/:id',
-    { schema: { tags: ['executions'], security: secured, params: idParam, response: { 200: executionSchema, 404: problemSchema } } },
+    {
+      schema: {
+        tags: ['executions'],
+        security: secured,
+        params: idParam,
+        response: { 200: executionSchema, 404: problemSchema },
+      },
+    },
     async (request) => {
       const userId = await authenticate(tokens, request);
       const [row] = await db

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Keyring } from '@autoflow/crypto';
-import { type Database, type Workflow, credentials, workflows } from '@autoflow/db';
-import { ProblemError, authenticate, problems } from '@autoflow/http-kit';
+import { credentials, type Database, type Workflow, workflows } from '@autoflow/db';
+import { authenticate, ProblemError, problems } from '@autoflow/http-kit';
 import { toJson } from '@autoflow/provider-registry';
 import { EVENT_ID_PATTERN, type JsonValue } from '@autoflow/workflow-contracts';
 import { and, desc, eq, inArray, lt } from 'drizzle-orm';
@@ -33,7 +33,11 @@ function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
 }
 
-export function toWorkflowView(row: Workflow, publicWebhookBaseUrl: string, revealedSecret?: string): WorkflowView {
+export function toWorkflowView(
+  row: Workflow,
+  publicWebhookBaseUrl: string,
+  revealedSecret?: string,
+): WorkflowView {
   return {
     id: row.id,
     name: row.name,
@@ -75,7 +79,11 @@ async function findOwnWorkflow(db: Database, userId: number, id: number): Promis
 }
 
 /** Another user's credential answers 404, exactly like a missing one. */
-async function assertOwnCredentials(db: Database, userId: number, ids: (number | null | undefined)[]): Promise<void> {
+async function assertOwnCredentials(
+  db: Database,
+  userId: number,
+  ids: (number | null | undefined)[],
+): Promise<void> {
   const wanted = [...new Set(ids.filter((id): id is number => typeof id === 'number'))];
   if (wanted.length === 0) return;
   const owned = await db
@@ -106,11 +114,17 @@ function webhookFieldsFor(
   if (!verifySignature) return { webhookId, webhookSecret: null };
   if (current?.webhookSecret) return { webhookId, webhookSecret: current.webhookSecret };
   const secret = newWebhookSecret();
-  return { webhookId, webhookSecret: keyring.encrypt(secret, webhookSecretLocation(webhookId)), revealedSecret: secret };
+  return {
+    webhookId,
+    webhookSecret: keyring.encrypt(secret, webhookSecretLocation(webhookId)),
+    revealedSecret: secret,
+  };
 }
 
 function wantsSignature(config: JsonValue): boolean {
-  return typeof config === 'object' && config !== null && !Array.isArray(config) && config.verifySignature === true;
+  return (
+    typeof config === 'object' && config !== null && !Array.isArray(config) && config.verifySignature === true
+  );
 }
 
 export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, deps) => {
@@ -119,7 +133,8 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
   function validate(spec: z.infer<typeof createWorkflowBody>) {
     const result = registry.validateSpec(spec);
     if (!result.ok) throw problems.validationFailed(result.issues, 'the workflow is not valid');
-    const isWebhook = registry.trigger(spec.trigger.serviceProvider, spec.trigger.triggerId)?.kind === WEBHOOK_TRIGGER_KIND;
+    const isWebhook =
+      registry.trigger(spec.trigger.serviceProvider, spec.trigger.triggerId)?.kind === WEBHOOK_TRIGGER_KIND;
     return { ...result, isWebhook };
   }
 
@@ -164,16 +179,29 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
 
   app.get(
     '/api/workflows',
-    { schema: { tags: ['workflows'], security: secured, querystring: pageQuery, response: { 200: pageOf(workflowSchema) } } },
+    {
+      schema: {
+        tags: ['workflows'],
+        security: secured,
+        querystring: pageQuery,
+        response: { 200: pageOf(workflowSchema) },
+      },
+    },
     async (request) => {
       const userId = await authenticate(tokens, request);
       const { limit, cursor } = request.query;
       const after = decodeCursor(cursor);
-      if (cursor && typeof after?.[0] !== 'number') throw problems.validationFailed([{ path: ['cursor'], message: 'invalid cursor' }]);
+      if (cursor && typeof after?.[0] !== 'number')
+        throw problems.validationFailed([{ path: ['cursor'], message: 'invalid cursor' }]);
       const rows = await db
         .select()
         .from(workflows)
-        .where(and(eq(workflows.userId, userId), typeof after?.[0] === 'number' ? lt(workflows.id, after[0]) : undefined))
+        .where(
+          and(
+            eq(workflows.userId, userId),
+            typeof after?.[0] === 'number' ? lt(workflows.id, after[0]) : undefined,
+          ),
+        )
         .orderBy(desc(workflows.id))
         .limit(limit + 1);
       const page = rows.slice(0, limit);
@@ -187,7 +215,14 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
 
   app.get(
     '/api/workflows/:id',
-    { schema: { tags: ['workflows'], security: secured, params: idParam, response: { 200: workflowSchema, 404: problemSchema } } },
+    {
+      schema: {
+        tags: ['workflows'],
+        security: secured,
+        params: idParam,
+        response: { 200: workflowSchema, 404: problemSchema },
+      },
+    },
     async (request) => {
       const userId = await authenticate(tokens, request);
       return toWorkflowView(await findOwnWorkflow(db, userId, request.params.id), publicWebhookBaseUrl);
@@ -258,7 +293,14 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
 
   app.delete(
     '/api/workflows/:id',
-    { schema: { tags: ['workflows'], security: secured, params: idParam, response: { 204: z.null(), 404: problemSchema } } },
+    {
+      schema: {
+        tags: ['workflows'],
+        security: secured,
+        params: idParam,
+        response: { 204: z.null(), 404: problemSchema },
+      },
+    },
     async (request, reply) => {
       const userId = await authenticate(tokens, request);
       const deleted = await db
@@ -276,7 +318,14 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
   ] as const) {
     app.post(
       `/api/workflows/:id/${verb}`,
-      { schema: { tags: ['workflows'], security: secured, params: idParam, response: { 200: workflowSchema, 404: problemSchema } } },
+      {
+        schema: {
+          tags: ['workflows'],
+          security: secured,
+          params: idParam,
+          response: { 200: workflowSchema, 404: problemSchema },
+        },
+      },
       async (request) => {
         const userId = await authenticate(tokens, request);
         const [row] = await db
@@ -319,7 +368,9 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
           eventId: request.headers['idempotency-key'],
           triggerData,
         });
-        return reply.code(202).send({ executionId: run.executionId, temporalWorkflowId: run.temporalWorkflowId });
+        return reply
+          .code(202)
+          .send({ executionId: run.executionId, temporalWorkflowId: run.temporalWorkflowId });
       } catch (error) {
         if (error instanceof ProblemError) throw error;
         request.log.error({ err: error }, 'could not start the run');
@@ -351,5 +402,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
 };
 
 function toRecord(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value)) : {};
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? Object.fromEntries(Object.entries(value))
+    : {};
 }

@@ -47,10 +47,15 @@ function headerValue(value: string | string[] | undefined): string {
   return (Array.isArray(value) ? value[0] : value) ?? '';
 }
 
-export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (app, { db, keyring, runs, maxBodyBytes }) => {
+export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
+  app,
+  { db, keyring, runs, maxBodyBytes },
+) => {
   // The raw text is kept: signatures are computed over the exact bytes the sender sent.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBodyBytes }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBodyBytes }, (_request, body, done) =>
+    done(null, body),
+  );
 
   app.post(
     '/hooks/:hookId',
@@ -90,7 +95,9 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (app
       }
       const eventId = webhookId === undefined ? undefined : headerValue(webhookId);
       if (eventId !== undefined && !EVENT_ID_PATTERN.test(eventId)) {
-        throw problems.validationFailed([{ path: ['headers', 'webhook-id'], message: `must match ${EVENT_ID_PATTERN}` }]);
+        throw problems.validationFailed([
+          { path: ['headers', 'webhook-id'], message: `must match ${EVENT_ID_PATTERN}` },
+        ]);
       }
 
       const triggerData = {

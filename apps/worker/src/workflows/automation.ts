@@ -1,9 +1,9 @@
 import {
   type ActionActivity,
   type AutomationRunInput,
+  actionActivityName,
   type JsonValue,
   type RunBookkeepingActivities,
-  actionActivityName,
 } from '@autoflow/workflow-contracts';
 import {
   ActivityFailure,
@@ -56,7 +56,8 @@ export async function automationWorkflow(input: AutomationRunInput): Promise<Jso
   const runAction = actions[activityName];
 
   try {
-    if (!runAction) throw ApplicationFailure.nonRetryable(`no activity ${activityName}`, 'PermanentActionError');
+    if (!runAction)
+      throw ApplicationFailure.nonRetryable(`no activity ${activityName}`, 'PermanentActionError');
     const result = await runAction({
       workflowId: input.workflowId,
       userId: input.userId,
@@ -64,7 +65,12 @@ export async function automationWorkflow(input: AutomationRunInput): Promise<Jso
       triggerData: input.trigger.data,
       credentialsId: input.action.credentialsId,
     });
-    await bookkeeping.recordRunFinished({ temporalWorkflowId, status: 'completed', actionResult: result, errorMessage: null });
+    await bookkeeping.recordRunFinished({
+      temporalWorkflowId,
+      status: 'completed',
+      actionResult: result,
+      errorMessage: null,
+    });
     return result;
   } catch (error) {
     // Recorded even when the run is being cancelled.

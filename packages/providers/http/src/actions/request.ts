@@ -1,5 +1,5 @@
 import { EgressRefusedError } from '@autoflow/egress';
-import { PermanentActionError, RetryableActionError, defineAction } from '@autoflow/provider-registry';
+import { defineAction, PermanentActionError, RetryableActionError } from '@autoflow/provider-registry';
 import { request } from 'undici';
 import { z } from 'zod';
 
@@ -43,7 +43,8 @@ async function readLimited(body: AsyncIterable<Uint8Array>): Promise<string> {
   let size = 0;
   for await (const chunk of body) {
     size += chunk.byteLength;
-    if (size > MAX_RESPONSE_BYTES) throw new PermanentActionError(`response larger than ${MAX_RESPONSE_BYTES} bytes`);
+    if (size > MAX_RESPONSE_BYTES)
+      throw new PermanentActionError(`response larger than ${MAX_RESPONSE_BYTES} bytes`);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -1,0 +1,96 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+/** One request as the sink saw it. */
+export interface SinkRequest {
+  path: string;
+  method: string;
+  idempotencyKey: string | undefined;
+  body: unknown;
+  receivedAt: number;
+}
+
+/**
+ * A local HTTP target for the HTTP action. Paths choose its behaviour:
+ *   /ok          200 with a JSON echo
+ *   /flaky       500 for the first two attempts of each Idempotency-Key, then 200
+ *   /bad         400
+ *   /slow?ms=N   200 after N ms
+ */
+export class Sink {
+  readonly requests: SinkRequest[] = [];
+  readonly #attempts = new Map<string, number>();
+  #server: Server | undefined;
+  port = 0;
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get hostPort(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Requests to `path` counted once per Idempotency-Key, as a deduplicating target would. */
+  distinctKeys(path: string): Set<string> {
+    return new Set(
+      this.requests.filter((r) => r.path === path && r.idempotencyKey).map((r) => r.idempotencyKey ?? ''),
+    );
+  }
+
+  forPath(path: string): SinkRequest[] {
+    return this.requests.filter((request) => request.path === path);
+  }
+
+  async start(): Promise<void> {
+    this.#server = createServer((request, response) => void this.#handle(request, response));
+    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
+    const address = this.#server.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+  }
+
+  async stop(): Promise<void> {
+    this.#server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server?.close(() => resolve()) ?? resolve());
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(Buffer.from(chunk));
+    const text = Buffer.concat(chunks).toString('utf8');
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: kept as text
+    }
+    const url = new URL(request.url ?? '/', 'http://sink');
+    const keyHeader = request.headers['idempotency-key'];
+    const idempotencyKey = Array.isArray(keyHeader) ? keyHeader[0] : keyHeader;
+    this.requests.push({
+      path: url.pathname,
+      method: request.method ?? '',
+      idempotencyKey,
+      body,
+      receivedAt: Date.now(),
+    });
+
+    const reply = (status: number, payload: unknown) => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(payload));
+    };
+    switch (url.pathname) {
+      case '/flaky': {
+        const attempt = (this.#attempts.get(idempotencyKey ?? '') ?? 0) + 1;
+        this.#attempts.set(idempotencyKey ?? '', attempt);
+        return attempt <= 2 ? reply(500, { error: 'try again' }) : reply(200, { ok: true, attempt });
+      }
+      case '/bad':
+        return reply(400, { error: 'the sink does not like this request' });
+      case '/slow':
+        await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get('ms') ?? 500)));
+        return reply(200, { ok: true });
+      default:
+        return reply(200, { ok: true, received: body });
+    }
+  }
+}
