@@ -1,4 +1,5 @@
 export * from './apps.js';
+export * from './launch.js';
 export * from './namespaces.js';
 export * from './postgres.js';
 export * from './temporal-dev-server.js';

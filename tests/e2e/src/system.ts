@@ -1,17 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { generateKey } from '@autoflow/crypto';
-import { runMigrations } from '@autoflow/db';
-import {
-  APP_NAMES,
-  type AppName,
-  createDatabase,
-  dropDatabase,
-  ensureNamespace,
-  freePort,
-  type ManagedProcess,
-  spawnApp,
-  waitUntilReady,
-} from '@autoflow/local-stack';
+import { type AppName, LaunchedSystem } from '@autoflow/local-stack';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 
@@ -85,18 +73,22 @@ export interface SystemOptions {
  */
 export class System {
   readonly logLines: string[] = [];
-  readonly apps = new Map<AppName, ManagedProcess>();
-  #env: Record<string, string> = {};
-  #databaseName = '';
-  #baseDatabaseUrl = '';
+  #launched: LaunchedSystem | undefined;
   sql!: postgres.Sql;
 
   constructor(private readonly options: SystemOptions) {}
 
+  get launched(): LaunchedSystem {
+    if (!this.#launched) throw new Error('the system is not started');
+    return this.#launched;
+  }
+
+  get apps() {
+    return this.launched.apps;
+  }
+
   url(app: AppName, path: string): string {
-    const running = this.apps.get(app);
-    if (!running) throw new Error(`${app} is not running`);
-    return `${running.baseUrl}${path}`;
+    return this.launched.url(app, path);
   }
 
   api(method: string, path: string, options: Parameters<typeof http>[2] = {}) {
@@ -104,48 +96,23 @@ export class System {
   }
 
   async start(): Promise<void> {
-    this.#baseDatabaseUrl = inject('databaseUrl');
-    const temporalAddress = inject('temporalAddress');
-    const suffix = randomBytes(4).toString('hex');
-    this.#databaseName = `e2e_${suffix}`;
-    const databaseUrl = await createDatabase(this.#baseDatabaseUrl, this.#databaseName);
-    await runMigrations(databaseUrl);
-    const namespace = `e2e-${suffix}`;
-    await ensureNamespace(temporalAddress, namespace);
-    this.sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
-
-    const ports = Object.fromEntries(
-      await Promise.all(APP_NAMES.map(async (name) => [name, await freePort()] as const)),
-    );
-    this.#env = {
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: temporalAddress,
-      TEMPORAL_NAMESPACE: namespace,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      ENCRYPTION_KEYS: `test1:${generateKey()}`,
-      HTTP_ACTION_ALLOWED_HOSTS: this.options.allowedHosts.join(','),
-      PUBLIC_WEBHOOK_BASE_URL: `http://127.0.0.1:${ports['trigger-ingest']}`,
-      LOG_LEVEL: 'info',
-    };
-    await Promise.all(APP_NAMES.map((name) => this.startApp(name, Number(ports[name]))));
-  }
-
-  async startApp(name: AppName, port?: number): Promise<ManagedProcess> {
-    const app = spawnApp({
-      name,
-      port: port ?? this.apps.get(name)?.port ?? (await freePort()),
-      env: this.#env,
+    this.#launched = await LaunchedSystem.launch({
+      baseDatabaseUrl: inject('databaseUrl'),
+      temporalAddress: inject('temporalAddress'),
+      label: 'e2e',
+      env: { HTTP_ACTION_ALLOWED_HOSTS: this.options.allowedHosts.join(',') },
       onLine: (source, line) => this.logLines.push(`${source} ${line}`),
     });
-    this.apps.set(name, app);
-    await waitUntilReady(app);
-    return app;
+    this.sql = postgres(this.#launched.databaseUrl, { max: 2, onnotice: () => {} });
+  }
+
+  startApp(name: AppName) {
+    return this.launched.startApp(name);
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.apps.values()].map((app) => app.stop()));
     await this.sql?.end({ timeout: 5 });
-    if (this.#databaseName) await dropDatabase(this.#baseDatabaseUrl, this.#databaseName);
+    await this.#launched?.stop();
   }
 
   /** Registers a user and returns its bearer token. */

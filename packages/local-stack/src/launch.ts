@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { generateKey } from '@autoflow/crypto';
+import { runMigrations } from '@autoflow/db';
+import { APP_NAMES, type AppName, freePort, type ManagedProcess, spawnApp, waitUntilReady } from './apps.js';
+import { ensureNamespace } from './namespaces.js';
+import { createDatabase, dropDatabase } from './postgres.js';
+
+export interface LaunchOptions {
+  /** A Postgres URL; a fresh database is created next to the one it names. */
+  baseDatabaseUrl: string;
+  temporalAddress: string;
+  /** Prefix of the database and namespace names, e.g. "e2e" or "bench". */
+  label: string;
+  apps?: readonly AppName[];
+  /** Extra variables for every app (e.g. HTTP_ACTION_ALLOWED_HOSTS). */
+  env?: Record<string, string>;
+  onLine?: (app: AppName, line: string) => void;
+}
+
+/**
+ * The apps as separate OS processes over their own database and Temporal namespace: what the
+ * end-to-end tests and the benchmarks run against.
+ */
+export class LaunchedSystem {
+  readonly apps = new Map<AppName, ManagedProcess>();
+
+  private constructor(
+    private readonly options: LaunchOptions,
+    readonly databaseName: string,
+    readonly databaseUrl: string,
+    readonly namespace: string,
+    readonly env: Record<string, string>,
+  ) {}
+
+  static async launch(options: LaunchOptions): Promise<LaunchedSystem> {
+    const suffix = randomBytes(4).toString('hex');
+    const databaseName = `${options.label}_${suffix}`;
+    const databaseUrl = await createDatabase(options.baseDatabaseUrl, databaseName);
+    await runMigrations(databaseUrl);
+    const namespace = `${options.label}-${suffix}`;
+    await ensureNamespace(options.temporalAddress, namespace);
+    const names = options.apps ?? APP_NAMES;
+    const ports = new Map(await Promise.all(names.map(async (name) => [name, await freePort()] as const)));
+    const env = {
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: options.temporalAddress,
+      TEMPORAL_NAMESPACE: namespace,
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      ENCRYPTION_KEYS: `${options.label}:${generateKey()}`,
+      PUBLIC_WEBHOOK_BASE_URL: `http://127.0.0.1:${ports.get('trigger-ingest') ?? 0}`,
+      LOG_LEVEL: 'info',
+      ...options.env,
+    };
+    const system = new LaunchedSystem(options, databaseName, databaseUrl, namespace, env);
+    try {
+      await Promise.all(names.map((name) => system.startApp(name, ports.get(name))));
+    } catch (error) {
+      await system.stop();
+      throw error;
+    }
+    return system;
+  }
+
+  url(app: AppName, path: string): string {
+    const running = this.apps.get(app);
+    if (!running) throw new Error(`${app} is not running`);
+    return `${running.baseUrl}${path}`;
+  }
+
+  /** Starts (or restarts, on the same port) one app and waits until it is ready. */
+  async startApp(name: AppName, port?: number): Promise<ManagedProcess> {
+    const app = spawnApp({
+      name,
+      port: port ?? this.apps.get(name)?.port ?? (await freePort()),
+      env: this.env,
+      ...(this.options.onLine ? { onLine: this.options.onLine } : {}),
+    });
+    this.apps.set(name, app);
+    await waitUntilReady(app);
+    return app;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.apps.values()].map((app) => app.stop()));
+    await dropDatabase(this.options.baseDatabaseUrl, this.databaseName);
+  }
+}
