@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Database, workflowExecutions, workflows } from '@autoflow/db';
+import { type Database, workflowExecutions } from '@autoflow/db';
 import {
   type ActionDefinition,
   PermanentActionError,
@@ -17,7 +17,7 @@ import type {
 } from '@autoflow/workflow-contracts';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Dispatcher } from 'undici';
 
 export interface ActivityDeps {
@@ -34,16 +34,21 @@ export function idempotencyKeyOf(temporalWorkflowId: string, activityId: string)
 function createBookkeeping(db: Database): RunBookkeepingActivities {
   return {
     async recordRunStarted(record: RunStartedRecord) {
-      // One round trip: the execution row (new, or the one a manual run pre-recorded) and last_run.
-      await db.execute(sql`
-        with recorded as (
-          insert into ${workflowExecutions} (workflow_id, user_id, temporal_workflow_id, temporal_run_id, status, trigger_data)
-          values (${record.workflowId}, ${record.userId}, ${record.temporalWorkflowId}, ${record.temporalRunId}, 'running',
-                  ${JSON.stringify(record.triggerData)}::jsonb)
-          on conflict (temporal_workflow_id) do update set temporal_run_id = excluded.temporal_run_id
-          returning 1
-        )
-        update ${workflows} set last_run = now() where id = ${record.workflowId}`);
+      // A new row, or the one a manual run recorded before it started.
+      await db
+        .insert(workflowExecutions)
+        .values({
+          workflowId: record.workflowId,
+          userId: record.userId,
+          temporalWorkflowId: record.temporalWorkflowId,
+          temporalRunId: record.temporalRunId,
+          status: 'running',
+          triggerData: record.triggerData,
+        })
+        .onConflictDoUpdate({
+          target: workflowExecutions.temporalWorkflowId,
+          set: { temporalRunId: record.temporalRunId },
+        });
     },
     async recordRunFinished(record: RunFinishedRecord) {
       await db
@@ -77,9 +82,12 @@ function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionAct
         'PermanentActionError',
       );
     }
-    // Keep the attempt visibly alive during slow calls, so a dead worker is noticed within the heartbeat timeout.
+    // Keep a queued attempt visibly alive during slow calls, so a dead worker is noticed within the
+    // heartbeat timeout. (A local one lives inside the workflow task, which the SDK keeps alive.)
     const heartbeatEveryMs = Math.max(1_000, (context.info.heartbeatTimeoutMs ?? 30_000) / 3);
-    const ticker = setInterval(() => context.heartbeat(), heartbeatEveryMs);
+    const ticker = context.info.isLocal
+      ? undefined
+      : setInterval(() => context.heartbeat(), heartbeatEveryMs);
     try {
       const output = await action.run({
         config: config.data,
@@ -123,7 +131,9 @@ export function createActivitiesByQueue(
   const byQueue = new Map<string, Record<string, ActivityFunction>>();
   byQueue.set(mainQueue, { ...createBookkeeping(deps.db) });
   for (const [name, action] of deps.registry.actionsByActivityName()) {
-    const queue = deps.registry.executionOptions(action).taskQueue;
+    const execution = deps.registry.executionOptions(action);
+    // Local activities run in the worker that runs the workflow.
+    const queue = execution.mode === 'local' ? mainQueue : execution.taskQueue;
     const activities = byQueue.get(queue) ?? {};
     activities[name] = actionActivity(action, deps);
     byQueue.set(queue, activities);

@@ -82,7 +82,8 @@ export const workflows = pgTable(
     webhookId: varchar('webhook_id', { length: 64 }),
     webhookSecret: text('webhook_secret'),
     isActive: boolean('is_active').notNull().default(false),
-    lastRun: timestamp('last_run', { withTimezone: true }),
+    // No last_run column: a workflow's last run is max(started_at) of its executions (one index probe).
+    // Writing it on every run made concurrent runs of one workflow queue behind a single row lock.
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

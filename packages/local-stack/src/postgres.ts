@@ -9,6 +9,8 @@ export interface EmbeddedPostgresOptions {
   port: number;
   /** Keep the data when stopped (the dev stack); tests throw theirs away. */
   persistent: boolean;
+  /** fsync on; defaults to `persistent`. Throwaway test clusters skip it, benchmarks keep it. */
+  durable?: boolean;
   onLog?: (line: string) => void;
 }
 
@@ -32,7 +34,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // Postgres refuses to run as root; the package then runs it as a dedicated system user.
     createPostgresUser: userInfo().uid === 0,
     // Throwaway clusters (tests) skip fsync: their data never has to survive a crash.
-    postgresFlags: ['-c', 'max_connections=300', ...(options.persistent ? [] : ['-c', 'fsync=off'])],
+    postgresFlags: [
+      '-c',
+      'max_connections=300',
+      ...((options.durable ?? options.persistent) ? [] : ['-c', 'fsync=off']),
+    ],
     onLog: (message) => options.onLog?.(String(message).trim()),
     onError: (message) => options.onLog?.(String(message).trim()),
   });

@@ -11,8 +11,9 @@ import { listTemplateReferences } from './templates.js';
 
 /** Applied to every action unless its definition overrides a part. */
 export const DEFAULT_ACTION_EXECUTION: ActionExecutionOptions = {
+  mode: 'local',
   taskQueue: TASK_QUEUES.automation,
-  startToCloseTimeoutMs: 60_000,
+  startToCloseTimeoutMs: 40_000,
   heartbeatTimeoutMs: 10_000,
   retry: { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 30_000 },
 };

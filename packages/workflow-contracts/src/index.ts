@@ -37,9 +37,16 @@ export interface ActionRetryPolicy {
 
 /** How the action's activity is scheduled; resolved from the provider registry when the run starts. */
 export interface ActionExecutionOptions {
+  /**
+   * `local`: a local activity inside the workflow task, for short actions (HTTP): no activity dispatch and
+   * one workflow task per run instead of two. `queued`: a regular activity on `taskQueue`, for actions
+   * that must be rate-limited per provider (gmail-queue, slack-queue) or run long.
+   */
+  mode: 'local' | 'queued';
+  /** Used when `mode` is `queued`. */
   taskQueue: string;
   startToCloseTimeoutMs: number;
-  /** Lets a dead worker's attempt be retried quickly instead of waiting for the whole timeout. */
+  /** `queued` only: lets a dead worker's attempt be retried quickly instead of waiting for the whole timeout. */
   heartbeatTimeoutMs: number;
   retry: ActionRetryPolicy;
 }

@@ -285,6 +285,8 @@ describe('manual runs', () => {
     expect(field(execution, 'triggerData')).toEqual({ payload: { hello: 'world' } });
     expect(field(execution, 'actionResult', 'body', 'received')).toEqual({ hello: 'world' });
     expect(await system.executions(token, workflow.id)).toHaveLength(1);
+    const read = await system.api('GET', `/api/workflows/${workflow.id}`, { token });
+    expect(field(read.body, 'lastRun')).toBe(field(execution, 'startedAt'));
   });
 });
 

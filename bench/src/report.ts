@@ -1,0 +1,127 @@
+import type { FloorResult } from './floor/index.js';
+import type { LatencySummary, ThroughputResult } from './stats.js';
+import type { SystemResult } from './system.js';
+
+export interface ScaleResult {
+  activeWorkflows: number;
+  ingest: LatencySummary;
+}
+
+export interface RssSample {
+  runs: number;
+  rssMiB: number;
+}
+
+export interface BackendReport {
+  backend: string;
+  settings: Record<string, unknown>;
+  floor: FloorResult[];
+  system: SystemResult;
+  scale?: ScaleResult[];
+  workerRss?: RssSample[];
+}
+
+const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '–');
+const ratio = (value: number, base: number) =>
+  base > 0 && Number.isFinite(value) ? `${(value / base).toFixed(2)}×` : '–';
+const rate = (results: readonly ThroughputResult[], concurrency: number) =>
+  results.find((result) => result.concurrency === concurrency)?.perSecond ?? Number.NaN;
+
+export function markdownReport(reports: readonly BackendReport[], concurrencies: readonly number[]): string {
+  const lines: string[] = [];
+  for (const report of reports) {
+    const floor = report.floor.find((result) => result.kind === 'activity');
+    if (!floor) continue;
+    const base = floor.sequential;
+    lines.push(`### ${report.backend}`, '');
+    lines.push(
+      `| path | p50 ms | p90 ms | p99 ms | p50 vs floor | p99 vs floor | ${concurrencies.map((c) => `c=${c} runs/s`).join(' | ')} | c=${concurrencies.at(-1)} vs floor |`,
+    );
+    lines.push(`|---|---|---|---|---|---|${concurrencies.map(() => '---').join('|')}|---|`);
+    const row = (
+      name: string,
+      latency: LatencySummary,
+      throughput: readonly ThroughputResult[] | undefined,
+    ) => {
+      const top = concurrencies.at(-1) ?? 1;
+      const rates = concurrencies.map((c) => (throughput ? rate(throughput, c).toFixed(1) : ''));
+      lines.push(
+        `| ${name} | ${ms(latency.p50)} | ${ms(latency.p90)} | ${ms(latency.p99)} | ${ratio(latency.p50, base.p50)} | ${ratio(latency.p99, base.p99)} | ${rates.join(' | ')} | ${throughput ? ratio(rate(throughput, top), rate(floor.throughput, top)) : ''} |`,
+      );
+    };
+    row('floor: one activity', base, floor.throughput);
+    const local = report.floor.find((result) => result.kind === 'localActivity');
+    if (local) row('floor: one local activity', local.sequential, local.throughput);
+    row('system: webhook → sink', report.system.sequential.sink, undefined);
+    row('system: webhook → recorded', report.system.sequential.recorded, report.system.throughput);
+    row('system: webhook → 202', report.system.sequential.accepted, undefined);
+    lines.push('');
+    if (report.scale?.length) {
+      const [small, large] = report.scale;
+      lines.push('| active workflows | ingest p50 ms | p99 ms |', '|---|---|---|');
+      for (const scale of report.scale)
+        lines.push(`| ${scale.activeWorkflows} | ${ms(scale.ingest.p50)} | ${ms(scale.ingest.p99)} |`);
+      if (small && large)
+        lines.push(
+          '',
+          `Ingest p50 at ${large.activeWorkflows} vs ${small.activeWorkflows}: ${ratio(large.ingest.p50, small.ingest.p50)}`,
+        );
+      lines.push('');
+    }
+    if (report.workerRss?.length) {
+      lines.push(
+        `Worker RSS (MiB) by runs: ${report.workerRss.map((sample) => `${sample.runs}: ${sample.rssMiB.toFixed(0)}`).join(', ')}`,
+        '',
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+/** A small grouped bar chart (p50 and c=50 throughput per path and backend) as SVG. */
+export function svgChart(reports: readonly BackendReport[], topConcurrency: number): string {
+  const bars: { group: string; label: string; p50: number; rate: number }[] = [];
+  for (const report of reports) {
+    const group = report.backend;
+    for (const floor of report.floor) {
+      bars.push({
+        group,
+        label: floor.kind === 'activity' ? 'floor' : 'floor (local)',
+        p50: floor.sequential.p50,
+        rate: rate(floor.throughput, topConcurrency),
+      });
+    }
+    bars.push({
+      group,
+      label: 'system',
+      p50: report.system.sequential.recorded.p50,
+      rate: rate(report.system.throughput, topConcurrency),
+    });
+  }
+  const width = 920;
+  const rowHeight = 26;
+  const height = 80 + bars.length * rowHeight;
+  const maxP50 = Math.max(...bars.map((bar) => bar.p50), 1);
+  const maxRate = Math.max(...bars.map((bar) => bar.rate || 0), 1);
+  const half = 300;
+  const rows = bars
+    .map((bar, index) => {
+      const y = 60 + index * rowHeight;
+      const p50Width = (bar.p50 / maxP50) * half;
+      const rateWidth = ((bar.rate || 0) / maxRate) * half;
+      return `
+  <text x="10" y="${y + 15}" font-size="12">${bar.group.replace(/&/g, '&amp;')} · ${bar.label}</text>
+  <rect x="300" y="${y}" width="${p50Width.toFixed(1)}" height="18" fill="#4e79a7"/>
+  <text x="${305 + p50Width}" y="${y + 14}" font-size="11">${bar.p50.toFixed(1)} ms</text>
+  <rect x="610" y="${y}" width="${(rateWidth * 0.9).toFixed(1)}" height="18" fill="#f28e2b"/>
+  <text x="${615 + rateWidth * 0.9}" y="${y + 14}" font-size="11">${(bar.rate || 0).toFixed(1)}/s</text>`;
+    })
+    .join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+  <rect width="100%" height="100%" fill="white"/>
+  <text x="10" y="24" font-size="16" font-weight="bold">autoflow bench: p50 latency (to recorded completion) and throughput at c=${topConcurrency}</text>
+  <text x="300" y="48" font-size="12" fill="#4e79a7">p50 latency, lower is better</text>
+  <text x="610" y="48" font-size="12" fill="#f28e2b">runs/s at c=${topConcurrency}, higher is better</text>${rows}
+</svg>
+`;
+}
