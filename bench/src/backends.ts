@@ -17,6 +17,8 @@ const run = promisify(execFile);
 export interface Backend {
   name: string;
   address: string;
+  /** The server process, for CPU accounting. */
+  pid: number | undefined;
   settings: Record<string, unknown>;
   stop(): Promise<void>;
 }
@@ -32,6 +34,7 @@ export async function startDevBackend(cliPath: string): Promise<Backend> {
   return {
     name: 'dev-server (SQLite file)',
     address: temporal.address,
+    pid: temporal.process.pid,
     settings: { flags: TEMPORAL_DEV_SERVER_FLAGS },
     async stop() {
       await temporal.stop();
@@ -192,6 +195,7 @@ dynamicConfigClient:
   return {
     name: `server 1.29.1 on Postgres (${SERVER_HISTORY_SHARDS} shards)`,
     address,
+    pid: child.pid,
     settings: {
       historyShards: SERVER_HISTORY_SHARDS,
       dynamicConfig: SERVER_DYNAMIC_CONFIG.trim().split('\n'),

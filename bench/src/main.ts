@@ -88,11 +88,16 @@ async function measureWorkerRss(harness: SystemHarness, totalRuns: number): Prom
 
 async function benchBackend(backend: Backend, databaseUrl: string): Promise<BackendReport> {
   log(`${backend.name}: floor`);
-  const floor = await measureFloor(backend.address, plan);
+  const floor = await measureFloor(backend.address, plan, { temporal: backend.pid });
   log(`${backend.name}: system path`);
   const harness = await startSystemHarness(databaseUrl, backend.address);
   try {
-    const system = await measureSystem(harness, plan, backend.name.startsWith('dev') ? 'd' : 'p');
+    const system = await measureSystem(
+      harness,
+      plan,
+      backend.name.startsWith('dev') ? 'd' : 'p',
+      backend.pid,
+    );
     const report: BackendReport = { backend: backend.name, settings: backend.settings, floor, system };
     if (args.long) {
       report.scale = await measureScale(harness);

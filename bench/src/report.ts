@@ -56,6 +56,29 @@ export function markdownReport(reports: readonly BackendReport[], concurrencies:
     row('system: webhook → recorded', report.system.sequential.recorded, report.system.throughput);
     row('system: webhook → 202', report.system.sequential.accepted, undefined);
     lines.push('');
+    const top = concurrencies.at(-1) ?? 1;
+    const cpuRows: [string, Record<string, number> | undefined][] = [
+      ['floor: one activity', floor.throughput.find((result) => result.concurrency === top)?.cpuMsPerRun],
+      [
+        'floor: one local activity',
+        local?.throughput.find((result) => result.concurrency === top)?.cpuMsPerRun,
+      ],
+      ['system', report.system.throughput.find((result) => result.concurrency === top)?.cpuMsPerRun],
+    ];
+    const processes = [...new Set(cpuRows.flatMap(([, cpu]) => Object.keys(cpu ?? {})))];
+    lines.push(`CPU ms per run at c=${top}, by process:`, '');
+    lines.push(
+      `| path | ${processes.join(' | ')} | total |`,
+      `|---|${processes.map(() => '---').join('|')}|---|`,
+    );
+    for (const [name, cpu] of cpuRows) {
+      if (!cpu) continue;
+      const total = Object.values(cpu).reduce((sum, value) => sum + value, 0);
+      lines.push(
+        `| ${name} | ${processes.map((process) => (cpu[process] ?? 0).toFixed(2)).join(' | ')} | ${total.toFixed(2)} |`,
+      );
+    }
+    lines.push('');
     if (report.scale?.length) {
       const [small, large] = report.scale;
       lines.push('| active workflows | ingest p50 ms | p99 ms |', '|---|---|---|');

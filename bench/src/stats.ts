@@ -30,6 +30,8 @@ export interface ThroughputResult {
   completed: number;
   seconds: number;
   perSecond: number;
+  /** CPU ms per completed run, by process. */
+  cpuMsPerRun?: Record<string, number>;
 }
 
 /** Runs `concurrency` loops of `once` for `seconds`; counts what completed inside the window. */

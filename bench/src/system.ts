@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { LaunchedSystem } from '@autoflow/local-stack';
 import postgres from 'postgres';
+import { cpuPerRun, cpuSnapshot } from './cpu.js';
 import { type LatencySummary, summarize, sustained, type ThroughputResult } from './stats.js';
 
 export interface SystemPlan {
@@ -185,18 +186,27 @@ export async function measureSystem(
   harness: SystemHarness,
   plan: SystemPlan,
   prefix: string,
+  temporalPid: number | undefined,
 ): Promise<SystemResult> {
+  const tracked = {
+    temporal: temporalPid,
+    'trigger-ingest': harness.launched.apps.get('trigger-ingest')?.child.pid,
+    worker: harness.launched.apps.get('worker')?.child.pid,
+  };
   for (let run = 0; run < plan.warmupRuns; run++) await harness.runOnce(nextEventId(`${prefix}w`));
   const timings: RunTiming[] = [];
   for (let run = 0; run < plan.sequentialRuns; run++)
     timings.push(await harness.runOnce(nextEventId(`${prefix}s`)));
   const throughput: ThroughputResult[] = [];
   for (const concurrency of plan.concurrencies) {
-    throughput.push(
-      await sustained(concurrency, plan.seconds, async () => {
-        await harness.runOnce(nextEventId(`${prefix}c${concurrency}`));
-      }),
-    );
+    const before = await cpuSnapshot(tracked);
+    const result = await sustained(concurrency, plan.seconds, async () => {
+      await harness.runOnce(nextEventId(`${prefix}c${concurrency}`));
+    });
+    throughput.push({
+      ...result,
+      cpuMsPerRun: cpuPerRun(before, await cpuSnapshot(tracked), result.completed),
+    });
   }
   return {
     sequential: {

@@ -11,6 +11,7 @@ import {
 import type {
   ActionActivity,
   ActionActivityInput,
+  RecordedActionInput,
   RunBookkeepingActivities,
   RunFinishedRecord,
   RunStartedRecord,
@@ -31,8 +32,11 @@ export function idempotencyKeyOf(temporalWorkflowId: string, activityId: string)
   return createHash('sha256').update(`${temporalWorkflowId}\n${activityId}`).digest('hex').slice(0, 32);
 }
 
-function createBookkeeping(db: Database): RunBookkeepingActivities {
-  return {
+function createBookkeeping(
+  db: Database,
+  actions: ReadonlyMap<string, ActionActivity>,
+): RunBookkeepingActivities {
+  const bookkeeping: RunBookkeepingActivities = {
     async recordRunStarted(record: RunStartedRecord) {
       // A new row, or the one a manual run recorded before it started.
       await db
@@ -61,7 +65,21 @@ function createBookkeeping(db: Database): RunBookkeepingActivities {
         })
         .where(eq(workflowExecutions.temporalWorkflowId, record.temporalWorkflowId));
     },
+    async runRecordedAction({ activityName, action, started }: RecordedActionInput) {
+      const run = actions.get(activityName);
+      if (!run) throw ApplicationFailure.nonRetryable(`no action ${activityName}`, 'PermanentActionError');
+      await bookkeeping.recordRunStarted(started);
+      const result = await run(action);
+      await bookkeeping.recordRunFinished({
+        temporalWorkflowId: started.temporalWorkflowId,
+        status: 'completed',
+        actionResult: result,
+        errorMessage: null,
+      });
+      return result;
+    },
   };
+  return bookkeeping;
 }
 
 /** Wraps a provider's action as a Temporal activity: templates, config check, failure classes. */
@@ -129,14 +147,19 @@ export function createActivitiesByQueue(
   mainQueue: string,
 ): Map<string, Record<string, ActivityFunction>> {
   const byQueue = new Map<string, Record<string, ActivityFunction>>();
-  byQueue.set(mainQueue, { ...createBookkeeping(deps.db) });
+  const localActions = new Map<string, ActionActivity>();
   for (const [name, action] of deps.registry.actionsByActivityName()) {
     const execution = deps.registry.executionOptions(action);
-    // Local activities run in the worker that runs the workflow.
-    const queue = execution.mode === 'local' ? mainQueue : execution.taskQueue;
-    const activities = byQueue.get(queue) ?? {};
-    activities[name] = actionActivity(action, deps);
-    byQueue.set(queue, activities);
+    if (execution.mode === 'local') {
+      // Run through runRecordedAction, in the worker that runs the workflow.
+      localActions.set(name, actionActivity(action, deps));
+    } else {
+      byQueue.set(execution.taskQueue, {
+        ...byQueue.get(execution.taskQueue),
+        [name]: actionActivity(action, deps),
+      });
+    }
   }
+  byQueue.set(mainQueue, { ...byQueue.get(mainQueue), ...createBookkeeping(deps.db, localActions) });
   return byQueue;
 }

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureNamespace } from '@autoflow/local-stack';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { cpuPerRun, cpuSnapshot } from '../cpu.js';
 import { type LatencySummary, summarize, sustained, type ThroughputResult } from '../stats.js';
 import * as activities from './activities.js';
 
@@ -27,7 +28,11 @@ export interface FloorPlan {
 }
 
 /** A bare client and worker in one process: the least any Temporal-backed run can cost. */
-export async function measureFloor(address: string, plan: FloorPlan): Promise<FloorResult[]> {
+export async function measureFloor(
+  address: string,
+  plan: FloorPlan,
+  tracked: Record<string, number | undefined>,
+): Promise<FloorResult[]> {
   const namespace = `floor-${randomUUID().slice(0, 8)}`;
   await ensureNamespace(address, namespace);
   const taskQueue = 'floor';
@@ -58,11 +63,14 @@ export async function measureFloor(address: string, plan: FloorPlan): Promise<Fl
       }
       const throughput: ThroughputResult[] = [];
       for (const concurrency of plan.concurrencies) {
-        throughput.push(
-          await sustained(concurrency, plan.seconds, async () => {
-            await runOnce(kind);
-          }),
-        );
+        const before = await cpuSnapshot(tracked);
+        const result = await sustained(concurrency, plan.seconds, async () => {
+          await runOnce(kind);
+        });
+        throughput.push({
+          ...result,
+          cpuMsPerRun: cpuPerRun(before, await cpuSnapshot(tracked), result.completed),
+        });
       }
       results.push({ kind, sequential: summarize(samples), throughput });
     }

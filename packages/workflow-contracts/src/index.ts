@@ -101,8 +101,20 @@ export interface RunFinishedRecord {
   errorMessage: string | null;
 }
 
+export interface RecordedActionInput {
+  activityName: string;
+  action: ActionActivityInput;
+  started: RunStartedRecord;
+}
+
 /** Bookkeeping that every run does around its action; run as local activities (no extra dispatch). */
 export interface RunBookkeepingActivities {
   recordRunStarted(record: RunStartedRecord): Promise<void>;
   recordRunFinished(record: RunFinishedRecord): Promise<void>;
+  /**
+   * A local action with its bookkeeping in one local activity: records the start, runs the action and
+   * records the success. A run then costs one workflow task and two SDK activations; each extra local
+   * activity would add an activation and a history marker. Failures are recorded by the workflow.
+   */
+  runRecordedAction(input: RecordedActionInput): Promise<JsonValue>;
 }

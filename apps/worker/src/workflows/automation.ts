@@ -29,19 +29,26 @@ function describeFailure(error: unknown): string {
 }
 
 /**
- * One run: record the start, call the action, record the outcome. With a local action the whole run
- * is one workflow task; a queued action adds its activity dispatch and a second workflow task.
+ * One run: record the start, call the action, record the outcome. A local action does all three in one
+ * local activity, so the run is a single workflow task; a queued action (a provider's rate-limited queue)
+ * adds its activity dispatch and a second workflow task.
  */
 export async function automationWorkflow(input: AutomationRunInput): Promise<JsonValue> {
   const { workflowId: temporalWorkflowId, runId } = workflowInfo();
-  await bookkeeping.recordRunStarted({
+  const started = {
     workflowId: input.workflowId,
     userId: input.userId,
     temporalWorkflowId,
     temporalRunId: runId,
     triggerData: input.trigger.data,
-  });
-
+  };
+  const action = {
+    workflowId: input.workflowId,
+    userId: input.userId,
+    config: input.action.config,
+    triggerData: input.trigger.data,
+    credentialsId: input.action.credentialsId,
+  };
   const { execution } = input.action;
   const retry = {
     maximumAttempts: execution.retry.maximumAttempts,
@@ -50,31 +57,26 @@ export async function automationWorkflow(input: AutomationRunInput): Promise<Jso
     maximumInterval: execution.retry.maximumIntervalMs,
     nonRetryableErrorTypes: ['PermanentActionError'],
   };
-  const actions =
-    execution.mode === 'local'
-      ? proxyLocalActivities<Record<string, ActionActivity>>({
-          startToCloseTimeout: execution.startToCloseTimeoutMs,
-          retry,
-        })
-      : proxyActivities<Record<string, ActionActivity>>({
-          taskQueue: execution.taskQueue,
-          startToCloseTimeout: execution.startToCloseTimeoutMs,
-          heartbeatTimeout: execution.heartbeatTimeoutMs,
-          retry,
-        });
   const activityName = actionActivityName(input.action.provider, input.action.actionId);
-  const runAction = actions[activityName];
 
   try {
+    if (execution.mode === 'local') {
+      const recorded = proxyLocalActivities<RunBookkeepingActivities>({
+        startToCloseTimeout: execution.startToCloseTimeoutMs,
+        retry,
+      });
+      return await recorded.runRecordedAction({ activityName, action, started });
+    }
+    await bookkeeping.recordRunStarted(started);
+    const runAction = proxyActivities<Record<string, ActionActivity>>({
+      taskQueue: execution.taskQueue,
+      startToCloseTimeout: execution.startToCloseTimeoutMs,
+      heartbeatTimeout: execution.heartbeatTimeoutMs,
+      retry,
+    })[activityName];
     if (!runAction)
       throw ApplicationFailure.nonRetryable(`no activity ${activityName}`, 'PermanentActionError');
-    const result = await runAction({
-      workflowId: input.workflowId,
-      userId: input.userId,
-      config: input.action.config,
-      triggerData: input.trigger.data,
-      credentialsId: input.action.credentialsId,
-    });
+    const result = await runAction(action);
     await bookkeeping.recordRunFinished({
       temporalWorkflowId,
       status: 'completed',

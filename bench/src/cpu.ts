@@ -1,0 +1,51 @@
+import { readdir, readFile } from 'node:fs/promises';
+
+// CPU time per process (utime + stime from /proc), to show where a run's cost goes.
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+async function cpuMsOf(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** Every process whose command name is `name` (Postgres runs one per connection). */
+async function pidsNamed(name: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if ((await readFile(`/proc/${entry}/comm`, 'utf8')).trim() === name) pids.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return pids;
+}
+
+export type CpuSnapshot = Record<string, number>;
+
+/** `tracked` names processes by pid; Postgres and this process are added. */
+export async function cpuSnapshot(tracked: Record<string, number | undefined>): Promise<CpuSnapshot> {
+  const snapshot: CpuSnapshot = {};
+  for (const [name, pid] of Object.entries(tracked)) if (pid) snapshot[name] = await cpuMsOf(pid);
+  let postgres = 0;
+  for (const pid of await pidsNamed('postgres')) postgres += await cpuMsOf(pid);
+  snapshot.postgres = postgres;
+  const self = process.cpuUsage();
+  snapshot['bench client'] = (self.user + self.system) / 1000;
+  return snapshot;
+}
+
+/** CPU ms per run, by process, between two snapshots. */
+export function cpuPerRun(before: CpuSnapshot, after: CpuSnapshot, runs: number): Record<string, number> {
+  const perRun: Record<string, number> = {};
+  for (const [name, value] of Object.entries(after))
+    perRun[name] = (value - (before[name] ?? 0)) / Math.max(1, runs);
+  return perRun;
+}
