@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,6 +42,19 @@ export async function startDevBackend(cliPath: string): Promise<Backend> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Temporal stores service ports in a smallint column: they must stay below 32768. */
+async function lowFreePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
 }
 
 /** Dynamic config for the real server; the same keys as the dev server's flags and infra/temporal. */
@@ -96,16 +110,16 @@ export async function startPostgresBackend(baseDatabaseUrl: string): Promise<Bac
   const root = await mkdtemp(join(tmpdir(), 'bench-temporal-'));
   await mkdir(join(root, 'config'));
   const ports = {
-    frontend: await freePort(),
-    frontendHttp: await freePort(),
-    frontendMembership: await freePort(),
-    history: await freePort(),
-    historyMembership: await freePort(),
-    matching: await freePort(),
-    matchingMembership: await freePort(),
-    worker: await freePort(),
-    workerMembership: await freePort(),
-    metrics: await freePort(),
+    frontend: await lowFreePort(),
+    frontendHttp: await lowFreePort(),
+    frontendMembership: await lowFreePort(),
+    history: await lowFreePort(),
+    historyMembership: await lowFreePort(),
+    matching: await lowFreePort(),
+    matchingMembership: await lowFreePort(),
+    worker: await lowFreePort(),
+    workerMembership: await lowFreePort(),
+    metrics: await lowFreePort(),
   };
   const store = (name: string, maxConns: number) => `
       sql:
@@ -173,11 +187,12 @@ dynamicConfigClient:
     join(tools, 'server'),
     ['--root', root, '--config', 'config', '--env', 'bench', '--allow-no-auth', 'start'],
     {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   const errors: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => errors.push(chunk.toString('utf8')));
+  child.stdout?.on('data', (chunk: Buffer) => errors.push(chunk.toString('utf8')));
   const address = `127.0.0.1:${ports.frontend}`;
   const stop = async () => {
     if (child.exitCode === null) {
