@@ -18,6 +18,7 @@ import { measureSystem, nextEventId, type SystemHarness, startSystemHarness } fr
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
     long: { type: 'boolean', default: false },
     backends: { type: 'string', default: 'dev,postgres' },
     seconds: { type: 'string' },
@@ -27,12 +28,14 @@ const { values: args } = parseArgs({
 });
 
 const concurrencies = [1, 10, 50] as const;
+// --smoke proves the harness end to end in seconds (the test command runs it); its figures mean nothing.
 const plan = {
-  sequentialRuns: Number(args.runs ?? (args.quick ? 30 : 200)),
-  warmupRuns: args.quick ? 5 : 30,
+  sequentialRuns: Number(args.runs ?? (args.smoke ? 5 : args.quick ? 30 : 200)),
+  warmupRuns: args.smoke ? 1 : args.quick ? 5 : 30,
   concurrencies,
-  seconds: Number(args.seconds ?? (args.quick ? 3 : 10)),
+  seconds: Number(args.seconds ?? (args.smoke ? 1 : args.quick ? 3 : 10)),
 };
+if (args.smoke) args.backends = 'dev';
 const log = (message: string) =>
   console.error(`[bench] ${new Date().toISOString().slice(11, 19)} ${message}`);
 
@@ -121,7 +124,8 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 const started = new Date();
 const stops: (() => Promise<void>)[] = [];
 try {
-  let databaseUrl = process.env.BENCH_DATABASE_URL;
+  let databaseUrl =
+    process.env.BENCH_DATABASE_URL ?? (args.smoke ? process.env.TEST_DATABASE_URL : undefined);
   if (!databaseUrl) {
     const dataDir = await mkdtemp(join(tmpdir(), 'bench-pg-'));
     // Durable (fsync on), as production runs it.
@@ -168,7 +172,16 @@ try {
     plan,
     reports,
   };
-  const outDir = join(REPO_ROOT, 'bench', 'results', started.toISOString().replace(/[:.]/g, '-'));
+  const complete =
+    reports.length > 0 &&
+    reports.every((report) => report.system.throughput.every((result) => result.completed > 0));
+  if (!complete) throw new Error('a backend produced no completed runs');
+  const outDir = join(
+    REPO_ROOT,
+    'bench',
+    'results',
+    `${args.smoke ? 'smoke-' : ''}${started.toISOString().replace(/[:.]/g, '-')}`,
+  );
   await mkdir(outDir, { recursive: true });
   const markdown = markdownReport(reports, concurrencies);
   await writeFile(join(outDir, 'results.json'), JSON.stringify(result, null, 2));
