@@ -55,7 +55,7 @@ async function measureScale(harness: SystemHarness): Promise<ScaleResult[]> {
       insert into workflows (user_id, name, trigger_provider, trigger_id, action_provider, action_id, action_config, webhook_id, is_active)
       select ${harness.userId}, 'filler ' || g, 'webhook', 'receive', 'http', 'request', '{"url": "http://127.0.0.1:9/"}'::jsonb,
              'filler-' || g, true
-      from generate_series(${active}, ${target - 1}) g`;
+      from generate_series(${active}::int, ${target - 1}::int) g`;
     await harness.sql`analyze workflows`;
     active = target;
     const samples: number[] = [];

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
 // Errors as RFC 9457 problem+json with a stable machine-readable `code`.
@@ -31,7 +31,7 @@ export const problems = {
     new ProblemError(503, 'service_unavailable', 'Service unavailable', detail),
 };
 
-function send(reply: import('fastify').FastifyReply, problem: ProblemError) {
+function send(reply: FastifyReply, problem: ProblemError) {
   return reply
     .code(problem.status)
     .type('application/problem+json')

@@ -57,35 +57,40 @@ function databaseUrl(baseUrl: string, database: string): string {
   return url.toString();
 }
 
-/** Creates `database` next to the one `baseUrl` names (dropping a leftover of the same name first). */
-export async function createDatabase(baseUrl: string, database: string): Promise<string> {
-  if (!/^[a-z0-9_]+$/.test(database)) throw new Error(`unsafe database name: ${database}`);
+/** Runs `work` on a short-lived connection to the maintenance database `baseUrl` names. */
+async function withConnection<T>(baseUrl: string, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = postgres(baseUrl, { max: 1, onnotice: () => {} });
   try {
-    await sql.unsafe(`drop database if exists "${database}" with (force)`);
-    await sql.unsafe(`create database "${database}"`);
+    return await work(sql);
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+function assertSafeName(database: string): void {
+  if (!/^[a-z0-9_]+$/.test(database)) throw new Error(`unsafe database name: ${database}`);
+}
+
+/** Creates `database` next to the one `baseUrl` names (dropping a leftover of the same name first). */
+export async function createDatabase(baseUrl: string, database: string): Promise<string> {
+  assertSafeName(database);
+  await withConnection(baseUrl, async (sql) => {
+    await sql.unsafe(`drop database if exists "${database}" with (force)`);
+    await sql.unsafe(`create database "${database}"`);
+  });
   return databaseUrl(baseUrl, database);
 }
 
 export async function ensureDatabase(baseUrl: string, database: string): Promise<string> {
-  const sql = postgres(baseUrl, { max: 1, onnotice: () => {} });
-  try {
+  assertSafeName(database);
+  await withConnection(baseUrl, async (sql) => {
     const [existing] = await sql`select 1 from pg_database where datname = ${database}`;
     if (!existing) await sql.unsafe(`create database "${database}"`);
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+  });
   return databaseUrl(baseUrl, database);
 }
 
 export async function dropDatabase(baseUrl: string, database: string): Promise<void> {
-  const sql = postgres(baseUrl, { max: 1, onnotice: () => {} });
-  try {
-    await sql.unsafe(`drop database if exists "${database}" with (force)`);
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+  assertSafeName(database);
+  await withConnection(baseUrl, (sql) => sql.unsafe(`drop database if exists "${database}" with (force)`));
 }

@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './apps.js';
+import { freePort, REPO_ROOT } from './apps.js';
 import { startEmbeddedPostgres } from './postgres.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 
@@ -39,9 +40,12 @@ export async function startTestServices(log: (line: string) => void = () => {}):
     }
     let temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
     if (!temporalAddress) {
-      const cliPath = process.env.TEMPORAL_CLI_PATH;
-      if (!cliPath)
-        throw new Error('set TEMPORAL_CLI_PATH (scripts/bootstrap.sh does) or TEST_TEMPORAL_ADDRESS');
+      const cliPath = process.env.TEMPORAL_CLI_PATH ?? join(REPO_ROOT, '.tools', 'bin', 'temporal');
+      if (!existsSync(cliPath)) {
+        throw new Error(
+          `no Temporal CLI at ${cliPath}: run scripts/bootstrap.sh, or set TEMPORAL_CLI_PATH or TEST_TEMPORAL_ADDRESS`,
+        );
+      }
       const temporal = await startTemporalDevServer({ cliPath, port: await freePort(), onOutput: log });
       stops.push(temporal.stop);
       temporalAddress = temporal.address;

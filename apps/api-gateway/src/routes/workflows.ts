@@ -131,6 +131,34 @@ function webhookFieldsFor(
   };
 }
 
+/** The columns a create or an edit writes, from a validated spec. */
+function workflowColumns(
+  spec: {
+    name: string;
+    description?: string | null | undefined;
+    trigger: { serviceProvider: string; triggerId: string; credentialsId?: number | null | undefined };
+    action: { serviceProvider: string; actionId: string; credentialsId?: number | null | undefined };
+  },
+  triggerConfig: JsonValue,
+  actionConfig: JsonValue,
+  webhook: WebhookFields,
+) {
+  return {
+    name: spec.name,
+    description: spec.description ?? null,
+    triggerProvider: spec.trigger.serviceProvider,
+    triggerId: spec.trigger.triggerId,
+    triggerConfig,
+    triggerCredentialsId: spec.trigger.credentialsId ?? null,
+    actionProvider: spec.action.serviceProvider,
+    actionId: spec.action.actionId,
+    actionConfig,
+    actionCredentialsId: spec.action.credentialsId ?? null,
+    webhookId: webhook.webhookId,
+    webhookSecret: webhook.webhookSecret,
+  };
+}
+
 function wantsSignature(config: JsonValue): boolean {
   return (
     typeof config === 'object' && config !== null && !Array.isArray(config) && config.verifySignature === true
@@ -166,21 +194,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
       const webhook = webhookFieldsFor(keyring, isWebhook, wantsSignature(triggerConfig), undefined);
       const [row] = await db
         .insert(workflows)
-        .values({
-          userId,
-          name: body.name,
-          description: body.description ?? null,
-          triggerProvider: body.trigger.serviceProvider,
-          triggerId: body.trigger.triggerId,
-          triggerConfig,
-          triggerCredentialsId: body.trigger.credentialsId ?? null,
-          actionProvider: body.action.serviceProvider,
-          actionId: body.action.actionId,
-          actionConfig,
-          actionCredentialsId: body.action.credentialsId ?? null,
-          webhookId: webhook.webhookId,
-          webhookSecret: webhook.webhookSecret,
-        })
+        .values({ userId, ...workflowColumns(body, triggerConfig, actionConfig, webhook) })
         .returning();
       if (!row) throw new Error('insert returned no row');
       return reply
@@ -279,21 +293,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
       const webhook = webhookFieldsFor(keyring, isWebhook, wantsSignature(triggerConfig), current);
       const [row] = await db
         .update(workflows)
-        .set({
-          name: merged.name,
-          description: merged.description ?? null,
-          triggerProvider: merged.trigger.serviceProvider,
-          triggerId: merged.trigger.triggerId,
-          triggerConfig,
-          triggerCredentialsId: merged.trigger.credentialsId ?? null,
-          actionProvider: merged.action.serviceProvider,
-          actionId: merged.action.actionId,
-          actionConfig,
-          actionCredentialsId: merged.action.credentialsId ?? null,
-          webhookId: webhook.webhookId,
-          webhookSecret: webhook.webhookSecret,
-          updatedAt: new Date(),
-        })
+        .set({ ...workflowColumns(merged, triggerConfig, actionConfig, webhook), updatedAt: new Date() })
         .where(and(eq(workflows.id, current.id), eq(workflows.userId, userId)))
         .returning();
       if (!row) throw problems.notFound('workflow');
