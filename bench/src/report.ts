@@ -141,6 +141,7 @@ export function svgChart(reports: readonly BackendReport[], topConcurrency: numb
     })
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+  <title>autoflow bench: p50 latency and throughput by backend and path</title>
   <rect width="100%" height="100%" fill="white"/>
   <text x="10" y="24" font-size="16" font-weight="bold">autoflow bench: p50 latency (to recorded completion) and throughput at c=${topConcurrency}</text>
   <text x="300" y="48" font-size="12" fill="#4e79a7">p50 latency, lower is better</text>

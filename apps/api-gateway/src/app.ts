@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { ApiGatewayDeps } from './deps.js';
 import { authRoutes } from './routes/auth.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { credentialRoutes } from './routes/credentials.js';
 import { executionRoutes } from './routes/executions.js';
 import { workflowRoutes } from './routes/workflows.js';
 
@@ -21,6 +22,7 @@ export const apiGateway = fp<ApiGatewayDeps>(
     await app.register(catalogRoutes, deps);
     await app.register(workflowRoutes, deps);
     await app.register(executionRoutes, deps);
+    await app.register(credentialRoutes, deps);
   },
   { name: 'api-gateway' },
 );

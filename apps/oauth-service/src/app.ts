@@ -4,13 +4,15 @@ import {
   registerOpenApi,
   registerProblemHandlers,
 } from '@autoflow/http-kit';
+import rateLimit from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
+import { type OAuthRouteDeps, oauthRoutes } from './routes.js';
 
-export interface OAuthServiceDeps {
+export interface OAuthServiceDeps extends OAuthRouteDeps {
   readiness: ReadinessChecks;
 }
 
-/** OAuth2 connect flows. For now: health and readiness; the flows come with the OAuth issue. */
+/** Connecting provider accounts: the seed's /api/oauth2-credential/{store,auth,callback}. */
 export const oauthService = fp<OAuthServiceDeps>(
   async (app, deps) => {
     await registerOpenApi(app, {
@@ -19,6 +21,9 @@ export const oauthService = fp<OAuthServiceDeps>(
     });
     registerProblemHandlers(app);
     registerHealthRoutes(app, deps.readiness);
+    // Limits apply only to routes that ask for them (the OAuth endpoints), not to health probes.
+    await app.register(rateLimit, { global: false });
+    await app.register(oauthRoutes, deps);
   },
   { name: 'oauth-service' },
 );

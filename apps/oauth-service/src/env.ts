@@ -1,10 +1,24 @@
 import { z } from 'zod';
 
 export const envSchema = z.object({
-  /** Postgres: oauth-service will own oauth_states and write credentials. */
+  /** Postgres: oauth_states and credentials live here. */
   DATABASE_URL: z.string().url(),
   /** Temporal frontend, host:port; checked by /readyz. */
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  /** HS256 key of the JWTs api-gateway issues (at least 32 characters). */
+  JWT_SECRET: z.string().min(32),
+  /** Keyring for tokens and client secrets at rest: "id:base64key[,…]". Required: the service refuses to start without it. */
+  ENCRYPTION_KEYS: z.string().min(1),
+  /** Which key of ENCRYPTION_KEYS encrypts new values; the first one when unset. */
+  ENCRYPTION_CURRENT_KEY_ID: z.string().optional(),
+  /** This service's public callback URL, as registered at every provider. */
+  OAUTH_CALLBACK_URL: z.string().url().default('http://localhost:3001/api/oauth2-credential/callback'),
+  /** Comma-separated origins a flow may send the browser back to. */
+  OAUTH_REDIRECT_ALLOWLIST: z.string().default('http://localhost:5173'),
+  /** Accept plain-http provider endpoints (local fakes in tests). Never in production. */
+  OAUTH_ALLOW_HTTP_ENDPOINTS: z.enum(['true', 'false']).default('false'),
+  /** Requests per minute and client address on the OAuth endpoints. */
+  OAUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(60),
   /** Port to listen on. */
   PORT: z.coerce.number().int().positive().default(3001),
   /** Interface to bind; 0.0.0.0 in containers. */

@@ -1,11 +1,16 @@
+import { Keyring } from '@autoflow/crypto';
 import { createDatabase, credentials } from '@autoflow/db';
-import { listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
+import { createTokenService, listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
+import { registry } from '@autoflow/installed-providers';
+import { OAuthConnector } from '@autoflow/oauth';
 import { Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { oauthService } from './app.js';
 import { envSchema } from './env.js';
 
 const env = envSchema.parse(process.env);
+// Fails closed: no keys, no service.
+const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
 const database = createDatabase(env.DATABASE_URL, { maxConnections: 5 });
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 
@@ -15,6 +20,21 @@ app.addHook('onClose', async () => {
   await database.close();
 });
 await app.register(oauthService, {
+  connector: new OAuthConnector({
+    db: database.db,
+    keyring,
+    registry,
+    env: process.env,
+    callbackUrl: env.OAUTH_CALLBACK_URL,
+    redirectAllowlist: new Set(
+      env.OAUTH_REDIRECT_ALLOWLIST.split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    ),
+    allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
+  }),
+  tokens: createTokenService(env.JWT_SECRET),
+  rateLimitPerMinute: env.OAUTH_RATE_LIMIT_PER_MINUTE,
   readiness: {
     // Reads the shared schema, so a missing migration shows as not ready.
     postgres: () => database.db.select({ id: credentials.id }).from(credentials).limit(1),

@@ -57,6 +57,26 @@ export const credentials = pgTable(
   ],
 );
 
+/**
+ * One pending OAuth authorization: single-use (consumed by delete … returning), expires within minutes,
+ * bound to a user, a provider and (for a user-provided app) a credential. Only a hash of `state` is kept.
+ */
+export const oauthStates = pgTable('oauth_states', {
+  stateHash: varchar('state_hash', { length: 64 }).primaryKey(),
+  userId: integer('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  provider: varchar('provider', { length: 50 }).notNull(),
+  credentialId: integer('credential_id').references(() => credentials.id, { onDelete: 'cascade' }),
+  /** The name of the credential a platform-app connection creates. */
+  credentialName: varchar('credential_name', { length: 255 }),
+  // Encrypted; bound to this row's state hash.
+  codeVerifier: text('code_verifier').notNull(),
+  redirectUrl: text('redirect_url'),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  createdAt: createdAt(),
+});
+
 export const workflows = pgTable(
   'workflows',
   {
@@ -133,6 +153,7 @@ export const workflowExecutions = pgTable(
 
 export type User = typeof users.$inferSelect;
 export type Credential = typeof credentials.$inferSelect;
+export type OAuthState = typeof oauthStates.$inferSelect;
 export type Workflow = typeof workflows.$inferSelect;
 export type NewWorkflow = typeof workflows.$inferInsert;
 export type WorkflowExecution = typeof workflowExecutions.$inferSelect;

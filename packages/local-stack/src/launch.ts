@@ -48,6 +48,7 @@ export class LaunchedSystem {
       JWT_SECRET: randomBytes(32).toString('hex'),
       ENCRYPTION_KEYS: `${options.label}:${generateKey()}`,
       PUBLIC_WEBHOOK_BASE_URL: `http://127.0.0.1:${ports.get('trigger-ingest') ?? 0}`,
+      OAUTH_CALLBACK_URL: `http://127.0.0.1:${ports.get('oauth-service') ?? 0}/api/oauth2-credential/callback`,
       LOG_LEVEL: 'info',
       ...options.env,
     };

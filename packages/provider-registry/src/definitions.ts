@@ -13,6 +13,43 @@ export interface OAuth2AuthSpec {
   scopes: readonly string[];
   /** Extra authorize parameters, e.g. Google's `access_type=offline`. */
   authorizeParams?: Readonly<Record<string, string>>;
+  /**
+   * Names of the environment variables that override the URLs above (tests, private deployments) and
+   * that hold the platform app's client id and secret.
+   */
+  env: {
+    authorizeUrl: string;
+    tokenUrl: string;
+    revokeUrl?: string;
+    clientId: string;
+    clientSecret: string;
+  };
+}
+
+/** The OAuth endpoints and platform client of a provider, after environment overrides. */
+export interface ResolvedOAuth2 {
+  authorizeUrl: string;
+  tokenUrl: string;
+  revokeUrl: string | undefined;
+  scopes: readonly string[];
+  authorizeParams: Readonly<Record<string, string>>;
+  platformClient: { clientId: string; clientSecret: string } | undefined;
+}
+
+export function resolveOAuth2(
+  auth: OAuth2AuthSpec,
+  env: Readonly<Record<string, string | undefined>>,
+): ResolvedOAuth2 {
+  const clientId = env[auth.env.clientId];
+  const clientSecret = env[auth.env.clientSecret];
+  return {
+    authorizeUrl: env[auth.env.authorizeUrl] || auth.authorizeUrl,
+    tokenUrl: env[auth.env.tokenUrl] || auth.tokenUrl,
+    revokeUrl: (auth.env.revokeUrl && env[auth.env.revokeUrl]) || auth.revokeUrl,
+    scopes: auth.scopes,
+    authorizeParams: auth.authorizeParams ?? {},
+    platformClient: clientId && clientSecret ? { clientId, clientSecret } : undefined,
+  };
 }
 
 export type AuthSpec = { type: 'none' } | OAuth2AuthSpec;

@@ -65,6 +65,8 @@ export async function waitFor<T>(
 export interface SystemOptions {
   /** Hosts the HTTP action may reach although they are loopback (the sink). */
   allowedHosts: string[];
+  /** More variables for every app (provider URL overrides, …). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -100,7 +102,7 @@ export class System {
       baseDatabaseUrl: inject('databaseUrl'),
       temporalAddress: inject('temporalAddress'),
       label: 'e2e',
-      env: { HTTP_ACTION_ALLOWED_HOSTS: this.options.allowedHosts.join(',') },
+      env: { HTTP_ACTION_ALLOWED_HOSTS: this.options.allowedHosts.join(','), ...this.options.env },
       onLine: (source, line) => this.logLines.push(`${source} ${line}`),
     });
     this.sql = postgres(this.#launched.databaseUrl, { max: 2, onnotice: () => {} });

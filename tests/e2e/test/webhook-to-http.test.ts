@@ -82,7 +82,16 @@ describe('accounts and catalog', () => {
     const catalog = await system.api('GET', '/api/catalog', { token });
     expect(catalog.status).toBe(200);
     const providers = listOf(catalog.body, 'providers');
-    expect(providers.map((provider) => field(provider, 'id')).sort()).toEqual(['http', 'manual', 'webhook']);
+    expect(providers.map((provider) => field(provider, 'id')).sort()).toEqual([
+      'gmail',
+      'http',
+      'manual',
+      'slack',
+      'webhook',
+    ]);
+    const gmail = providers.find((provider) => field(provider, 'id') === 'gmail');
+    expect(field(gmail, 'auth', 'type')).toBe('oauth2');
+    expect(field(gmail, 'auth', 'scopes')).toContain('https://www.googleapis.com/auth/gmail.send');
     const http = providers.find((provider) => field(provider, 'id') === 'http');
     expect(field(http, 'actions', 0, 'id')).toBe('request');
     expect(field(http, 'actions', 0, 'configSchema', 'properties', 'url', 'type')).toBe('string');

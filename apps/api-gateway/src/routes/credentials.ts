@@ -1,0 +1,114 @@
+import { type Credential, credentials, workflows } from '@autoflow/db';
+import { authenticate, problems } from '@autoflow/http-kit';
+import { resolveOAuth2 } from '@autoflow/provider-registry';
+import { and, eq, or } from 'drizzle-orm';
+import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiGatewayDeps } from '../deps.js';
+import { idParam, problemSchema } from '../schemas.js';
+
+const secured = [{ bearer: [] }];
+
+const credentialSchema = z.object({
+  id: z.number(),
+  name: z.string(),
+  serviceProvider: z.string(),
+  scopes: z.array(z.string()),
+  status: z.enum(['valid', 'needs_reconnect']),
+  expiresAt: z.string().nullable(),
+});
+
+/** What a frontend may see of a credential: never a token or secret. */
+function toCredentialView(row: Credential): z.infer<typeof credentialSchema> {
+  return {
+    id: row.id,
+    name: row.name,
+    serviceProvider: row.serviceProvider,
+    scopes: row.scope ? row.scope.split(/[\s,]+/).filter(Boolean) : [],
+    status: row.isValid && row.accessToken ? 'valid' : 'needs_reconnect',
+    expiresAt: row.expiresAt?.toISOString() ?? null,
+  };
+}
+
+export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, deps) => {
+  const { db, tokens, keyring, registry } = deps;
+
+  /** Best effort (RFC 7009): a provider that is down must not keep a user from deleting a credential. */
+  async function revokeAtProvider(row: Credential, log: FastifyBaseLogger): Promise<void> {
+    const auth = registry.provider(row.serviceProvider)?.auth;
+    if (auth?.type !== 'oauth2') return;
+    const revokeUrl = resolveOAuth2(auth, process.env).revokeUrl;
+    const sealed = row.refreshToken ?? row.accessToken;
+    if (!revokeUrl || !sealed) return;
+    const column = row.refreshToken ? 'refresh_token' : 'access_token';
+    try {
+      const token = keyring.decrypt(sealed, { table: 'credentials', column, row: row.id });
+      const response = await fetch(revokeUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }),
+        signal: AbortSignal.timeout(5_000),
+      });
+      if (!response.ok)
+        log.warn({ credentialId: row.id, status: response.status }, 'revocation refused by the provider');
+    } catch (error) {
+      log.warn({ credentialId: row.id, err: error }, 'revocation at the provider failed');
+    }
+  }
+
+  app.get(
+    '/api/credentials',
+    {
+      schema: {
+        tags: ['credentials'],
+        security: secured,
+        response: { 200: z.object({ items: z.array(credentialSchema) }) },
+      },
+    },
+    async (request) => {
+      const userId = await authenticate(tokens, request);
+      const rows = await db
+        .select()
+        .from(credentials)
+        .where(eq(credentials.userId, userId))
+        .orderBy(credentials.id);
+      return { items: rows.map(toCredentialView) };
+    },
+  );
+
+  app.delete(
+    '/api/credentials/:id',
+    {
+      schema: {
+        tags: ['credentials'],
+        security: secured,
+        params: idParam,
+        response: { 204: z.null(), 404: problemSchema },
+      },
+    },
+    async (request, reply) => {
+      const userId = await authenticate(tokens, request);
+      const [row] = await db
+        .select()
+        .from(credentials)
+        .where(and(eq(credentials.id, request.params.id), eq(credentials.userId, userId)));
+      if (!row) throw problems.notFound('credential');
+      await revokeAtProvider(row, request.log);
+      // Workflows that used it are deactivated rather than left to fail on every event.
+      await db.transaction(async (tx) => {
+        await tx
+          .update(workflows)
+          .set({ isActive: false, updatedAt: new Date() })
+          .where(
+            and(
+              eq(workflows.userId, userId),
+              or(eq(workflows.triggerCredentialsId, row.id), eq(workflows.actionCredentialsId, row.id)),
+            ),
+          );
+        await tx.delete(credentials).where(eq(credentials.id, row.id));
+      });
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,306 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Keyring } from '@autoflow/crypto';
+import { credentials, type Database, oauthStates } from '@autoflow/db';
+import {
+  type OAuth2AuthSpec,
+  type ProviderRegistry,
+  type ResolvedOAuth2,
+  resolveOAuth2,
+} from '@autoflow/provider-registry';
+import { and, eq } from 'drizzle-orm';
+import * as oauth from 'oauth4webapi';
+
+// The authorization-code flow for connecting an account: PKCE S256 always, a random single-use
+// state kept (hashed) in Postgres and bound to user, provider and credential, and tokens encrypted
+// at rest. Works for platform apps (client from env) and user-provided apps (the seed's /store).
+
+const STATE_LIFETIME_MS = 10 * 60 * 1000;
+
+/** A refusal with a stable code; the service turns it into a problem or an error redirect. */
+export class ConnectError extends Error {
+  override name = 'ConnectError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+    /** Where to send the browser with the error, when the flow got far enough to know. */
+    readonly redirectUrl?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ConnectorOptions {
+  db: Database;
+  keyring: Keyring;
+  registry: ProviderRegistry;
+  /** Environment holding provider URL overrides and platform clients (see each provider's `auth.env`). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** This service's public callback URL, registered at every provider. */
+  callbackUrl: string;
+  /** Origins a flow may return the browser to. */
+  redirectAllowlist: ReadonlySet<string>;
+  /** Plain-http provider endpoints (local fakes in tests); never in production. */
+  allowHttpEndpoints: boolean;
+}
+
+export interface StoreAppInput {
+  userId: number;
+  provider: string;
+  clientId: string;
+  clientSecret: string;
+  name: string;
+}
+
+export interface BeginInput {
+  userId: number;
+  provider: string;
+  credentialId?: number | undefined;
+  redirectUrl?: string | undefined;
+  name?: string | undefined;
+}
+
+export interface CompletedConnection {
+  credentialId: number;
+  redirectUrl: string | null;
+}
+
+function hashState(state: string): string {
+  return createHash('sha256').update(state).digest('hex');
+}
+
+export const secretLocation = (
+  column: 'access_token' | 'refresh_token' | 'client_secret',
+  credentialId: number,
+) => ({
+  table: 'credentials',
+  column,
+  row: credentialId,
+});
+
+export class OAuthConnector {
+  constructor(private readonly options: ConnectorOptions) {}
+
+  oauthSpec(providerId: string): OAuth2AuthSpec {
+    const provider = this.options.registry.provider(providerId);
+    if (!provider) throw new ConnectError('unknown_provider', `no provider "${providerId}"`);
+    if (provider.auth.type !== 'oauth2') {
+      throw new ConnectError('provider_without_oauth', `${providerId} does not connect over OAuth2`);
+    }
+    return provider.auth;
+  }
+
+  resolved(providerId: string): ResolvedOAuth2 {
+    return resolveOAuth2(this.oauthSpec(providerId), this.options.env);
+  }
+
+  /** The seed's /store: a user's own OAuth app, its secret encrypted and bound to the new row. */
+  async storeApp(input: StoreAppInput): Promise<number> {
+    this.oauthSpec(input.provider);
+    return this.options.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(credentials)
+        .values({
+          userId: input.userId,
+          serviceProvider: input.provider,
+          credentialType: 'oauth2',
+          name: input.name,
+          clientId: input.clientId,
+          isValid: false,
+        })
+        .onConflictDoNothing()
+        .returning({ id: credentials.id });
+      if (!row)
+        throw new ConnectError(
+          'credential_name_taken',
+          `a ${input.provider} credential named "${input.name}" exists`,
+          409,
+        );
+      await tx
+        .update(credentials)
+        .set({
+          clientSecret: this.options.keyring.encrypt(
+            input.clientSecret,
+            secretLocation('client_secret', row.id),
+          ),
+        })
+        .where(eq(credentials.id, row.id));
+      return row.id;
+    });
+  }
+
+  assertRedirectAllowed(redirectUrl: string | undefined): void {
+    if (redirectUrl === undefined) return;
+    const origin = URL.canParse(redirectUrl) ? new URL(redirectUrl).origin : undefined;
+    if (!origin || !this.options.redirectAllowlist.has(origin)) {
+      throw new ConnectError('redirect_not_allowed', 'redirectUrl is not on the allow-list');
+    }
+  }
+
+  private async client(userId: number, provider: string, credentialId: number | null | undefined) {
+    if (credentialId === null || credentialId === undefined) {
+      const platform = this.resolved(provider).platformClient;
+      if (!platform)
+        throw new ConnectError(
+          'provider_not_configured',
+          `no platform OAuth app is configured for ${provider}`,
+        );
+      return platform;
+    }
+    const [row] = await this.options.db
+      .select()
+      .from(credentials)
+      .where(
+        and(
+          eq(credentials.id, credentialId),
+          eq(credentials.userId, userId),
+          eq(credentials.serviceProvider, provider),
+        ),
+      );
+    if (!row) throw new ConnectError('not_found', 'credential not found', 404);
+    if (!row.clientId || !row.clientSecret) {
+      throw new ConnectError('credential_without_app', 'this credential has no OAuth app of its own');
+    }
+    return {
+      clientId: row.clientId,
+      clientSecret: this.options.keyring.decrypt(row.clientSecret, secretLocation('client_secret', row.id)),
+    };
+  }
+
+  /** Starts a flow: stores the pending state and answers the provider's consent URL. */
+  async begin(input: BeginInput): Promise<string> {
+    this.assertRedirectAllowed(input.redirectUrl);
+    const resolved = this.resolved(input.provider);
+    const client = await this.client(input.userId, input.provider, input.credentialId);
+    const state = oauth.generateRandomState();
+    const codeVerifier = oauth.generateRandomCodeVerifier();
+    const stateHash = hashState(state);
+    await this.options.db.insert(oauthStates).values({
+      stateHash,
+      userId: input.userId,
+      provider: input.provider,
+      credentialId: input.credentialId ?? null,
+      credentialName: input.name ?? null,
+      codeVerifier: this.options.keyring.encrypt(codeVerifier, {
+        table: 'oauth_states',
+        column: 'code_verifier',
+        row: stateHash,
+      }),
+      redirectUrl: input.redirectUrl ?? null,
+      expiresAt: new Date(Date.now() + STATE_LIFETIME_MS),
+    });
+    const url = new URL(resolved.authorizeUrl);
+    url.search = new URLSearchParams({
+      ...resolved.authorizeParams,
+      response_type: 'code',
+      client_id: client.clientId,
+      redirect_uri: this.options.callbackUrl,
+      scope: resolved.scopes.join(' '),
+      state,
+      code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+    }).toString();
+    return url.toString();
+  }
+
+  /** The callback: consumes the state once, exchanges the code with the PKCE verifier, stores the tokens. */
+  async complete(query: URLSearchParams): Promise<CompletedConnection> {
+    const state = query.get('state');
+    if (!state) throw new ConnectError('state_missing', 'the callback carries no state');
+    const [pending] = await this.options.db
+      .delete(oauthStates)
+      .where(eq(oauthStates.stateHash, hashState(state)))
+      .returning();
+    if (!pending) throw new ConnectError('state_invalid', 'the state is unknown or was already used');
+    const redirectUrl = pending.redirectUrl ?? undefined;
+    if (pending.expiresAt.getTime() < Date.now()) {
+      throw new ConnectError(
+        'state_expired',
+        'the authorization took too long; start again',
+        400,
+        redirectUrl,
+      );
+    }
+    const providerError = query.get('error');
+    if (providerError)
+      throw new ConnectError('access_denied', `the provider answered ${providerError}`, 400, redirectUrl);
+
+    const resolved = this.resolved(pending.provider);
+    const client = await this.client(pending.userId, pending.provider, pending.credentialId);
+    const codeVerifier = this.options.keyring.decrypt(pending.codeVerifier, {
+      table: 'oauth_states',
+      column: 'code_verifier',
+      row: pending.stateHash,
+    });
+    const server: oauth.AuthorizationServer = {
+      issuer: new URL(resolved.tokenUrl).origin,
+      token_endpoint: resolved.tokenUrl,
+    };
+    const oauthClient: oauth.Client = { client_id: client.clientId };
+    const httpOption = { [oauth.allowInsecureRequests]: this.options.allowHttpEndpoints };
+    let tokens: oauth.TokenEndpointResponse;
+    try {
+      const params = oauth.validateAuthResponse(server, oauthClient, query, oauth.skipStateCheck);
+      const response = await oauth.authorizationCodeGrantRequest(
+        server,
+        oauthClient,
+        oauth.ClientSecretPost(client.clientSecret),
+        params,
+        this.options.callbackUrl,
+        codeVerifier,
+        httpOption,
+      );
+      tokens = await oauth.processAuthorizationCodeResponse(server, oauthClient, response);
+    } catch (error) {
+      const reason = error instanceof oauth.ResponseBodyError ? error.error : 'token_exchange_failed';
+      throw new ConnectError(
+        'token_exchange_failed',
+        `the provider refused the code (${reason})`,
+        400,
+        redirectUrl,
+      );
+    }
+    const credentialId = await this.saveTokens(pending, tokens, resolved);
+    return { credentialId, redirectUrl: pending.redirectUrl };
+  }
+
+  private async saveTokens(
+    pending: { userId: number; provider: string; credentialId: number | null; credentialName: string | null },
+    tokens: oauth.TokenEndpointResponse,
+    resolved: ResolvedOAuth2,
+  ): Promise<number> {
+    const { keyring } = this.options;
+    return this.options.db.transaction(async (tx) => {
+      let credentialId = pending.credentialId;
+      if (credentialId === null) {
+        const [row] = await tx
+          .insert(credentials)
+          .values({
+            userId: pending.userId,
+            serviceProvider: pending.provider,
+            credentialType: 'oauth2',
+            name: pending.credentialName ?? `${pending.provider} ${randomBytes(3).toString('hex')}`,
+          })
+          .returning({ id: credentials.id });
+        if (!row) throw new Error('insert returned no row');
+        credentialId = row.id;
+      }
+      const id = credentialId;
+      await tx
+        .update(credentials)
+        .set({
+          accessToken: keyring.encrypt(tokens.access_token, secretLocation('access_token', id)),
+          // A response without a refresh token keeps the stored one (Google sends it on first consent only).
+          ...(tokens.refresh_token
+            ? { refreshToken: keyring.encrypt(tokens.refresh_token, secretLocation('refresh_token', id)) }
+            : {}),
+          expiresAt: tokens.expires_in === undefined ? null : new Date(Date.now() + tokens.expires_in * 1000),
+          scope: tokens.scope ?? resolved.scopes.join(' '),
+          isValid: true,
+          updatedAt: new Date(),
+        })
+        .where(eq(credentials.id, id));
+      return id;
+    });
+  }
+}

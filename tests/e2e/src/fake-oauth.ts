@@ -1,0 +1,143 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+
+interface PendingCode {
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  scope: string;
+  used: boolean;
+}
+
+/**
+ * A local OAuth2 authorization server speaking the real wire format: /authorize consents at once and
+ * redirects with a code; /token serves the authorization_code grant (client_secret_post, PKCE S256)
+ * and the refresh_token grant; /revoke (RFC 7009). It remembers everything it issued, so tests can
+ * scan logs and answers for it.
+ */
+export class FakeOAuthServer {
+  readonly #clients = new Map<string, string>();
+  readonly #codes = new Map<string, PendingCode>();
+  readonly #refreshTokens = new Map<string, { clientId: string; revoked: boolean }>();
+  /** Every secret value that must never appear in a log line or API answer. */
+  readonly issuedSecrets: string[] = [];
+  readonly revoked: string[] = [];
+  readonly tokenRequests: URLSearchParams[] = [];
+  #server: Server | undefined;
+  port = 0;
+
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  registerClient(clientId: string, clientSecret: string): void {
+    this.#clients.set(clientId, clientSecret);
+    this.issuedSecrets.push(clientSecret);
+  }
+
+  async start(): Promise<void> {
+    this.#server = createServer((request, response) => {
+      void this.#handle(request).then(({ status, headers, body }) => {
+        response.writeHead(status, headers);
+        response.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
+    const address = this.#server.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+  }
+
+  async stop(): Promise<void> {
+    this.#server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server?.close(() => resolve()) ?? resolve());
+  }
+
+  async #handle(
+    request: IncomingMessage,
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    const url = new URL(request.url ?? '/', 'http://fake');
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(Buffer.from(chunk));
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    const json = (status: number, body: unknown) => ({
+      status,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      body: JSON.stringify(body),
+    });
+
+    if (url.pathname === '/authorize') {
+      const clientId = url.searchParams.get('client_id') ?? '';
+      const redirectUri = url.searchParams.get('redirect_uri') ?? '';
+      if (!this.#clients.has(clientId)) return json(400, { error: 'invalid_client' });
+      if (url.searchParams.get('code_challenge_method') !== 'S256')
+        return json(400, { error: 'invalid_request' });
+      const code = randomBytes(16).toString('hex');
+      this.issuedSecrets.push(code, url.searchParams.get('state') ?? '');
+      this.#codes.set(code, {
+        clientId,
+        redirectUri,
+        codeChallenge: url.searchParams.get('code_challenge') ?? '',
+        scope: url.searchParams.get('scope') ?? '',
+        used: false,
+      });
+      const target = new URL(redirectUri);
+      target.searchParams.set('code', code);
+      target.searchParams.set('state', url.searchParams.get('state') ?? '');
+      return { status: 302, headers: { location: target.toString() }, body: '' };
+    }
+
+    if (url.pathname === '/token' && request.method === 'POST') {
+      this.tokenRequests.push(form);
+      const clientId = form.get('client_id') ?? '';
+      if (!clientId || this.#clients.get(clientId) !== form.get('client_secret'))
+        return json(401, { error: 'invalid_client' });
+      if (form.get('grant_type') === 'authorization_code') {
+        const pending = this.#codes.get(form.get('code') ?? '');
+        const verifier = form.get('code_verifier') ?? '';
+        const challenge = createHash('sha256').update(verifier).digest('base64url');
+        if (
+          !pending ||
+          pending.used ||
+          pending.clientId !== clientId ||
+          pending.redirectUri !== form.get('redirect_uri')
+        ) {
+          return json(400, { error: 'invalid_grant' });
+        }
+        pending.used = true;
+        if (challenge !== pending.codeChallenge)
+          return json(400, { error: 'invalid_grant', error_description: 'PKCE' });
+        return json(200, this.#issue(clientId, pending.scope));
+      }
+      if (form.get('grant_type') === 'refresh_token') {
+        const grant = this.#refreshTokens.get(form.get('refresh_token') ?? '');
+        if (!grant || grant.revoked || grant.clientId !== clientId)
+          return json(400, { error: 'invalid_grant' });
+        return json(200, this.#issue(clientId, undefined));
+      }
+      return json(400, { error: 'unsupported_grant_type' });
+    }
+
+    if (url.pathname === '/revoke' && request.method === 'POST') {
+      const token = form.get('token') ?? '';
+      this.revoked.push(token);
+      const grant = this.#refreshTokens.get(token);
+      if (grant) grant.revoked = true;
+      return { status: 200, headers: {}, body: '' };
+    }
+    return json(404, { error: 'not_found' });
+  }
+
+  #issue(clientId: string, scope: string | undefined) {
+    const accessToken = `at-${randomBytes(16).toString('hex')}`;
+    const refreshToken = `rt-${randomBytes(16).toString('hex')}`;
+    this.#refreshTokens.set(refreshToken, { clientId, revoked: false });
+    this.issuedSecrets.push(accessToken, refreshToken);
+    return {
+      access_token: accessToken,
+      refresh_token: refreshToken,
+      token_type: 'Bearer',
+      expires_in: 3600,
+      ...(scope ? { scope } : {}),
+    };
+  }
+}

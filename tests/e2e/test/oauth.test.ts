@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto';
+import { Keyring } from '@autoflow/crypto';
+import { spawnApp } from '@autoflow/local-stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeOAuthServer } from '../src/fake-oauth.js';
+import { field, http, listOf, System } from '../src/system.js';
+
+const FRONTEND = 'http://frontend.test';
+const google = new FakeOAuthServer();
+let system: System;
+let token: string;
+/** Every API answer of this file, scanned for secrets at the end. */
+const answers: string[] = [];
+
+beforeAll(async () => {
+  await google.start();
+  google.registerClient('user-app', 'user-app-secret-value');
+  google.registerClient('platform-app', 'platform-app-secret-value');
+  system = new System({
+    allowedHosts: [],
+    env: {
+      GOOGLE_OAUTH_AUTHORIZE_URL: google.url('/authorize'),
+      GOOGLE_OAUTH_TOKEN_URL: google.url('/token'),
+      GOOGLE_OAUTH_REVOKE_URL: google.url('/revoke'),
+      GOOGLE_OAUTH_CLIENT_ID: 'platform-app',
+      GOOGLE_OAUTH_CLIENT_SECRET: 'platform-app-secret-value',
+      OAUTH_REDIRECT_ALLOWLIST: FRONTEND,
+      OAUTH_ALLOW_HTTP_ENDPOINTS: 'true',
+    },
+  });
+  await system.start();
+  ({ token } = await system.signUp('oauth-owner@example.com'));
+});
+
+afterAll(async () => {
+  await system?.stop();
+  await google.stop();
+});
+
+async function oauth(method: string, path: string, options: Parameters<typeof http>[2] = {}, scanned = true) {
+  const response = await http(method, system.url('oauth-service', path), options);
+  if (scanned) answers.push(JSON.stringify(response.body));
+  return response;
+}
+
+/** Follows a URL without following its redirect; answers the Location. */
+async function locationOf(
+  url: string,
+): Promise<{ status: number; location: string; referrerPolicy: string | null }> {
+  const response = await fetch(url, { redirect: 'manual' });
+  answers.push(await response.text());
+  return {
+    status: response.status,
+    location: response.headers.get('location') ?? '',
+    referrerPolicy: response.headers.get('referrer-policy'),
+  };
+}
+
+async function begin(query: Record<string, string>, as = token): Promise<string> {
+  // Not scanned: the authorization URL is where the state legitimately travels to the provider.
+  const response = await oauth(
+    'GET',
+    `/api/oauth2-credential/auth?${new URLSearchParams(query)}`,
+    { token: as, headers: { accept: 'application/json' } },
+    false,
+  );
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return String(field(response.body, 'authorizationUrl'));
+}
+
+async function storeApp(name: string): Promise<number> {
+  const stored = await oauth('POST', '/api/oauth2-credential/store', {
+    token,
+    body: { provider: 'gmail', clientId: 'user-app', clientSecret: 'user-app-secret-value', name },
+  });
+  expect(stored.status).toBe(201);
+  return Number(field(stored.body, 'credentialId'));
+}
+
+/** Consent at the fake provider; answers the callback URL it sends the browser to. */
+async function consent(authorizationUrl: string): Promise<string> {
+  const atProvider = await locationOf(authorizationUrl);
+  expect(atProvider.status).toBe(302);
+  return atProvider.location;
+}
+
+async function credentialsList(): Promise<unknown[]> {
+  const response = await system.api('GET', '/api/credentials', { token });
+  answers.push(JSON.stringify(response.body));
+  return listOf(response.body);
+}
+
+describe('connecting an account', () => {
+  it('runs the whole flow for a user-provided app and stores only ciphertext', async () => {
+    const credentialId = await storeApp('work mail');
+    const authorizationUrl = await begin({
+      provider: 'gmail',
+      credentialId: String(credentialId),
+      redirectUrl: `${FRONTEND}/done`,
+    });
+    const authorize = new URL(authorizationUrl);
+    expect(authorize.origin).toBe(`http://127.0.0.1:${google.port}`);
+    expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(authorize.searchParams.get('access_type')).toBe('offline');
+    expect(authorize.searchParams.get('state')?.length).toBeGreaterThanOrEqual(22);
+
+    const callback = await locationOf(await consent(authorizationUrl));
+    expect(callback.status).toBe(302);
+    expect(callback.referrerPolicy).toBe('no-referrer');
+    expect(callback.location).toBe(`${FRONTEND}/done?status=success&credentialId=${credentialId}`);
+
+    const listed = (await credentialsList()).find((credential) => field(credential, 'id') === credentialId);
+    expect(field(listed, 'status')).toBe('valid');
+    expect(field(listed, 'serviceProvider')).toBe('gmail');
+    expect(field(listed, 'scopes')).toContain('https://www.googleapis.com/auth/gmail.send');
+
+    const [row] =
+      await system.sql`select access_token, refresh_token, client_secret from credentials where id = ${credentialId}`;
+    for (const value of [row?.access_token, row?.refresh_token, row?.client_secret]) {
+      expect(String(value)).toMatch(/^v1:/);
+      for (const secret of google.issuedSecrets) expect(String(value)).not.toContain(secret);
+    }
+  });
+
+  it('connects through the platform app when no credential is given', async () => {
+    const authorizationUrl = await begin({
+      provider: 'gmail',
+      name: 'platform mail',
+      redirectUrl: `${FRONTEND}/done`,
+    });
+    expect(new URL(authorizationUrl).searchParams.get('client_id')).toBe('platform-app');
+    const callback = await locationOf(await consent(authorizationUrl));
+    const credentialId = Number(new URL(callback.location).searchParams.get('credentialId'));
+    const listed = (await credentialsList()).find((credential) => field(credential, 'id') === credentialId);
+    expect(field(listed, 'name')).toBe('platform mail');
+    expect(field(listed, 'status')).toBe('valid');
+  });
+});
+
+describe('refusals', () => {
+  it('refuses a replayed state', async () => {
+    const callbackUrl = await consent(await begin({ provider: 'gmail', name: 'replay' }));
+    expect((await http('GET', callbackUrl)).status).toBe(200);
+    const replay = await oauth('GET', callbackUrl.slice(system.url('oauth-service', '').length));
+    expect(replay.status).toBe(400);
+    expect(field(replay.body, 'code')).toBe('state_invalid');
+  });
+
+  it("refuses to start a flow on another user's credential", async () => {
+    const credentialId = await storeApp('mine only');
+    const other = await system.signUp();
+    const response = await oauth(
+      'GET',
+      `/api/oauth2-credential/auth?provider=gmail&credentialId=${credentialId}`,
+      {
+        token: other.token,
+        headers: { accept: 'application/json' },
+      },
+    );
+    expect(response.status).toBe(404);
+  });
+
+  it('refuses a tampered state and a callback without state', async () => {
+    const callbackUrl = new URL(await consent(await begin({ provider: 'gmail', name: 'tampered' })));
+    const state = callbackUrl.searchParams.get('state') ?? '';
+    callbackUrl.searchParams.set('state', `${state.slice(0, -2)}xx`);
+    const tampered = await oauth('GET', `${callbackUrl.pathname}${callbackUrl.search}`);
+    expect(field(tampered.body, 'code')).toBe('state_invalid');
+    const missing = await oauth(
+      'GET',
+      `/api/oauth2-credential/callback?code=${callbackUrl.searchParams.get('code')}`,
+    );
+    expect(missing.status).toBe(400);
+    expect(field(missing.body, 'code')).toBe('state_missing');
+  });
+
+  it('refuses an expired state', async () => {
+    const callbackUrl = await consent(
+      await begin({ provider: 'gmail', name: 'slow', redirectUrl: `${FRONTEND}/done` }),
+    );
+    await system.sql`update oauth_states set expires_at = now() - interval '1 minute'`;
+    const callback = await locationOf(callbackUrl);
+    expect(callback.location).toBe(`${FRONTEND}/done?status=error&code=state_expired`);
+  });
+
+  it('fails the exchange when the PKCE verifier is wrong', async () => {
+    const credentialId = await storeApp('pkce');
+    const callbackUrl = await consent(
+      await begin({ provider: 'gmail', credentialId: String(credentialId), redirectUrl: `${FRONTEND}/done` }),
+    );
+    // Swap the stored verifier for another, sealed as the service would: the provider must refuse it.
+    const keyring = Keyring.fromEnv(system.launched.env.ENCRYPTION_KEYS, undefined);
+    const state = new URL(callbackUrl).searchParams.get('state') ?? '';
+    const stateHash = createHash('sha256').update(state).digest('hex');
+    const wrong = keyring.encrypt('x'.repeat(43), {
+      table: 'oauth_states',
+      column: 'code_verifier',
+      row: stateHash,
+    });
+    await system.sql`update oauth_states set code_verifier = ${wrong} where state_hash = ${stateHash}`;
+    const callback = await locationOf(callbackUrl);
+    expect(callback.location).toBe(`${FRONTEND}/done?status=error&code=token_exchange_failed`);
+    const listed = (await credentialsList()).find((credential) => field(credential, 'id') === credentialId);
+    expect(field(listed, 'status')).toBe('needs_reconnect');
+  });
+
+  it('refuses a redirectUrl on a foreign origin', async () => {
+    const response = await oauth(
+      'GET',
+      '/api/oauth2-credential/auth?provider=gmail&redirectUrl=https%3A%2F%2Fevil.test%2F',
+      {
+        token,
+        headers: { accept: 'application/json' },
+      },
+    );
+    expect(response.status).toBe(400);
+    expect(field(response.body, 'code')).toBe('redirect_not_allowed');
+  });
+
+  it('does not start without an encryption key, and says why', async () => {
+    const lines: string[] = [];
+    const app = spawnApp({
+      name: 'oauth-service',
+      port: 1,
+      env: { ...system.launched.env, ENCRYPTION_KEYS: '' },
+      onLine: (_, line) => lines.push(line),
+    });
+    expect(await app.exited).not.toBe(0);
+    expect(lines.join('\n')).toContain('ENCRYPTION_KEYS');
+  });
+});
+
+describe('deleting a credential', () => {
+  it('revokes it at the provider and deactivates the workflows that use it', async () => {
+    const credentialId = await storeApp('to delete');
+    await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    const created = await system.api('POST', '/api/workflows', {
+      token,
+      body: {
+        name: 'uses the credential',
+        trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+        action: {
+          serviceProvider: 'http',
+          actionId: 'request',
+          config: { url: 'https://example.com/' },
+          credentialsId: credentialId,
+        },
+      },
+    });
+    const workflowId = Number(field(created.body, 'id'));
+    await system.api('POST', `/api/workflows/${workflowId}/activate`, { token });
+    const revokedBefore = google.revoked.length;
+
+    expect((await system.api('DELETE', `/api/credentials/${credentialId}`, { token })).status).toBe(204);
+    expect(google.revoked.length).toBe(revokedBefore + 1);
+    expect((await credentialsList()).some((credential) => field(credential, 'id') === credentialId)).toBe(
+      false,
+    );
+    const workflow = await system.api('GET', `/api/workflows/${workflowId}`, { token });
+    expect(field(workflow.body, 'isActive')).toBe(false);
+    expect(field(workflow.body, 'action', 'credentialsId')).toBeNull();
+  });
+});
+
+describe('secrets', () => {
+  it('never shows a token, code, state or client secret in an answer or a log line', () => {
+    expect(google.issuedSecrets.length).toBeGreaterThan(10);
+    const everything = `${answers.join('\n')}\n${system.logLines.join('\n')}`;
+    for (const secret of google.issuedSecrets) expect(everything).not.toContain(secret);
+  });
+});
