@@ -174,8 +174,8 @@ try {
   };
   const complete =
     reports.length > 0 &&
-    reports.every((report) => report.system.throughput.every((result) => result.completed > 0));
-  if (!complete) throw new Error('a backend produced no completed runs');
+    reports.every((report) => report.system.sequential.recorded.count === plan.sequentialRuns);
+  if (!complete) throw new Error('a backend did not complete its runs');
   const outDir = join(
     REPO_ROOT,
     'bench',
