@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Database, workflowExecutions } from '@autoflow/db';
+import { CredentialNeedsReconnectError, type CredentialService } from '@autoflow/oauth';
 import {
   type ActionDefinition,
   PermanentActionError,
@@ -25,6 +26,7 @@ export interface ActivityDeps {
   db: Database;
   registry: ProviderRegistry;
   httpDispatcher: Dispatcher;
+  credentials: CredentialService;
 }
 
 /** Same for every attempt of one action in one run, and nothing else: targets can deduplicate on it. */
@@ -86,6 +88,7 @@ function createBookkeeping(
 function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionActivity {
   return async (input: ActionActivityInput) => {
     const context = Context.current();
+    const { credentialsId } = input;
     const temporalWorkflowId = context.info.workflowExecution?.workflowId;
     if (!temporalWorkflowId)
       throw ApplicationFailure.nonRetryable('actions run only inside a run', 'PermanentActionError');
@@ -113,9 +116,20 @@ function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionAct
         signal: context.cancellationSignal,
         heartbeat: () => context.heartbeat(),
         httpDispatcher: deps.httpDispatcher,
+        credential:
+          credentialsId === null
+            ? undefined
+            : { accessToken: () => deps.credentials.accessToken(credentialsId, input.userId) },
       });
       return toJson(output);
     } catch (error) {
+      if (error instanceof CredentialNeedsReconnectError) {
+        throw ApplicationFailure.create({
+          message: error.message,
+          type: 'CredentialNeedsReconnect',
+          nonRetryable: true,
+        });
+      }
       if (error instanceof PermanentActionError) {
         throw ApplicationFailure.create({
           message: error.message,

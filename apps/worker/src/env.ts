@@ -7,6 +7,12 @@ export const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   /** Temporal namespace every app of a deployment shares. */
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Keyring that opens credentials' tokens: "id:base64key[,…]". Required: the worker refuses to start without it. */
+  ENCRYPTION_KEYS: z.string().min(1),
+  /** Which key of ENCRYPTION_KEYS encrypts refreshed tokens; the first one when unset. */
+  ENCRYPTION_CURRENT_KEY_ID: z.string().optional(),
+  /** Accept plain-http OAuth token endpoints (local fakes in tests). Never in production. */
+  OAUTH_ALLOW_HTTP_ENDPOINTS: z.enum(['true', 'false']).default('false'),
   /** Comma-separated host:port pairs the HTTP action may reach although they are loopback or private. */
   HTTP_ACTION_ALLOWED_HOSTS: z.string().default(''),
   /** Activities (actions) one worker process runs at once. */

@@ -1,7 +1,9 @@
+import { Keyring } from '@autoflow/crypto';
 import { createDatabase } from '@autoflow/db';
 import { createEgressDispatcher, parseAllowedHosts } from '@autoflow/egress';
 import { loggerOptions } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
+import { CredentialService } from '@autoflow/oauth';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime } from '@temporalio/worker';
 import Fastify from 'fastify';
 import { workerHttp } from './app.js';
@@ -9,6 +11,8 @@ import { envSchema } from './env.js';
 import { createAutomationWorkers } from './worker.js';
 
 const env = envSchema.parse(process.env);
+// Fails closed: without keys no credential can be opened, so the worker does not start.
+const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
 const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL) });
 
 const sdkLevels: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' };
@@ -30,6 +34,13 @@ const workers = await createAutomationWorkers({
   db: database.db,
   registry,
   httpDispatcher: createEgressDispatcher({ allowedHosts: parseAllowedHosts(env.HTTP_ACTION_ALLOWED_HOSTS) }),
+  credentials: new CredentialService({
+    db: database.db,
+    keyring,
+    registry,
+    env: process.env,
+    allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
+  }),
   maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
   maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
 });

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Database } from '@autoflow/db';
+import type { CredentialService } from '@autoflow/oauth';
 import type { ProviderRegistry } from '@autoflow/provider-registry';
 import { TASK_QUEUES } from '@autoflow/workflow-contracts';
 import { type NativeConnection, Worker } from '@temporalio/worker';
@@ -15,6 +16,7 @@ export interface AutomationWorkersOptions {
   db: Database;
   registry: ProviderRegistry;
   httpDispatcher: Dispatcher;
+  credentials: CredentialService;
   maxConcurrentActivities: number;
   maxConcurrentWorkflowTasks: number;
 }
@@ -25,7 +27,12 @@ export interface AutomationWorkersOptions {
  */
 export async function createAutomationWorkers(options: AutomationWorkersOptions): Promise<Worker[]> {
   const activitiesByQueue = createActivitiesByQueue(
-    { db: options.db, registry: options.registry, httpDispatcher: options.httpDispatcher },
+    {
+      db: options.db,
+      registry: options.registry,
+      httpDispatcher: options.httpDispatcher,
+      credentials: options.credentials,
+    },
     TASK_QUEUES.automation,
   );
   return Promise.all(

@@ -1,1 +1,2 @@
 export * from './connector.js';
+export * from './credential-service.js';

@@ -76,7 +76,15 @@ export interface ActionServices {
   httpDispatcher: Dispatcher;
 }
 
+/** The account a workflow's action acts as, when it names a credential. */
+export interface CredentialAccess {
+  /** A valid access token, refreshed when close to expiry. */
+  accessToken(): Promise<string>;
+}
+
 export interface ActionContext<Config> extends ActionServices {
+  /** Present when the workflow's action names a credential. */
+  credential: CredentialAccess | undefined;
   /** The config with every `{{trigger.…}}` template already rendered. */
   config: Config;
   /** Stable across retries of the same run; send it to targets that deduplicate. */

@@ -15,7 +15,24 @@ interface PendingCode {
  * and the refresh_token grant; /revoke (RFC 7009). It remembers everything it issued, so tests can
  * scan logs and answers for it.
  */
+/** Switchable behaviours of real providers. */
+export interface FakeOAuthBehaviour {
+  /** Every refresh answers a new refresh token and burns the old one. */
+  rotateRefreshTokens: boolean;
+  /** Google's habit: a refresh token only on a client's first consent. */
+  refreshTokenOnFirstConsentOnly: boolean;
+  expiresInSeconds: number;
+}
+
 export class FakeOAuthServer {
+  readonly behaviour: FakeOAuthBehaviour = {
+    rotateRefreshTokens: false,
+    refreshTokenOnFirstConsentOnly: false,
+    expiresInSeconds: 3600,
+  };
+  /** Refresh grants answered, successful or not. */
+  refreshCount = 0;
+  readonly #consented = new Set<string>();
   readonly #clients = new Map<string, string>();
   readonly #codes = new Map<string, PendingCode>();
   readonly #refreshTokens = new Map<string, { clientId: string; revoked: boolean }>();
@@ -104,15 +121,22 @@ export class FakeOAuthServer {
           return json(400, { error: 'invalid_grant' });
         }
         pending.used = true;
-        if (challenge !== pending.codeChallenge)
+        if (challenge !== pending.codeChallenge) {
           return json(400, { error: 'invalid_grant', error_description: 'PKCE' });
-        return json(200, this.#issue(clientId, pending.scope));
+        }
+        const withRefreshToken = !(
+          this.behaviour.refreshTokenOnFirstConsentOnly && this.#consented.has(clientId)
+        );
+        this.#consented.add(clientId);
+        return json(200, this.#issue(clientId, pending.scope, withRefreshToken));
       }
       if (form.get('grant_type') === 'refresh_token') {
+        this.refreshCount++;
         const grant = this.#refreshTokens.get(form.get('refresh_token') ?? '');
         if (!grant || grant.revoked || grant.clientId !== clientId)
           return json(400, { error: 'invalid_grant' });
-        return json(200, this.#issue(clientId, undefined));
+        if (this.behaviour.rotateRefreshTokens) grant.revoked = true;
+        return json(200, this.#issue(clientId, undefined, this.behaviour.rotateRefreshTokens));
       }
       return json(400, { error: 'unsupported_grant_type' });
     }
@@ -127,16 +151,24 @@ export class FakeOAuthServer {
     return json(404, { error: 'not_found' });
   }
 
-  #issue(clientId: string, scope: string | undefined) {
+  /** The user revokes the app's access at the provider: every refresh token stops working. */
+  revokeAll(): void {
+    for (const grant of this.#refreshTokens.values()) grant.revoked = true;
+  }
+
+  #issue(clientId: string, scope: string | undefined, withRefreshToken: boolean) {
     const accessToken = `at-${randomBytes(16).toString('hex')}`;
-    const refreshToken = `rt-${randomBytes(16).toString('hex')}`;
-    this.#refreshTokens.set(refreshToken, { clientId, revoked: false });
-    this.issuedSecrets.push(accessToken, refreshToken);
+    this.issuedSecrets.push(accessToken);
+    const refreshToken = withRefreshToken ? `rt-${randomBytes(16).toString('hex')}` : undefined;
+    if (refreshToken) {
+      this.#refreshTokens.set(refreshToken, { clientId, revoked: false });
+      this.issuedSecrets.push(refreshToken);
+    }
     return {
       access_token: accessToken,
-      refresh_token: refreshToken,
       token_type: 'Bearer',
-      expires_in: 3600,
+      expires_in: this.behaviour.expiresInSeconds,
+      ...(refreshToken ? { refresh_token: refreshToken } : {}),
       ...(scope ? { scope } : {}),
     };
   }

@@ -5,6 +5,7 @@ export interface SinkRequest {
   path: string;
   method: string;
   idempotencyKey: string | undefined;
+  authorization: string | undefined;
   body: unknown;
   receivedAt: number;
 }
@@ -70,6 +71,7 @@ export class Sink {
       path: url.pathname,
       method: request.method ?? '',
       idempotencyKey,
+      authorization: request.headers.authorization,
       body,
       receivedAt: Date.now(),
     });

@@ -3,10 +3,12 @@ import { Keyring } from '@autoflow/crypto';
 import { spawnApp } from '@autoflow/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOAuthServer } from '../src/fake-oauth.js';
-import { field, http, listOf, System } from '../src/system.js';
+import { Sink } from '../src/sink.js';
+import { field, http, listOf, System, waitFor } from '../src/system.js';
 
 const FRONTEND = 'http://frontend.test';
 const google = new FakeOAuthServer();
+const sink = new Sink();
 let system: System;
 let token: string;
 /** Every API answer of this file, scanned for secrets at the end. */
@@ -14,10 +16,11 @@ const answers: string[] = [];
 
 beforeAll(async () => {
   await google.start();
+  await sink.start();
   google.registerClient('user-app', 'user-app-secret-value');
   google.registerClient('platform-app', 'platform-app-secret-value');
   system = new System({
-    allowedHosts: [],
+    allowedHosts: [sink.hostPort],
     env: {
       GOOGLE_OAUTH_AUTHORIZE_URL: google.url('/authorize'),
       GOOGLE_OAUTH_TOKEN_URL: google.url('/token'),
@@ -35,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await system?.stop();
   await google.stop();
+  await sink.stop();
 });
 
 async function oauth(method: string, path: string, options: Parameters<typeof http>[2] = {}, scanned = true) {
@@ -227,6 +231,97 @@ describe('refusals', () => {
     });
     expect(await app.exited).not.toBe(0);
     expect(lines.join('\n')).toContain('ENCRYPTION_KEYS');
+  });
+});
+
+describe('tokens in runs', () => {
+  async function connectedCredential(name: string): Promise<number> {
+    const credentialId = await storeApp(name);
+    await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    return credentialId;
+  }
+
+  async function workflowUsing(credentialId: number, path: string): Promise<number> {
+    const created = await system.api('POST', '/api/workflows', {
+      token,
+      body: {
+        name: `calls ${path} as the account`,
+        trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+        action: {
+          serviceProvider: 'http',
+          actionId: 'request',
+          config: { url: `${sink.baseUrl}${path}` },
+          credentialsId: credentialId,
+        },
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return Number(field(created.body, 'id'));
+  }
+
+  /** Starts `count` runs at once; answers every execution of the workflow once `total` have finished. */
+  async function runAll(workflowId: number, count: number, total = count): Promise<unknown[]> {
+    await Promise.all(
+      Array.from({ length: count }, () =>
+        system.api('POST', `/api/workflows/${workflowId}/run`, { token, body: {} }),
+      ),
+    );
+    return waitFor(`${total} finished runs`, async () => {
+      const all = await system.executions(token, workflowId);
+      return all.length === total && all.every((execution) => field(execution, 'status') !== 'running')
+        ? all
+        : undefined;
+    });
+  }
+
+  const expire = (credentialId: number) =>
+    system.sql`update credentials set expires_at = now() - interval '1 second' where id = ${credentialId}`;
+
+  it('refreshes a just-expired token once for 20 concurrent runs, also with rotating refresh tokens', async () => {
+    for (const rotate of [false, true]) {
+      google.behaviour.rotateRefreshTokens = rotate;
+      const credentialId = await connectedCredential(`refresh ${rotate ? 'rotating' : 'plain'}`);
+      const path = `/ok-refresh-${rotate}`;
+      const workflowId = await workflowUsing(credentialId, path);
+      await expire(credentialId);
+      const refreshesBefore = google.refreshCount;
+
+      const executions = await runAll(workflowId, 20);
+      expect(executions.map((execution) => field(execution, 'status'))).toEqual(Array(20).fill('completed'));
+      expect(google.refreshCount - refreshesBefore).toBe(1);
+      const bearers = new Set(sink.forPath(path).map((request) => request.authorization));
+      expect(bearers.size).toBe(1);
+
+      // Nothing was burned: the stored refresh token still refreshes.
+      await expire(credentialId);
+      const [newest] = await runAll(workflowId, 1, 21);
+      expect(field(newest, 'status')).toBe('completed');
+      expect(google.refreshCount - refreshesBefore).toBe(2);
+    }
+    google.behaviour.rotateRefreshTokens = false;
+  });
+
+  it('fails a run whose grant was revoked, shows the credential as needing reconnection, and recovers on reconnect', async () => {
+    const credentialId = await connectedCredential('revoked');
+    const workflowId = await workflowUsing(credentialId, '/ok-revoked');
+    google.revokeAll();
+    await expire(credentialId);
+
+    const [failed] = await runAll(workflowId, 1);
+    expect(field(failed, 'status')).toBe('failed');
+    expect(String(field(failed, 'errorMessage'))).toContain('needs reconnecting');
+    expect(String(field(failed, 'errorMessage'))).toContain('invalid_grant');
+    expect(google.refreshCount).toBeGreaterThan(0);
+    const listed = (await credentialsList()).find((credential) => field(credential, 'id') === credentialId);
+    expect(field(listed, 'status')).toBe('needs_reconnect');
+
+    await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    const reconnected = (await credentialsList()).find(
+      (credential) => field(credential, 'id') === credentialId,
+    );
+    expect(field(reconnected, 'status')).toBe('valid');
+    const [newest] = await runAll(workflowId, 1, 2);
+    expect(field(newest, 'status')).toBe('completed');
   });
 });
 

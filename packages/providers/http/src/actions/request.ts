@@ -53,11 +53,16 @@ async function readLimited(body: AsyncIterable<Uint8Array>): Promise<string> {
 export const requestAction = defineAction({
   id: 'request',
   name: 'Send an HTTP request',
-  description: 'Calls a URL. The target receives an Idempotency-Key that stays the same across retries.',
+  description:
+    'Calls a URL. The target receives an Idempotency-Key that stays the same across retries, and, when the ' +
+    'action names a credential, its access token as a Bearer token.',
   config,
   output,
-  async run({ config, idempotencyKey, httpDispatcher, signal }) {
+  async run({ config, idempotencyKey, httpDispatcher, signal, credential }) {
     const headers: Record<string, string> = { 'idempotency-key': idempotencyKey, ...config.headers };
+    if (credential && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
+      headers.authorization = `Bearer ${await credential.accessToken()}`;
+    }
     let body: string | undefined;
     if (typeof config.body === 'string') body = config.body;
     else if (config.body !== undefined && config.body !== null) {

@@ -1,0 +1,146 @@
+import type { Keyring } from '@autoflow/crypto';
+import { type Credential, credentials, type Database } from '@autoflow/db';
+import { type ProviderRegistry, resolveOAuth2 } from '@autoflow/provider-registry';
+import { and, eq } from 'drizzle-orm';
+import * as oauth from 'oauth4webapi';
+import { secretLocation } from './connector.js';
+
+/** Refresh when a token expires within this margin, so that no call starts with a dying token. */
+const REFRESH_MARGIN_MS = 3 * 60 * 1000;
+
+/** The credential cannot give a token until its owner connects it again (revoked, expired grant). */
+export class CredentialNeedsReconnectError extends Error {
+  override name = 'CredentialNeedsReconnectError';
+  readonly code = 'credential_needs_reconnect';
+}
+
+export interface CredentialServiceOptions {
+  db: Database;
+  keyring: Keyring;
+  registry: ProviderRegistry;
+  env: Readonly<Record<string, string | undefined>>;
+  allowHttpEndpoints: boolean;
+  /** Counts refresh grants sent; for metrics and tests. */
+  onRefresh?: (credentialId: number) => void;
+}
+
+/**
+ * The one place activities get access tokens from. A token close to expiry is refreshed under a row
+ * lock (SELECT … FOR UPDATE), so concurrent activities cause one refresh; whoever waited on the lock
+ * re-reads the token the first one stored instead of spending the refresh token again.
+ */
+export class CredentialService {
+  constructor(private readonly options: CredentialServiceOptions) {}
+
+  async accessToken(credentialId: number, userId: number): Promise<string> {
+    const row = await this.#read(this.options.db, credentialId, userId, false);
+    return this.#usable(row) ?? this.#refreshLocked(credentialId, userId);
+  }
+
+  async #read(
+    db: Pick<Database, 'select'>,
+    credentialId: number,
+    userId: number,
+    lock: boolean,
+  ): Promise<Credential> {
+    const query = db
+      .select()
+      .from(credentials)
+      .where(and(eq(credentials.id, credentialId), eq(credentials.userId, userId)));
+    const [row] = lock ? await query.for('update') : await query;
+    if (!row) throw new CredentialNeedsReconnectError(`credential ${credentialId} no longer exists`);
+    if (!row.isValid || !row.accessToken) {
+      throw new CredentialNeedsReconnectError(`credential ${credentialId} needs reconnecting`);
+    }
+    return row;
+  }
+
+  /** The stored access token when it is valid for longer than the margin. */
+  #usable(row: Credential): string | undefined {
+    if (!row.accessToken) return undefined;
+    if (row.expiresAt && row.expiresAt.getTime() - Date.now() < REFRESH_MARGIN_MS) return undefined;
+    return this.options.keyring.decrypt(row.accessToken, secretLocation('access_token', row.id));
+  }
+
+  async #refreshLocked(credentialId: number, userId: number): Promise<string> {
+    const { db, keyring } = this.options;
+    let needsReconnect: string | undefined;
+    const token = await db.transaction(async (tx) => {
+      const row = await this.#read(tx, credentialId, userId, true);
+      // Another worker refreshed while this one waited for the lock.
+      const fresh = this.#usable(row);
+      if (fresh) return fresh;
+      if (!row.refreshToken) {
+        needsReconnect = `credential ${credentialId} expired and has no refresh token`;
+        return undefined;
+      }
+      const refreshToken = keyring.decrypt(row.refreshToken, secretLocation('refresh_token', row.id));
+      let tokens: oauth.TokenEndpointResponse;
+      try {
+        tokens = await this.#refreshGrant(row, refreshToken);
+      } catch (error) {
+        if (error instanceof oauth.ResponseBodyError && error.error === 'invalid_grant') {
+          needsReconnect = `credential ${credentialId} needs reconnecting: the provider refused its refresh token (invalid_grant)`;
+          return undefined;
+        }
+        throw error;
+      }
+      await tx
+        .update(credentials)
+        .set({
+          accessToken: keyring.encrypt(tokens.access_token, secretLocation('access_token', row.id)),
+          // A rotated refresh token replaces the old one in the same transaction; none in the answer keeps it.
+          ...(tokens.refresh_token
+            ? { refreshToken: keyring.encrypt(tokens.refresh_token, secretLocation('refresh_token', row.id)) }
+            : {}),
+          expiresAt: tokens.expires_in === undefined ? null : new Date(Date.now() + tokens.expires_in * 1000),
+          ...(tokens.scope ? { scope: tokens.scope } : {}),
+          updatedAt: new Date(),
+        })
+        .where(eq(credentials.id, row.id));
+      return tokens.access_token;
+    });
+    if (token !== undefined) return token;
+    // Marked outside the refresh transaction, so the mark survives whatever the caller does next.
+    await db
+      .update(credentials)
+      .set({ isValid: false, updatedAt: new Date() })
+      .where(eq(credentials.id, credentialId));
+    throw new CredentialNeedsReconnectError(
+      needsReconnect ?? `credential ${credentialId} needs reconnecting`,
+    );
+  }
+
+  async #refreshGrant(row: Credential, refreshToken: string): Promise<oauth.TokenEndpointResponse> {
+    const auth = this.options.registry.provider(row.serviceProvider)?.auth;
+    if (auth?.type !== 'oauth2')
+      throw new CredentialNeedsReconnectError(`${row.serviceProvider} has no OAuth settings`);
+    const resolved = resolveOAuth2(auth, this.options.env);
+    const client =
+      row.clientId && row.clientSecret
+        ? {
+            clientId: row.clientId,
+            clientSecret: this.options.keyring.decrypt(
+              row.clientSecret,
+              secretLocation('client_secret', row.id),
+            ),
+          }
+        : resolved.platformClient;
+    if (!client)
+      throw new CredentialNeedsReconnectError(`no OAuth app is configured for ${row.serviceProvider}`);
+    const server: oauth.AuthorizationServer = {
+      issuer: new URL(resolved.tokenUrl).origin,
+      token_endpoint: resolved.tokenUrl,
+    };
+    const oauthClient: oauth.Client = { client_id: client.clientId };
+    this.options.onRefresh?.(row.id);
+    const response = await oauth.refreshTokenGrantRequest(
+      server,
+      oauthClient,
+      oauth.ClientSecretPost(client.clientSecret),
+      refreshToken,
+      { [oauth.allowInsecureRequests]: this.options.allowHttpEndpoints },
+    );
+    return oauth.processRefreshTokenResponse(server, oauthClient, response);
+  }
+}
