@@ -1,6 +1,7 @@
 import type { Keyring } from '@autoflow/crypto';
 import type { Database } from '@autoflow/db';
 import type { ReadinessChecks, TokenService } from '@autoflow/http-kit';
+import type { CredentialService } from '@autoflow/oauth';
 import type { ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
 
@@ -12,5 +13,6 @@ export interface ApiGatewayDeps {
   keyring: Keyring;
   registry: ProviderRegistry;
   runs: RunStarter;
+  credentials: CredentialService;
   publicWebhookBaseUrl: string;
 }

@@ -15,6 +15,8 @@ export const envSchema = z.object({
   ENCRYPTION_CURRENT_KEY_ID: z.string().optional(),
   /** Public base URL of trigger-ingest; webhook URLs shown to users start with it. */
   PUBLIC_WEBHOOK_BASE_URL: z.string().url().default('http://localhost:3002'),
+  /** Accept plain-http provider endpoints (local fakes in tests). Never in production. */
+  OAUTH_ALLOW_HTTP_ENDPOINTS: z.enum(['true', 'false']).default('false'),
   /** Port to listen on. */
   PORT: z.coerce.number().int().positive().default(3000),
   /** Interface to bind; 0.0.0.0 in containers. */

@@ -2,6 +2,7 @@ import { Keyring } from '@autoflow/crypto';
 import { createDatabase } from '@autoflow/db';
 import { createTokenService, listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
+import { CredentialService } from '@autoflow/oauth';
 import { RunStarter } from '@autoflow/runs';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
@@ -26,6 +27,13 @@ await app.register(apiGateway, {
   keyring,
   registry,
   runs: new RunStarter({ db: database.db, temporal, registry }),
+  credentials: new CredentialService({
+    db: database.db,
+    keyring,
+    registry,
+    env: process.env,
+    allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
+  }),
   publicWebhookBaseUrl: env.PUBLIC_WEBHOOK_BASE_URL,
 });
 await listenUntilSignalled(app, env.PORT, env.HOST);

@@ -24,6 +24,15 @@ export interface OAuth2AuthSpec {
     clientId: string;
     clientSecret: string;
   };
+  /** A cheap call that tells whose account a token belongs to (POST /api/credentials/:id/test). */
+  identity?: {
+    /** The provider API's base URL, and the variable that overrides it. */
+    baseUrl: string;
+    baseUrlEnv: string;
+    path: string;
+    /** The field of the JSON answer that names the account. */
+    accountField: string;
+  };
 }
 
 /** The OAuth endpoints and platform client of a provider, after environment overrides. */
@@ -34,6 +43,7 @@ export interface ResolvedOAuth2 {
   scopes: readonly string[];
   authorizeParams: Readonly<Record<string, string>>;
   platformClient: { clientId: string; clientSecret: string } | undefined;
+  identity: { url: string; accountField: string } | undefined;
 }
 
 export function resolveOAuth2(
@@ -49,6 +59,10 @@ export function resolveOAuth2(
     scopes: auth.scopes,
     authorizeParams: auth.authorizeParams ?? {},
     platformClient: clientId && clientSecret ? { clientId, clientSecret } : undefined,
+    identity: auth.identity && {
+      url: `${(env[auth.identity.baseUrlEnv] || auth.identity.baseUrl).replace(/\/$/, '')}${auth.identity.path}`,
+      accountField: auth.identity.accountField,
+    },
   };
 }
 

@@ -33,6 +33,9 @@ export class FakeOAuthServer {
   /** Refresh grants answered, successful or not. */
   refreshCount = 0;
   readonly #consented = new Set<string>();
+  readonly #accessTokens = new Set<string>();
+  /** The account the fake Gmail API reports for any valid token. */
+  readonly account = 'owner@gmail.test';
   readonly #clients = new Map<string, string>();
   readonly #codes = new Map<string, PendingCode>();
   readonly #refreshTokens = new Map<string, { clientId: string; revoked: boolean }>();
@@ -141,6 +144,14 @@ export class FakeOAuthServer {
       return json(400, { error: 'unsupported_grant_type' });
     }
 
+    // Gmail's users.getProfile: the cheap identity call behind POST /api/credentials/:id/test.
+    if (url.pathname === '/gmail/v1/users/me/profile') {
+      const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '';
+      if (!this.#accessTokens.has(bearer))
+        return json(401, { error: { code: 401, status: 'UNAUTHENTICATED' } });
+      return json(200, { emailAddress: this.account, messagesTotal: 0, threadsTotal: 0, historyId: '1' });
+    }
+
     if (url.pathname === '/revoke' && request.method === 'POST') {
       const token = form.get('token') ?? '';
       this.revoked.push(token);
@@ -159,6 +170,7 @@ export class FakeOAuthServer {
   #issue(clientId: string, scope: string | undefined, withRefreshToken: boolean) {
     const accessToken = `at-${randomBytes(16).toString('hex')}`;
     this.issuedSecrets.push(accessToken);
+    this.#accessTokens.add(accessToken);
     const refreshToken = withRefreshToken ? `rt-${randomBytes(16).toString('hex')}` : undefined;
     if (refreshToken) {
       this.#refreshTokens.set(refreshToken, { clientId, revoked: false });

@@ -25,6 +25,7 @@ beforeAll(async () => {
       GOOGLE_OAUTH_AUTHORIZE_URL: google.url('/authorize'),
       GOOGLE_OAUTH_TOKEN_URL: google.url('/token'),
       GOOGLE_OAUTH_REVOKE_URL: google.url('/revoke'),
+      GMAIL_API_ROOT_URL: google.url(''),
       GOOGLE_OAUTH_CLIENT_ID: 'platform-app',
       GOOGLE_OAUTH_CLIENT_SECRET: 'platform-app-secret-value',
       OAUTH_REDIRECT_ALLOWLIST: FRONTEND,
@@ -138,6 +139,33 @@ describe('connecting an account', () => {
     const listed = (await credentialsList()).find((credential) => field(credential, 'id') === credentialId);
     expect(field(listed, 'name')).toBe('platform mail');
     expect(field(listed, 'status')).toBe('valid');
+  });
+});
+
+describe('testing a credential', () => {
+  async function test(credentialId: number) {
+    const response = await system.api('POST', `/api/credentials/${credentialId}/test`, { token });
+    answers.push(JSON.stringify(response.body));
+    return response;
+  }
+
+  it('names the connected account', async () => {
+    const credentialId = await storeApp('identity');
+    await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    const tested = await test(credentialId);
+    expect(tested.body).toEqual({ ok: true, account: google.account });
+  });
+
+  it('refuses a ciphertext copied into another row', async () => {
+    const first = await storeApp('copy source');
+    const second = await storeApp('copy target');
+    for (const id of [first, second]) {
+      await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(id) })));
+    }
+    await system.sql`update credentials set access_token = (select access_token from credentials where id = ${first})
+      where id = ${second}`;
+    expect((await test(second)).body).toEqual({ ok: false, reason: 'credential_unreadable' });
+    expect((await test(first)).body).toEqual({ ok: true, account: google.account });
   });
 });
 

@@ -1,5 +1,7 @@
+import { DecryptionError } from '@autoflow/crypto';
 import { type Credential, credentials, workflows } from '@autoflow/db';
 import { authenticate, problems } from '@autoflow/http-kit';
+import { CredentialNeedsReconnectError } from '@autoflow/oauth';
 import { resolveOAuth2 } from '@autoflow/provider-registry';
 import { and, eq, or } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
@@ -74,6 +76,55 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
         .where(eq(credentials.userId, userId))
         .orderBy(credentials.id);
       return { items: rows.map(toCredentialView) };
+    },
+  );
+
+  app.post(
+    '/api/credentials/:id/test',
+    {
+      schema: {
+        tags: ['credentials'],
+        security: secured,
+        params: idParam,
+        response: {
+          200: z.object({ ok: z.boolean(), account: z.string().optional(), reason: z.string().optional() }),
+          404: problemSchema,
+        },
+      },
+    },
+    async (request) => {
+      const userId = await authenticate(tokens, request);
+      const [row] = await db
+        .select()
+        .from(credentials)
+        .where(and(eq(credentials.id, request.params.id), eq(credentials.userId, userId)));
+      if (!row) throw problems.notFound('credential');
+      const auth = registry.provider(row.serviceProvider)?.auth;
+      const identity = auth?.type === 'oauth2' ? resolveOAuth2(auth, process.env).identity : undefined;
+      if (!identity) return { ok: false, reason: 'provider_has_no_identity_call' };
+      let accessToken: string;
+      try {
+        accessToken = await deps.credentials.accessToken(row.id, userId);
+      } catch (error) {
+        if (error instanceof CredentialNeedsReconnectError) return { ok: false, reason: error.code };
+        if (error instanceof DecryptionError) return { ok: false, reason: 'credential_unreadable' };
+        throw error;
+      }
+      const response = await fetch(identity.url, {
+        headers: { authorization: `Bearer ${accessToken}` },
+        signal: AbortSignal.timeout(5_000),
+      }).catch(() => undefined);
+      if (!response?.ok)
+        return {
+          ok: false,
+          reason: response ? `provider_answered_${response.status}` : 'provider_unreachable',
+        };
+      const body: unknown = await response.json().catch(() => null);
+      const account =
+        typeof body === 'object' && body !== null
+          ? Object.entries(body).find(([key]) => key === identity.accountField)?.[1]
+          : undefined;
+      return typeof account === 'string' ? { ok: true, account } : { ok: true };
     },
   );
 

@@ -19,4 +19,10 @@ export const googleAuth: OAuth2AuthSpec = {
     clientId: 'GOOGLE_OAUTH_CLIENT_ID',
     clientSecret: 'GOOGLE_OAUTH_CLIENT_SECRET',
   },
+  identity: {
+    baseUrl: 'https://gmail.googleapis.com',
+    baseUrlEnv: 'GMAIL_API_ROOT_URL',
+    path: '/gmail/v1/users/me/profile',
+    accountField: 'emailAddress',
+  },
 };

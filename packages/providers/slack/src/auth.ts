@@ -13,4 +13,10 @@ export const slackAuth: OAuth2AuthSpec = {
     clientId: 'SLACK_OAUTH_CLIENT_ID',
     clientSecret: 'SLACK_OAUTH_CLIENT_SECRET',
   },
+  identity: {
+    baseUrl: 'https://slack.com/api',
+    baseUrlEnv: 'SLACK_API_URL',
+    path: '/auth.test',
+    accountField: 'user',
+  },
 };
