@@ -1,3 +1,4 @@
 export { createDatabase, type Database, type DatabaseHandle, type DatabaseOptions } from './client.js';
 export { migrationsFolder, runMigrations } from './migrate.js';
+export { type ReencryptProgress, reencryptSecrets } from './reencrypt.js';
 export * from './schema.js';
