@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateKey, Keyring } from '@autoflow/crypto';
-import { REPO_ROOT, spawnApp } from '@autoflow/local-stack';
+import { freePort, REPO_ROOT, spawnApp, waitUntilReady } from '@autoflow/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOAuthServer } from '../src/fake-oauth.js';
 import { Sink } from '../src/sink.js';
@@ -34,6 +34,8 @@ beforeAll(async () => {
       GOOGLE_OAUTH_CLIENT_SECRET: 'platform-app-secret-value',
       OAUTH_REDIRECT_ALLOWLIST: FRONTEND,
       OAUTH_ALLOW_HTTP_ENDPOINTS: 'true',
+      // This file makes many flows from one address; the limit itself has its own test below.
+      OAUTH_RATE_LIMIT_PER_MINUTE: '1000',
     },
   });
   await system.start();
@@ -251,6 +253,29 @@ describe('refusals', () => {
     );
     expect(response.status).toBe(400);
     expect(field(response.body, 'code')).toBe('redirect_not_allowed');
+  });
+
+  it('rate-limits the OAuth endpoints per client address', async () => {
+    const port = await freePort();
+    const limited = spawnApp({
+      name: 'oauth-service',
+      port,
+      env: { ...system.launched.env, OAUTH_RATE_LIMIT_PER_MINUTE: '3' },
+    });
+    try {
+      await waitUntilReady(limited);
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 4; attempt++) {
+        statuses.push(
+          (await http('GET', `${limited.baseUrl}/api/oauth2-credential/callback?state=x`)).status,
+        );
+      }
+      expect(statuses).toEqual([400, 400, 400, 429]);
+      // Health probes are not limited.
+      expect((await http('GET', `${limited.baseUrl}/healthz`)).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
   });
 
   it('does not start without an encryption key, and says why', async () => {
