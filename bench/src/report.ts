@@ -121,31 +121,31 @@ export function svgChart(reports: readonly BackendReport[], topConcurrency: numb
       rate: rate(report.system.throughput, topConcurrency),
     });
   }
-  const width = 920;
+  const width = 960;
   const rowHeight = 26;
   const height = 80 + bars.length * rowHeight;
   const maxP50 = Math.max(...bars.map((bar) => bar.p50), 1);
   const maxRate = Math.max(...bars.map((bar) => bar.rate || 0), 1);
-  const half = 300;
+  const barWidth = 220;
   const rows = bars
     .map((bar, index) => {
       const y = 60 + index * rowHeight;
-      const p50Width = (bar.p50 / maxP50) * half;
-      const rateWidth = ((bar.rate || 0) / maxRate) * half;
+      const p50Width = (bar.p50 / maxP50) * barWidth;
+      const rateWidth = ((bar.rate || 0) / maxRate) * barWidth;
       return `
   <text x="10" y="${y + 15}" font-size="12">${bar.group.replace(/&/g, '&amp;')} · ${bar.label}</text>
-  <rect x="300" y="${y}" width="${p50Width.toFixed(1)}" height="18" fill="#4e79a7"/>
-  <text x="${305 + p50Width}" y="${y + 14}" font-size="11">${bar.p50.toFixed(1)} ms</text>
-  <rect x="610" y="${y}" width="${(rateWidth * 0.9).toFixed(1)}" height="18" fill="#f28e2b"/>
-  <text x="${615 + rateWidth * 0.9}" y="${y + 14}" font-size="11">${(bar.rate || 0).toFixed(1)}/s</text>`;
+  <rect x="340" y="${y}" width="${p50Width.toFixed(1)}" height="18" fill="#4e79a7"/>
+  <text x="${345 + p50Width}" y="${y + 14}" font-size="11">${bar.p50.toFixed(1)} ms</text>
+  <rect x="660" y="${y}" width="${rateWidth.toFixed(1)}" height="18" fill="#f28e2b"/>
+  <text x="${665 + rateWidth}" y="${y + 14}" font-size="11">${(bar.rate || 0).toFixed(1)}/s</text>`;
     })
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
   <title>autoflow bench: p50 latency and throughput by backend and path</title>
   <rect width="100%" height="100%" fill="white"/>
   <text x="10" y="24" font-size="16" font-weight="bold">autoflow bench: p50 latency (to recorded completion) and throughput at c=${topConcurrency}</text>
-  <text x="300" y="48" font-size="12" fill="#4e79a7">p50 latency, lower is better</text>
-  <text x="610" y="48" font-size="12" fill="#f28e2b">runs/s at c=${topConcurrency}, higher is better</text>${rows}
+  <text x="340" y="48" font-size="12" fill="#4e79a7">p50 latency, lower is better</text>
+  <text x="660" y="48" font-size="12" fill="#f28e2b">runs/s at c=${topConcurrency}, higher is better</text>${rows}
 </svg>
 `;
 }
