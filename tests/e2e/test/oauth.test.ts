@@ -198,6 +198,33 @@ describe('refusals', () => {
     expect(response.status).toBe(404);
   });
 
+  it("refuses a code injected into another user's pending flow", async () => {
+    // A victim's state with the attacker's code: the victim's PKCE verifier does not match the
+    // challenge the attacker's code was issued for, so the provider refuses the exchange.
+    const victimCredential = await storeApp('victim');
+    const victimCallback = new URL(
+      await consent(
+        await begin({
+          provider: 'gmail',
+          credentialId: String(victimCredential),
+          redirectUrl: `${FRONTEND}/v`,
+        }),
+      ),
+    );
+    const attacker = await system.signUp();
+    const attackerCallback = new URL(
+      await consent(await begin({ provider: 'gmail', name: 'attacker' }, attacker.token)),
+    );
+    const injected = new URL(victimCallback);
+    injected.searchParams.set('code', attackerCallback.searchParams.get('code') ?? '');
+    const callback = await locationOf(injected.toString());
+    expect(callback.location).toBe(`${FRONTEND}/v?status=error&code=token_exchange_failed`);
+    const listed = (await credentialsList()).find(
+      (credential) => field(credential, 'id') === victimCredential,
+    );
+    expect(field(listed, 'status')).toBe('needs_reconnect');
+  });
+
   it('refuses a tampered state and a callback without state', async () => {
     const callbackUrl = new URL(await consent(await begin({ provider: 'gmail', name: 'tampered' })));
     const state = callbackUrl.searchParams.get('state') ?? '';
@@ -356,6 +383,29 @@ describe('tokens in runs', () => {
       expect(google.refreshCount - refreshesBefore).toBe(2);
     }
     google.behaviour.rotateRefreshTokens = false;
+  });
+
+  it('keeps the stored refresh token when a reconnection answers none', async () => {
+    const credentialId = await connectedCredential('second consent');
+    const [before] = await system.sql<
+      { refresh_token: string }[]
+    >`select refresh_token from credentials where id = ${credentialId}`;
+    google.behaviour.refreshTokenOnFirstConsentOnly = true;
+    try {
+      await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    } finally {
+      google.behaviour.refreshTokenOnFirstConsentOnly = false;
+    }
+    const [after] = await system.sql<
+      { refresh_token: string }[]
+    >`select refresh_token from credentials where id = ${credentialId}`;
+    expect(after?.refresh_token).toBe(before?.refresh_token);
+    const workflowId = await workflowUsing(credentialId, '/ok-second-consent');
+    await expire(credentialId);
+    const refreshesBefore = google.refreshCount;
+    const [run] = await runAll(workflowId, 1);
+    expect(field(run, 'status')).toBe('completed');
+    expect(google.refreshCount - refreshesBefore).toBe(1);
   });
 
   it('fails a run whose grant was revoked, shows the credential as needing reconnection, and recovers on reconnect', async () => {
