@@ -36,6 +36,16 @@ function toCredentialView(row: Credential): z.infer<typeof credentialSchema> {
 export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, deps) => {
   const { db, tokens, keyring, registry } = deps;
 
+  /** Another user's credential answers 404, exactly like a missing one. */
+  async function findOwnCredential(userId: number, id: number): Promise<Credential> {
+    const [row] = await db
+      .select()
+      .from(credentials)
+      .where(and(eq(credentials.id, id), eq(credentials.userId, userId)));
+    if (!row) throw problems.notFound('credential');
+    return row;
+  }
+
   /** Best effort (RFC 7009): a provider that is down must not keep a user from deleting a credential. */
   async function revokeAtProvider(row: Credential, log: FastifyBaseLogger): Promise<void> {
     const auth = registry.provider(row.serviceProvider)?.auth;
@@ -94,11 +104,7 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
     },
     async (request) => {
       const userId = await authenticate(tokens, request);
-      const [row] = await db
-        .select()
-        .from(credentials)
-        .where(and(eq(credentials.id, request.params.id), eq(credentials.userId, userId)));
-      if (!row) throw problems.notFound('credential');
+      const row = await findOwnCredential(userId, request.params.id);
       const auth = registry.provider(row.serviceProvider)?.auth;
       const identity = auth?.type === 'oauth2' ? resolveOAuth2(auth, process.env).identity : undefined;
       if (!identity) return { ok: false, reason: 'provider_has_no_identity_call' };
@@ -140,11 +146,7 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
     },
     async (request, reply) => {
       const userId = await authenticate(tokens, request);
-      const [row] = await db
-        .select()
-        .from(credentials)
-        .where(and(eq(credentials.id, request.params.id), eq(credentials.userId, userId)));
-      if (!row) throw problems.notFound('credential');
+      const row = await findOwnCredential(userId, request.params.id);
       await revokeAtProvider(row, request.log);
       // Workflows that used it are deactivated rather than left to fail on every event.
       await db.transaction(async (tx) => {
