@@ -126,10 +126,11 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
           reason: response ? `provider_answered_${response.status}` : 'provider_unreachable',
         };
       const body: unknown = await response.json().catch(() => null);
-      const account =
-        typeof body === 'object' && body !== null
-          ? Object.entries(body).find(([key]) => key === identity.accountField)?.[1]
-          : undefined;
+      const fields =
+        typeof body === 'object' && body !== null ? Object.fromEntries(Object.entries(body)) : {};
+      // Slack answers 200 with {ok: false} when it refuses a token.
+      if (fields.ok === false) return { ok: false, reason: 'provider_refused' };
+      const account = fields[identity.accountField];
       return typeof account === 'string' ? { ok: true, account } : { ok: true };
     },
   );
