@@ -16,13 +16,13 @@ const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_
 const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL) });
 
 const sdkLevels: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' };
+const sdkLog = app.log.child({ component: 'temporal-sdk' });
 Runtime.install({
   // The SDK's own logs join the app's JSON log stream.
   logger: new DefaultLogger(sdkLevels[env.LOG_LEVEL] ?? 'ERROR', ({ level, message, meta }) => {
-    const log = app.log.child({ component: 'temporal-sdk' });
-    if (level === 'ERROR') log.error(meta ?? {}, message);
-    else if (level === 'WARN') log.warn(meta ?? {}, message);
-    else log.info(meta ?? {}, message);
+    if (level === 'ERROR') sdkLog.error(meta ?? {}, message);
+    else if (level === 'WARN') sdkLog.warn(meta ?? {}, message);
+    else sdkLog.info(meta ?? {}, message);
   }),
 });
 

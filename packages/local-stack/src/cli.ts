@@ -38,7 +38,20 @@ interface DevSecrets {
 /** Generated once per checkout so that a second run still opens what the first one encrypted. */
 async function devSecrets(): Promise<DevSecrets> {
   const file = join(DATA_DIR, 'dev-secrets.json');
-  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8'));
+  if (existsSync(file)) {
+    const stored: unknown = JSON.parse(await readFile(file, 'utf8'));
+    if (
+      typeof stored === 'object' &&
+      stored !== null &&
+      'jwtSecret' in stored &&
+      typeof stored.jwtSecret === 'string' &&
+      'encryptionKeys' in stored &&
+      typeof stored.encryptionKeys === 'string'
+    ) {
+      return { jwtSecret: stored.jwtSecret, encryptionKeys: stored.encryptionKeys };
+    }
+    throw new Error(`${file} is not what this command wrote; delete it to generate new dev secrets`);
+  }
   const secrets = { jwtSecret: generateKey(), encryptionKeys: `dev1:${generateKey()}` };
   await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;

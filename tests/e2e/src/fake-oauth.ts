@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { startLocalServer } from './local-server.js';
 
 interface PendingCode {
   clientId: string;
@@ -43,7 +44,7 @@ export class FakeOAuthServer {
   readonly issuedSecrets: string[] = [];
   readonly revoked: string[] = [];
   readonly tokenRequests: URLSearchParams[] = [];
-  #server: Server | undefined;
+  #stop: (() => Promise<void>) | undefined;
   port = 0;
 
   url(path: string): string {
@@ -56,20 +57,18 @@ export class FakeOAuthServer {
   }
 
   async start(): Promise<void> {
-    this.#server = createServer((request, response) => {
+    const running = await startLocalServer((request, response) => {
       void this.#handle(request).then(({ status, headers, body }) => {
         response.writeHead(status, headers);
         response.end(body);
       });
     });
-    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
-    const address = this.#server.address();
-    this.port = typeof address === 'object' && address ? address.port : 0;
+    this.port = running.port;
+    this.#stop = running.stop;
   }
 
   async stop(): Promise<void> {
-    this.#server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server?.close(() => resolve()) ?? resolve());
+    await this.#stop?.();
   }
 
   async #handle(

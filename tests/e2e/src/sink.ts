@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { startLocalServer } from './local-server.js';
 
 /** One request as the sink saw it. */
 export interface SinkRequest {
@@ -20,7 +21,7 @@ export interface SinkRequest {
 export class Sink {
   readonly requests: SinkRequest[] = [];
   readonly #attempts = new Map<string, number>();
-  #server: Server | undefined;
+  #stop: (() => Promise<void>) | undefined;
   port = 0;
 
   get baseUrl(): string {
@@ -43,15 +44,13 @@ export class Sink {
   }
 
   async start(): Promise<void> {
-    this.#server = createServer((request, response) => void this.#handle(request, response));
-    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
-    const address = this.#server.address();
-    this.port = typeof address === 'object' && address ? address.port : 0;
+    const running = await startLocalServer((request, response) => void this.#handle(request, response));
+    this.port = running.port;
+    this.#stop = running.stop;
   }
 
   async stop(): Promise<void> {
-    this.#server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server?.close(() => resolve()) ?? resolve());
+    await this.#stop?.();
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
