@@ -3,7 +3,7 @@ import type { Database } from '@autoflow/db';
 import type { ReadinessChecks, TokenService } from '@autoflow/http-kit';
 import type { CredentialService } from '@autoflow/oauth';
 import type { ProviderRegistry } from '@autoflow/provider-registry';
-import type { RunStarter } from '@autoflow/runs';
+import type { RunStarter, ScheduleManager } from '@autoflow/runs';
 
 /** Everything the API needs from outside; server.ts builds the real ones, tests may pass their own. */
 export interface ApiGatewayDeps {
@@ -13,6 +13,7 @@ export interface ApiGatewayDeps {
   keyring: Keyring;
   registry: ProviderRegistry;
   runs: RunStarter;
+  schedules: ScheduleManager;
   credentials: CredentialService;
   publicWebhookBaseUrl: string;
 }

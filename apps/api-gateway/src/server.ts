@@ -3,7 +3,7 @@ import { createDatabase } from '@autoflow/db';
 import { createTokenService, listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
-import { RunStarter } from '@autoflow/runs';
+import { RunStarter, ScheduleManager } from '@autoflow/runs';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { apiGateway } from './app.js';
@@ -15,6 +15,7 @@ const database = createDatabase(env.DATABASE_URL);
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 
+const runs = new RunStarter({ db: database.db, temporal, registry });
 const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL) });
 app.addHook('onClose', async () => {
   await connection.close();
@@ -26,7 +27,8 @@ await app.register(apiGateway, {
   tokens: createTokenService(env.JWT_SECRET),
   keyring,
   registry,
-  runs: new RunStarter({ db: database.db, temporal, registry }),
+  runs,
+  schedules: new ScheduleManager({ temporal, registry, runs }),
   credentials: new CredentialService({
     db: database.db,
     keyring,

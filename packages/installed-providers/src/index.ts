@@ -2,6 +2,7 @@ import { gmailProvider } from '@autoflow/provider-gmail';
 import { httpProvider } from '@autoflow/provider-http';
 import { manualProvider } from '@autoflow/provider-manual';
 import { ProviderRegistry } from '@autoflow/provider-registry';
+import { scheduleProvider } from '@autoflow/provider-schedule';
 import { slackProvider } from '@autoflow/provider-slack';
 import { webhookProvider } from '@autoflow/provider-webhook';
 
@@ -9,6 +10,7 @@ import { webhookProvider } from '@autoflow/provider-webhook';
 export const registry = new ProviderRegistry([
   manualProvider,
   webhookProvider,
+  scheduleProvider,
   httpProvider,
   gmailProvider,
   slackProvider,

@@ -141,3 +141,4 @@ export class RunStarter {
     }
   }
 }
+export { type ScheduledWorkflow, ScheduleManager, type ScheduleManagerDeps } from './schedules.js';

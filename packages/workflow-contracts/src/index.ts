@@ -21,6 +21,14 @@ export function runWorkflowId(workflowId: number, source: RunSource, eventId: st
   return `run:${workflowId}:${source}:${eventId}`;
 }
 
+/**
+ * The Temporal Schedule of a workflow with a schedule trigger. Its runs' ids are `run:{workflowId}:schedule`
+ * plus the scheduled time, which Temporal appends, so each fire time runs once.
+ */
+export function scheduleId(workflowId: number): string {
+  return `schedule:${workflowId}`;
+}
+
 /** Event ids come from callers (headers); this keeps them short and printable. */
 export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 

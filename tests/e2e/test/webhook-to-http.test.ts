@@ -86,6 +86,7 @@ describe('accounts and catalog', () => {
       'gmail',
       'http',
       'manual',
+      'schedule',
       'slack',
       'webhook',
     ]);

@@ -5,6 +5,7 @@ import { authenticate, ProblemError, problems } from '@autoflow/http-kit';
 import { toJson } from '@autoflow/provider-registry';
 import { EVENT_ID_PATTERN, type JsonValue } from '@autoflow/workflow-contracts';
 import { and, desc, eq, getTableColumns, inArray, lt, sql } from 'drizzle-orm';
+import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { decodeCursor, encodeCursor } from '../cursor.js';
@@ -166,7 +167,18 @@ function wantsSignature(config: JsonValue): boolean {
 }
 
 export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, deps) => {
-  const { db, tokens, registry, keyring, runs, publicWebhookBaseUrl } = deps;
+  const { db, tokens, registry, keyring, runs, schedules, publicWebhookBaseUrl } = deps;
+
+  /** Activation, edits and deactivation reach the workflow's Temporal Schedule (a no-op for other triggers). */
+  async function syncSchedule(row: Workflow, log: FastifyBaseLogger): Promise<void> {
+    try {
+      await schedules.sync(row);
+    } catch (error) {
+      log.error({ err: error, workflowId: row.id }, 'could not update the schedule');
+      // Repeating the call is safe: sync makes the schedule match the row, whatever it was.
+      throw problems.unavailable('the workflow was saved but its schedule could not be updated; try again');
+    }
+  }
 
   function validate(spec: z.infer<typeof createWorkflowBody>) {
     const result = registry.validateSpec(spec);
@@ -297,6 +309,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
         .where(and(eq(workflows.id, current.id), eq(workflows.userId, userId)))
         .returning();
       if (!row) throw problems.notFound('workflow');
+      await syncSchedule(row, request.log);
       return toWorkflowView(
         { ...row, lastRun: current.lastRun },
         publicWebhookBaseUrl,
@@ -317,6 +330,16 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
     },
     async (request, reply) => {
       const userId = await authenticate(tokens, request);
+      const workflow = await findOwnWorkflow(db, userId, request.params.id);
+      // The schedule goes first: a schedule left behind would keep firing for a deleted workflow.
+      if (schedules.isScheduled(workflow)) {
+        try {
+          await schedules.remove(workflow.id);
+        } catch (error) {
+          request.log.error({ err: error }, 'could not delete the schedule');
+          throw problems.unavailable('the schedule could not be deleted; try again');
+        }
+      }
       const deleted = await db
         .delete(workflows)
         .where(and(eq(workflows.id, request.params.id), eq(workflows.userId, userId)))
@@ -346,8 +369,9 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
           .update(workflows)
           .set({ isActive, updatedAt: new Date() })
           .where(and(eq(workflows.id, request.params.id), eq(workflows.userId, userId)))
-          .returning({ id: workflows.id });
+          .returning();
         if (!row) throw problems.notFound('workflow');
+        await syncSchedule(row, request.log);
         return toWorkflowView(await findOwnWorkflow(db, userId, row.id), publicWebhookBaseUrl);
       },
     );

@@ -5,6 +5,7 @@ import {
   type JsonValue,
   type RunBookkeepingActivities,
 } from '@autoflow/workflow-contracts';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -23,6 +24,16 @@ const bookkeeping = proxyLocalActivities<RunBookkeepingActivities>({
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
 });
 
+const SCHEDULED_START_TIME = defineSearchAttributeKey(
+  'TemporalScheduledStartTime',
+  SearchAttributeType.DATETIME,
+);
+
+/** A scheduled run's fire time, which Temporal records on every run a Schedule starts. */
+function scheduledTime(): Date {
+  return workflowInfo().typedSearchAttributes.get(SCHEDULED_START_TIME) ?? workflowInfo().startTime;
+}
+
 function describeFailure(error: unknown): string {
   if (error instanceof ActivityFailure && error.cause) return error.cause.message;
   return error instanceof Error ? error.message : String(error);
@@ -35,18 +46,20 @@ function describeFailure(error: unknown): string {
  */
 export async function automationWorkflow(input: AutomationRunInput): Promise<JsonValue> {
   const { workflowId: temporalWorkflowId, runId } = workflowInfo();
+  const triggerData =
+    input.source === 'schedule' ? { scheduledTime: scheduledTime().toISOString() } : input.trigger.data;
   const started = {
     workflowId: input.workflowId,
     userId: input.userId,
     temporalWorkflowId,
     temporalRunId: runId,
-    triggerData: input.trigger.data,
+    triggerData,
   };
   const action = {
     workflowId: input.workflowId,
     userId: input.userId,
     config: input.action.config,
-    triggerData: input.trigger.data,
+    triggerData,
     credentialsId: input.action.credentialsId,
   };
   const { execution } = input.action;
