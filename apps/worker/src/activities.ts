@@ -27,6 +27,7 @@ export interface ActivityDeps {
   registry: ProviderRegistry;
   httpDispatcher: Dispatcher;
   credentials: CredentialService;
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** Same for every attempt of one action in one run, and nothing else: targets can deduplicate on it. */
@@ -116,6 +117,7 @@ function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionAct
         signal: context.cancellationSignal,
         heartbeat: () => context.heartbeat(),
         httpDispatcher: deps.httpDispatcher,
+        env: deps.env,
         credential:
           credentialsId === null
             ? undefined

@@ -41,6 +41,7 @@ const workers = await createAutomationWorkers({
     env: process.env,
     allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
   }),
+  env: process.env,
   maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
   maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
 });

@@ -17,6 +17,7 @@ export interface AutomationWorkersOptions {
   registry: ProviderRegistry;
   httpDispatcher: Dispatcher;
   credentials: CredentialService;
+  env: Readonly<Record<string, string | undefined>>;
   maxConcurrentActivities: number;
   maxConcurrentWorkflowTasks: number;
 }
@@ -32,8 +33,12 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
       registry: options.registry,
       httpDispatcher: options.httpDispatcher,
       credentials: options.credentials,
+      env: options.env,
     },
     TASK_QUEUES.automation,
+  );
+  const queueLimits = new Map(
+    options.registry.providers.flatMap((provider) => Object.entries(provider.queues ?? {})),
   );
   return Promise.all(
     [...activitiesByQueue].map(([taskQueue, activities]) =>
@@ -44,6 +49,8 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
         activities,
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
         maxConcurrentLocalActivityExecutions: options.maxConcurrentActivities,
+        // A provider queue runs at most its provider's quota, across every worker process.
+        maxTaskQueueActivitiesPerSecond: queueLimits.get(taskQueue)?.maxActivitiesPerSecond,
         ...(taskQueue === TASK_QUEUES.automation
           ? {
               workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },

@@ -88,6 +88,8 @@ export interface TriggerDefinition<
 export interface ActionServices {
   /** Outbound HTTP that refuses private and metadata addresses unless allow-listed. */
   httpDispatcher: Dispatcher;
+  /** The worker's environment, for provider URL overrides such as SLACK_API_URL. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** The account a workflow's action acts as, when it names a credential. */
@@ -128,6 +130,8 @@ export interface ProviderDefinition {
   id: string;
   name: string;
   auth: AuthSpec;
+  /** Task queues of this provider's queued actions, each limited to the provider's quota. */
+  queues?: Readonly<Record<string, { maxActivitiesPerSecond: number }>>;
   triggers: readonly TriggerDefinition[];
   actions: readonly ActionDefinition[];
 }

@@ -1,4 +1,5 @@
 import { defineProvider } from '@autoflow/provider-registry';
+import { postMessageAction, SLACK_QUEUE } from './actions/post-message.js';
 import { slackAuth } from './auth.js';
 
 export { slackAuth } from './auth.js';
@@ -7,6 +8,7 @@ export const slackProvider = defineProvider({
   id: 'slack',
   name: 'Slack',
   auth: slackAuth,
+  queues: { [SLACK_QUEUE]: { maxActivitiesPerSecond: 1 } },
   triggers: [],
-  actions: [],
+  actions: [postMessageAction],
 });

@@ -1,0 +1,65 @@
+import { defineAction, PermanentActionError, RetryableActionError } from '@autoflow/provider-registry';
+import { WebAPIPlatformError, WebAPIRateLimitedError, WebClient } from '@slack/web-api';
+import { z } from 'zod';
+
+export const SLACK_QUEUE = 'slack-queue';
+const DEFAULT_API_URL = 'https://slack.com/api/';
+/** Slack errors that retrying cannot fix; the rest (internal_error, fatal_error, …) are retried. */
+const PERMANENT_ERRORS = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'msg_too_long',
+  'no_text',
+  'invalid_blocks',
+  'invalid_auth',
+  'not_authed',
+  'token_revoked',
+  'account_inactive',
+  'missing_scope',
+]);
+
+export const postMessageAction = defineAction({
+  id: 'post-message',
+  name: 'Post a message',
+  description:
+    'Posts to a Slack channel as the connected bot. Rate-limited on slack-queue; honours Retry-After.',
+  config: z.object({
+    channel: z.string().min(1).max(200),
+    text: z.string().min(1).max(40_000),
+    blocks: z.array(z.record(z.string(), z.unknown())).max(50).optional(),
+  }),
+  output: z.object({ channel: z.string(), ts: z.string() }),
+  // Queued, not local: Slack allows about one message a second per channel, enforced per queue.
+  execution: { mode: 'queued', taskQueue: SLACK_QUEUE },
+  async run({ config, credential, env }) {
+    if (!credential) throw new PermanentActionError('post-message needs a Slack credential');
+    const slackApiUrl = (env.SLACK_API_URL ?? DEFAULT_API_URL).replace(/\/?$/, '/');
+    // Retries belong to Temporal (durable, with the server's Retry-After), not to the client.
+    const client = new WebClient(await credential.accessToken(), {
+      slackApiUrl,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+    });
+    try {
+      const answer = await client.chat.postMessage({
+        channel: config.channel,
+        text: config.text,
+        ...(config.blocks ? { blocks: config.blocks } : {}),
+      });
+      return { channel: String(answer.channel ?? config.channel), ts: String(answer.ts ?? '') };
+    } catch (error) {
+      if (error instanceof WebAPIRateLimitedError) {
+        throw new RetryableActionError('Slack rate limit', error.retryAfter * 1000);
+      }
+      if (error instanceof WebAPIPlatformError) {
+        const code = String(error.data.error);
+        if (PERMANENT_ERRORS.has(code)) throw new PermanentActionError(`Slack refused the message: ${code}`);
+        throw new RetryableActionError(`Slack answered ${code}`);
+      }
+      throw new RetryableActionError(
+        `Slack could not be reached: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  },
+});

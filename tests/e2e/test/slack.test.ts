@@ -1,0 +1,71 @@
+import { generateKey, Keyring } from '@autoflow/crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FakeSlack } from '../src/fake-slack.js';
+import { field, System, waitFor } from '../src/system.js';
+
+const slack = new FakeSlack();
+let system: System;
+
+beforeAll(async () => {
+  await slack.start();
+  system = new System({ allowedHosts: [], env: { SLACK_API_URL: slack.apiUrl } });
+  await system.start();
+});
+
+afterAll(async () => {
+  await system?.stop();
+  await slack.stop();
+});
+
+it('posts once after a 429, waiting for Retry-After on slack-queue', async () => {
+  const { token, userId } = await system.signUp();
+  // A connected Slack bot: the OAuth flow itself is tested in oauth.test.ts.
+  const botToken = `xoxb-${generateKey()}`;
+  slack.validTokens.add(botToken);
+  const keyring = Keyring.fromEnv(system.launched.env.ENCRYPTION_KEYS, undefined);
+  const [credential] = await system.sql<{ id: number }[]>`
+    insert into credentials (user_id, service_provider, credential_type, name, scope)
+    values (${userId}, 'slack', 'oauth2', 'workspace bot', 'chat:write') returning id`;
+  const credentialId = credential?.id ?? 0;
+  const sealed = keyring.encrypt(botToken, {
+    table: 'credentials',
+    column: 'access_token',
+    row: credentialId,
+  });
+  await system.sql`update credentials set access_token = ${sealed} where id = ${credentialId}`;
+
+  const created = await system.api('POST', '/api/workflows', {
+    token,
+    body: {
+      name: 'greet in slack',
+      trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+      action: {
+        serviceProvider: 'slack',
+        actionId: 'post-message',
+        config: { channel: '#general', text: 'Hello {{trigger.payload.name}}' },
+        credentialsId: credentialId,
+      },
+    },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  slack.rateLimitNext = 1;
+  const run = await system.api('POST', `/api/workflows/${String(field(created.body, 'id'))}/run`, {
+    token,
+    body: { payload: { name: 'Ada' } },
+  });
+  const execution = await waitFor('the post to finish', async () => {
+    const response = await system.api('GET', `/api/executions/${String(field(run.body, 'executionId'))}`, {
+      token,
+    });
+    return field(response.body, 'status') === 'running' ? undefined : response.body;
+  });
+
+  expect(field(execution, 'status')).toBe('completed');
+  expect(field(execution, 'actionResult', 'channel')).toBe('C0001');
+  expect(slack.calls.map((call) => call.status)).toEqual([429, 200]);
+  expect(slack.posted).toHaveLength(1);
+  expect(slack.posted[0]?.text).toBe('Hello Ada');
+  const [limited, accepted] = slack.calls;
+  expect((accepted?.at ?? 0) - (limited?.at ?? 0)).toBeGreaterThanOrEqual(1_900);
+  expect((accepted?.at ?? 0) - (limited?.at ?? 0)).toBeLessThan(4_000);
+});
