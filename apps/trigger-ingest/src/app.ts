@@ -6,6 +6,7 @@ import {
   registerOpenApi,
   registerProblemHandlers,
 } from '@autoflow/http-kit';
+import type { ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
 import fp from 'fastify-plugin';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -13,6 +14,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 export interface TriggerIngestDeps {
   db: Database;
   keyring: Keyring;
+  registry: ProviderRegistry;
   runs: RunStarter;
   readiness: ReadinessChecks;
   maxBodyBytes: number;

@@ -22,6 +22,7 @@ app.addHook('onClose', async () => {
 await app.register(triggerIngest, {
   db: database.db,
   keyring,
+  registry,
   runs: new RunStarter({ db: database.db, temporal, registry }),
   readiness: { postgres: database.ping, temporal: () => connection.healthService.check({}) },
   maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES,

@@ -82,6 +82,27 @@ export interface TriggerDefinition<
   output: Output;
   /** A representative output; used by docs, contract tests and template previews. */
   sampleOutput: z.output<Output>;
+  /** How trigger-ingest reads a request to this trigger's hook URL (webhook triggers only). */
+  webhook?: WebhookHandling<z.output<Config>>;
+}
+
+/** An inbound request as trigger-ingest hands it to a webhook trigger: the exact bytes, lower-case headers. */
+export interface InboundRequest {
+  rawBody: string;
+  headers: Readonly<Record<string, string>>;
+  query: Readonly<Record<string, string>>;
+}
+
+export interface WebhookHandling<Config> {
+  /** `required`: every workflow gets a signing secret; `optional`: only when its config asks for one. */
+  secret: 'required' | 'optional';
+  wantsSecret(config: Config): boolean;
+  /** Checks the sender's signature with the workflow's secret (constant-time). */
+  verify(request: InboundRequest, secret: string): boolean;
+  /** The sender's delivery id, which makes a redelivery start no second run. */
+  eventId(request: InboundRequest): string | undefined;
+  /** The trigger's output for this request, or undefined when this workflow does not want it. */
+  output(request: InboundRequest, config: Config): JsonValue | undefined;
 }
 
 /** What the worker hands an action: everything it may use to reach the outside world. */

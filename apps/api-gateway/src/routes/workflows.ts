@@ -20,7 +20,6 @@ import {
   workflowSchema,
 } from '../schemas.js';
 
-const WEBHOOK_TRIGGER_KIND = 'webhook';
 const secured = [{ bearer: [] }];
 
 type WorkflowView = z.infer<typeof workflowSchema>;
@@ -160,12 +159,6 @@ function workflowColumns(
   };
 }
 
-function wantsSignature(config: JsonValue): boolean {
-  return (
-    typeof config === 'object' && config !== null && !Array.isArray(config) && config.verifySignature === true
-  );
-}
-
 export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, deps) => {
   const { db, tokens, registry, keyring, runs, schedules, publicWebhookBaseUrl } = deps;
 
@@ -183,9 +176,14 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
   function validate(spec: z.infer<typeof createWorkflowBody>) {
     const result = registry.validateSpec(spec);
     if (!result.ok) throw problems.validationFailed(result.issues, 'the workflow is not valid');
-    const isWebhook =
-      registry.trigger(spec.trigger.serviceProvider, spec.trigger.triggerId)?.kind === WEBHOOK_TRIGGER_KIND;
-    return { ...result, isWebhook };
+    const trigger = registry.trigger(spec.trigger.serviceProvider, spec.trigger.triggerId);
+    const handling = trigger?.webhook;
+    // The trigger says whether its senders sign: always (GitHub) or when the config asks (generic webhooks).
+    const signed =
+      handling !== undefined &&
+      (handling.secret === 'required' ||
+        handling.wantsSecret(trigger?.config.parse(spec.trigger.config ?? {})));
+    return { ...result, isWebhook: handling !== undefined, signed };
   }
 
   app.post(
@@ -201,9 +199,9 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
     async (request, reply) => {
       const userId = await authenticate(tokens, request);
       const body = request.body;
-      const { triggerConfig, actionConfig, isWebhook } = validate(body);
+      const { triggerConfig, actionConfig, isWebhook, signed } = validate(body);
       await assertOwnCredentials(db, userId, [body.trigger.credentialsId, body.action.credentialsId]);
-      const webhook = webhookFieldsFor(keyring, isWebhook, wantsSignature(triggerConfig), undefined);
+      const webhook = webhookFieldsFor(keyring, isWebhook, signed, undefined);
       const [row] = await db
         .insert(workflows)
         .values({ userId, ...workflowColumns(body, triggerConfig, actionConfig, webhook) })
@@ -296,13 +294,13 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
           credentialsId: current.actionCredentialsId,
         },
       };
-      const { triggerConfig, actionConfig, isWebhook } = validate({
+      const { triggerConfig, actionConfig, isWebhook, signed } = validate({
         ...merged,
         trigger: { ...merged.trigger, config: toRecord(merged.trigger.config) },
         action: { ...merged.action, config: toRecord(merged.action.config) },
       });
       await assertOwnCredentials(db, userId, [merged.trigger.credentialsId, merged.action.credentialsId]);
-      const webhook = webhookFieldsFor(keyring, isWebhook, wantsSignature(triggerConfig), current);
+      const webhook = webhookFieldsFor(keyring, isWebhook, signed, current);
       const [row] = await db
         .update(workflows)
         .set({ ...workflowColumns(merged, triggerConfig, actionConfig, webhook), updatedAt: new Date() })

@@ -1,55 +1,37 @@
 import type { Keyring } from '@autoflow/crypto';
 import { type Database, workflows } from '@autoflow/db';
 import { ProblemError, problems } from '@autoflow/http-kit';
-import { toJson } from '@autoflow/provider-registry';
+import { type InboundRequest, InvalidWebhookBody, type ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
-import { EVENT_ID_PATTERN, type JsonValue } from '@autoflow/workflow-contracts';
+import { EVENT_ID_PATTERN } from '@autoflow/workflow-contracts';
 import { and, eq } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { z } from 'zod';
 
 export interface WebhookRouteDeps {
   db: Database;
   keyring: Keyring;
+  registry: ProviderRegistry;
   runs: RunStarter;
   maxBodyBytes: number;
 }
 
-/** Headers that authenticate the sender; they are not the workflow's data. */
-const HIDDEN_HEADERS = new Set(['authorization', 'cookie', 'webhook-signature', 'proxy-authorization']);
-
-function visibleHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const visible: Record<string, string> = {};
+function singleValues(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const values: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HIDDEN_HEADERS.has(name)) continue;
-    visible[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (value !== undefined) values[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  return visible;
+  return values;
 }
 
-function parseBody(raw: string, contentType: string | undefined): JsonValue {
-  if (raw.length === 0) return null;
-  if (/\bjson\b/i.test(contentType ?? '')) {
-    try {
-      return toJson(JSON.parse(raw));
-    } catch {
-      throw new ProblemError(400, 'invalid_json', 'Invalid JSON', 'the body is not valid JSON');
-    }
-  }
-  if (/application\/x-www-form-urlencoded/i.test(contentType ?? '')) {
-    return Object.fromEntries(new URLSearchParams(raw));
-  }
-  return raw;
-}
-
-function headerValue(value: string | string[] | undefined): string {
-  return (Array.isArray(value) ? value[0] : value) ?? '';
-}
-
+/**
+ * POST /hooks/:hookId for every webhook trigger. The workflow's trigger decides how to verify the
+ * sender, which delivery id deduplicates, and what the run receives (its `webhook` handling), so a new
+ * webhook provider needs no change here.
+ */
 export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
   app,
-  { db, keyring, runs, maxBodyBytes },
+  { db, keyring, registry, runs, maxBodyBytes },
 ) => {
   // The raw text is kept: signatures are computed over the exact bytes the sender sent.
   app.removeAllContentTypeParsers();
@@ -64,47 +46,62 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
         tags: ['webhooks'],
         params: z.object({ hookId: z.string().min(1).max(64) }),
         querystring: z.record(z.string(), z.string()),
-        response: { 202: z.object({ accepted: z.literal(true), duplicate: z.boolean() }) },
+        response: {
+          202: z.object({
+            accepted: z.literal(true),
+            duplicate: z.boolean(),
+            ignored: z.boolean().optional(),
+          }),
+        },
       },
     },
     async (request, reply) => {
-      const raw = typeof request.body === 'string' ? request.body : '';
       const [workflow] = await db
         .select()
         .from(workflows)
         .where(and(eq(workflows.webhookId, request.params.hookId), eq(workflows.isActive, true)));
-      if (!workflow) throw problems.notFound('hook');
+      const trigger = workflow && registry.trigger(workflow.triggerProvider, workflow.triggerId);
+      const handling = trigger?.webhook;
+      if (!workflow || !trigger || !handling) throw problems.notFound('hook');
 
-      const webhookId = request.headers['webhook-id'];
+      const inbound: InboundRequest = {
+        rawBody: typeof request.body === 'string' ? request.body : '',
+        headers: singleValues(request.headers),
+        query: request.query,
+      };
       if (workflow.webhookSecret) {
         const secret = keyring.decrypt(workflow.webhookSecret, {
           table: 'workflows',
           column: 'webhook_secret',
           row: request.params.hookId,
         });
-        try {
-          new Webhook(secret).verify(raw, {
-            'webhook-id': headerValue(webhookId),
-            'webhook-timestamp': headerValue(request.headers['webhook-timestamp']),
-            'webhook-signature': headerValue(request.headers['webhook-signature']),
-          });
-        } catch (error) {
-          if (!(error instanceof WebhookVerificationError)) throw error;
-          throw new ProblemError(401, 'invalid_signature', 'Invalid signature', error.message);
+        if (!handling.verify(inbound, secret)) {
+          throw new ProblemError(
+            401,
+            'invalid_signature',
+            'Invalid signature',
+            'the signature does not match',
+          );
         }
       }
-      const eventId = webhookId === undefined ? undefined : headerValue(webhookId);
+      const eventId = handling.eventId(inbound);
       if (eventId !== undefined && !EVENT_ID_PATTERN.test(eventId)) {
         throw problems.validationFailed([
-          { path: ['headers', 'webhook-id'], message: `must match ${EVENT_ID_PATTERN}` },
+          { path: ['headers', 'delivery id'], message: `must match ${EVENT_ID_PATTERN}` },
         ]);
       }
-
-      const triggerData = {
-        body: parseBody(raw, request.headers['content-type']),
-        headers: visibleHeaders(request.headers),
-        query: request.query,
-      };
+      let triggerData: ReturnType<typeof handling.output>;
+      try {
+        // Stored config passed validation when saved; parsing applies the schema's defaults.
+        triggerData = handling.output(inbound, trigger.config.parse(workflow.triggerConfig));
+      } catch (error) {
+        if (error instanceof InvalidWebhookBody)
+          throw new ProblemError(400, 'invalid_body', 'Invalid body', error.message);
+        throw error;
+      }
+      // Verified, but not an event this workflow listens to (e.g. a GitHub event type it did not choose).
+      if (triggerData === undefined)
+        return reply.code(202).send({ accepted: true, duplicate: false, ignored: true });
       try {
         const run = await runs.start({ workflow, source: 'webhook', eventId, triggerData });
         return reply.code(202).send({ accepted: true, duplicate: !run.started });

@@ -1,4 +1,5 @@
-import { defineTrigger } from '@autoflow/provider-registry';
+import { defineTrigger, parseWebhookBody, visibleHeaders } from '@autoflow/provider-registry';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { z } from 'zod';
 
 const config = z
@@ -28,5 +29,28 @@ export const receiveTrigger = defineTrigger({
     body: { name: 'Ada', order: { id: 42 } },
     headers: { 'content-type': 'application/json' },
     query: {},
+  },
+  webhook: {
+    secret: 'optional',
+    wantsSecret: (settings) => settings.verifySignature,
+    verify(request, secret) {
+      try {
+        new Webhook(secret).verify(request.rawBody, {
+          'webhook-id': request.headers['webhook-id'] ?? '',
+          'webhook-timestamp': request.headers['webhook-timestamp'] ?? '',
+          'webhook-signature': request.headers['webhook-signature'] ?? '',
+        });
+        return true;
+      } catch (error) {
+        if (error instanceof WebhookVerificationError) return false;
+        throw error;
+      }
+    },
+    eventId: (request) => request.headers['webhook-id'],
+    output: (request) => ({
+      body: parseWebhookBody(request.rawBody, request.headers['content-type']),
+      headers: visibleHeaders(request.headers),
+      query: { ...request.query },
+    }),
   },
 });
