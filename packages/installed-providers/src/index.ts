@@ -1,3 +1,4 @@
+import { githubProvider } from '@autoflow/provider-github';
 import { gmailProvider } from '@autoflow/provider-gmail';
 import { httpProvider } from '@autoflow/provider-http';
 import { manualProvider } from '@autoflow/provider-manual';
@@ -14,4 +15,5 @@ export const registry = new ProviderRegistry([
   httpProvider,
   gmailProvider,
   slackProvider,
+  githubProvider,
 ]);

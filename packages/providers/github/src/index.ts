@@ -1,0 +1,12 @@
+import { defineProvider } from '@autoflow/provider-registry';
+import { createIssueAction } from './actions/create-issue.js';
+import { githubAuth } from './auth.js';
+import { eventTrigger } from './triggers/event.js';
+
+export const githubProvider = defineProvider({
+  id: 'github',
+  name: 'GitHub',
+  auth: githubAuth,
+  triggers: [eventTrigger],
+  actions: [createIssueAction],
+});
