@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Keyring } from '@autoflow/crypto';
 import { type AppName, LaunchedSystem } from '@autoflow/local-stack';
 import postgres from 'postgres';
 import { inject } from 'vitest';
@@ -129,6 +130,21 @@ export class System {
       token: String(field(response.body, 'token')),
       userId: Number(field(response.body, 'user', 'id')),
     };
+  }
+
+  /**
+   * A credential that is already connected, sealed as oauth-service would seal it. For tests of actions;
+   * the OAuth flow itself is tested in oauth.test.ts.
+   */
+  async insertConnectedCredential(userId: number, provider: string, accessToken: string): Promise<number> {
+    const keyring = Keyring.fromEnv(this.launched.env.ENCRYPTION_KEYS, undefined);
+    const [credential] = await this.sql<{ id: number }[]>`
+      insert into credentials (user_id, service_provider, credential_type, name)
+      values (${userId}, ${provider}, 'oauth2', ${`${provider} account`}) returning id`;
+    const id = credential?.id ?? 0;
+    const sealed = keyring.encrypt(accessToken, { table: 'credentials', column: 'access_token', row: id });
+    await this.sql`update credentials set access_token = ${sealed} where id = ${id}`;
+    return id;
   }
 
   /** Every execution of a workflow, through the API (following cursors). */

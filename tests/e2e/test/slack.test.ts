@@ -1,4 +1,4 @@
-import { generateKey, Keyring } from '@autoflow/crypto';
+import { generateKey } from '@autoflow/crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeSlack } from '../src/fake-slack.js';
 import { field, System, waitFor } from '../src/system.js';
@@ -19,20 +19,9 @@ afterAll(async () => {
 
 it('posts once after a 429, waiting for Retry-After on slack-queue', async () => {
   const { token, userId } = await system.signUp();
-  // A connected Slack bot: the OAuth flow itself is tested in oauth.test.ts.
   const botToken = `xoxb-${generateKey()}`;
   slack.validTokens.add(botToken);
-  const keyring = Keyring.fromEnv(system.launched.env.ENCRYPTION_KEYS, undefined);
-  const [credential] = await system.sql<{ id: number }[]>`
-    insert into credentials (user_id, service_provider, credential_type, name, scope)
-    values (${userId}, 'slack', 'oauth2', 'workspace bot', 'chat:write') returning id`;
-  const credentialId = credential?.id ?? 0;
-  const sealed = keyring.encrypt(botToken, {
-    table: 'credentials',
-    column: 'access_token',
-    row: credentialId,
-  });
-  await system.sql`update credentials set access_token = ${sealed} where id = ${credentialId}`;
+  const credentialId = await system.insertConnectedCredential(userId, 'slack', botToken);
 
   const created = await system.api('POST', '/api/workflows', {
     token,

@@ -1,0 +1,162 @@
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startLocalServer } from '../src/local-server.js';
+import { Sink } from '../src/sink.js';
+import { field, http, System, waitFor } from '../src/system.js';
+
+const sink = new Sink();
+let system: System;
+/** GitHub's REST API as far as creating issues goes; the first call is rate-limited. */
+const issues: { authorization: string | undefined; body: unknown }[] = [];
+let rateLimitNext = 1;
+let api: Awaited<ReturnType<typeof startLocalServer>>;
+
+beforeAll(async () => {
+  await sink.start();
+  api = await startLocalServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      if (request.method !== 'POST' || request.url !== '/repos/octo/hello/issues') {
+        response.writeHead(404).end();
+        return;
+      }
+      if (rateLimitNext > 0) {
+        rateLimitNext--;
+        response.writeHead(403, {
+          'content-type': 'application/json',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 1),
+        });
+        response.end(JSON.stringify({ message: 'API rate limit exceeded' }));
+        return;
+      }
+      issues.push({
+        authorization: request.headers.authorization,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+      });
+      response.writeHead(201, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({
+          number: issues.length,
+          html_url: `https://github.test/octo/hello/issues/${issues.length}`,
+        }),
+      );
+    });
+  });
+  system = new System({
+    allowedHosts: [sink.hostPort, `127.0.0.1:${api.port}`],
+    env: { GITHUB_API_URL: `http://127.0.0.1:${api.port}` },
+  });
+  await system.start();
+});
+
+afterAll(async () => {
+  await system?.stop();
+  await sink.stop();
+  await api?.stop();
+});
+
+function delivery(secret: string, event: string, id: string, payload: unknown, signWith = secret) {
+  const raw = JSON.stringify(payload);
+  return {
+    rawBody: raw,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-github-delivery': id,
+      'x-hub-signature-256': `sha256=${createHmac('sha256', signWith).update(raw).digest('hex')}`,
+    },
+  };
+}
+
+it('runs on signed issue deliveries once each, refuses bad signatures and ignores events it did not choose', async () => {
+  const { token } = await system.signUp();
+  const created = await system.api('POST', '/api/workflows', {
+    token,
+    body: {
+      name: 'issues to the sink',
+      trigger: { serviceProvider: 'github', triggerId: 'event', config: { events: ['issues'] } },
+      action: {
+        serviceProvider: 'http',
+        actionId: 'request',
+        config: {
+          url: `${sink.baseUrl}/github`,
+          body: { repo: '{{trigger.repository}}', title: '{{trigger.payload.issue.title}}' },
+        },
+      },
+    },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const workflowId = Number(field(created.body, 'id'));
+  const hookUrl = String(field(created.body, 'webhook', 'url'));
+  const secret = String(field(created.body, 'webhook', 'secret'));
+  expect(secret).toMatch(/^whsec_/);
+  await system.api('POST', `/api/workflows/${workflowId}/activate`, { token });
+
+  const opened = {
+    action: 'opened',
+    issue: { title: 'Found a bug' },
+    repository: { full_name: 'octo/hello' },
+    sender: { login: 'octocat' },
+  };
+  const forged = await http('POST', hookUrl, delivery(secret, 'issues', 'd-0', opened, 'not-the-secret'));
+  expect(forged.status).toBe(401);
+
+  const first = await http('POST', hookUrl, delivery(secret, 'issues', 'd-1', opened));
+  const again = await http('POST', hookUrl, delivery(secret, 'issues', 'd-1', opened));
+  expect([first.status, again.status]).toEqual([202, 202]);
+  expect(field(again.body, 'duplicate')).toBe(true);
+  const push = await http('POST', hookUrl, delivery(secret, 'push', 'd-2', { ref: 'refs/heads/main' }));
+  expect(field(push.body, 'ignored')).toBe(true);
+
+  const [execution] = await waitFor('the issue run', async () => {
+    const all = await system.executions(token, workflowId);
+    return all.length > 0 && all.every((run) => field(run, 'status') !== 'running') ? all : undefined;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expect(await system.executions(token, workflowId)).toHaveLength(1);
+  expect(field(execution, 'status')).toBe('completed');
+  expect(field(execution, 'triggerData', 'sender')).toBe('octocat');
+  expect(field(execution, 'triggerData', 'headers')).toBeUndefined();
+  expect(sink.forPath('/github').map((request) => request.body)).toEqual([
+    { repo: 'octo/hello', title: 'Found a bug' },
+  ]);
+});
+
+it('creates an issue as the connected account, after waiting out a rate limit', async () => {
+  const { token, userId } = await system.signUp();
+  const credentialId = await system.insertConnectedCredential(userId, 'github', 'gho_test_token');
+  const created = await system.api('POST', '/api/workflows', {
+    token,
+    body: {
+      name: 'file an issue',
+      trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+      action: {
+        serviceProvider: 'github',
+        actionId: 'create-issue',
+        config: { owner: 'octo', repo: 'hello', title: 'Report: {{trigger.payload.what}}', labels: ['bot'] },
+        credentialsId: credentialId,
+      },
+    },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const run = await system.api('POST', `/api/workflows/${String(field(created.body, 'id'))}/run`, {
+    token,
+    body: { payload: { what: 'disk full' } },
+  });
+  const execution = await waitFor('the issue to be created', async () => {
+    const response = await system.api('GET', `/api/executions/${String(field(run.body, 'executionId'))}`, {
+      token,
+    });
+    return field(response.body, 'status') === 'running' ? undefined : response.body;
+  });
+  expect(field(execution, 'status')).toBe('completed');
+  expect(field(execution, 'actionResult')).toEqual({
+    number: 1,
+    url: 'https://github.test/octo/hello/issues/1',
+  });
+  expect(issues).toEqual([
+    { authorization: 'Bearer gho_test_token', body: { title: 'Report: disk full', labels: ['bot'] } },
+  ]);
+});
