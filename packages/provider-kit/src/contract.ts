@@ -1,0 +1,164 @@
+import { createServer } from 'node:http';
+import { createEgressDispatcher } from '@autoflow/egress';
+import {
+  type ActionDefinition,
+  PermanentActionError,
+  type ProviderDefinition,
+  RetryableActionError,
+  renderTemplates,
+  toJson,
+  toJsonSchema,
+} from '@autoflow/provider-registry';
+
+// The contract every provider keeps, as plain checks that answer a list of failures (empty: all kept).
+// Run it from any test runner: `expect(await checkProvider(myProvider)).toEqual([])`.
+
+const ID = /^[a-z][a-z0-9-]*$/;
+const RETRY_AFTER_SECONDS = 3;
+
+export interface ContractFailure {
+  check: string;
+  detail: string;
+}
+
+function checkManifest(provider: ProviderDefinition, failures: ContractFailure[]): void {
+  const fail = (detail: string) => failures.push({ check: 'manifest', detail });
+  if (!ID.test(provider.id)) fail(`provider id "${provider.id}" must be lower-case kebab`);
+  if (!provider.name.trim()) fail('provider name is empty');
+  for (const kind of ['triggers', 'actions'] as const) {
+    const ids = provider[kind].map((entry) => entry.id);
+    for (const id of ids) if (!ID.test(id)) fail(`${kind} id "${id}" must be lower-case kebab`);
+    if (new Set(ids).size !== ids.length) fail(`${kind} ids repeat`);
+  }
+  if (provider.auth.type === 'oauth2') {
+    const { auth } = provider;
+    for (const url of [auth.authorizeUrl, auth.tokenUrl, auth.revokeUrl].filter(
+      (value) => value !== undefined,
+    )) {
+      if (!URL.canParse(url) || new URL(url).protocol !== 'https:') fail(`${url} must be an https URL`);
+    }
+    if (auth.scopes.length === 0) fail('an OAuth provider declares its scopes');
+    if (!auth.env.authorizeUrl || !auth.env.tokenUrl || !auth.env.clientId || !auth.env.clientSecret) {
+      fail('every OAuth URL and the platform client have an environment variable');
+    }
+  }
+}
+
+function checkSchemas(provider: ProviderDefinition, failures: ContractFailure[]): void {
+  for (const entry of [...provider.triggers, ...provider.actions]) {
+    for (const [which, schema, io] of [
+      ['config', entry.config, 'input'],
+      ['output', entry.output, 'output'],
+    ] as const) {
+      try {
+        toJsonSchema(schema, io);
+      } catch (error) {
+        failures.push({ check: 'json-schema', detail: `${entry.id} ${which}: ${String(error)}` });
+      }
+    }
+  }
+  for (const trigger of provider.triggers) {
+    const sample = trigger.output.safeParse(trigger.sampleOutput);
+    if (!sample.success)
+      failures.push({ check: 'sample-output', detail: `${trigger.id}: ${sample.error.message}` });
+    // Every top-level output field can be read by a template.
+    const output = toJson(trigger.sampleOutput);
+    if (typeof output === 'object' && output !== null && !Array.isArray(output)) {
+      for (const [name, value] of Object.entries(output)) {
+        const rendered = renderTemplates(`{{trigger.${name}}}`, { trigger: output });
+        if (JSON.stringify(rendered) !== JSON.stringify(value ?? '')) {
+          failures.push({
+            check: 'templates',
+            detail: `${trigger.id}: {{trigger.${name}}} did not render its sample`,
+          });
+        }
+      }
+    }
+  }
+  for (const action of provider.actions) {
+    const sample = action.config.safeParse(action.sampleConfig('https://example.test'));
+    if (!sample.success)
+      failures.push({ check: 'sample-config', detail: `${action.id}: ${sample.error.message}` });
+  }
+}
+
+/**
+ * The provider's API base URL pointed at the fake: `<ID>_API_URL` by convention, and the variable its
+ * identity call declares. (Slack's client wants the API root with a slash; the fake answers any path.)
+ */
+function baseUrlEnv(provider: ProviderDefinition, fakeUrl: string): Record<string, string> {
+  const env: Record<string, string> = {
+    [`${provider.id.toUpperCase().replace(/-/g, '_')}_API_URL`]: `${fakeUrl}/api/`,
+  };
+  if (provider.auth.type === 'oauth2' && provider.auth.identity)
+    env[provider.auth.identity.baseUrlEnv] = `${fakeUrl}/api/`;
+  return env;
+}
+
+/** Runs an action once against a fake that answers `status`; answers the error it threw, if any. */
+async function callAgainst(
+  provider: ProviderDefinition,
+  action: ActionDefinition,
+  status: number,
+): Promise<unknown> {
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      response.writeHead(status, {
+        'content-type': 'application/json',
+        'retry-after': String(RETRY_AFTER_SECONDS),
+      });
+      response.end(JSON.stringify({ ok: false, error: 'fake_error', message: 'the fake refuses' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const fakeUrl = `http://127.0.0.1:${port}`;
+  const dispatcher = createEgressDispatcher({ allowedHosts: new Set([`127.0.0.1:${port}`]) });
+  try {
+    await action.run({
+      config: action.config.parse(action.sampleConfig(fakeUrl)),
+      idempotencyKey: 'contract-test',
+      signal: AbortSignal.timeout(10_000),
+      heartbeat: () => {},
+      httpDispatcher: dispatcher,
+      env: baseUrlEnv(provider, fakeUrl),
+      credential: { accessToken: async () => 'contract-test-token' },
+    });
+    return undefined;
+  } catch (error) {
+    return error;
+  } finally {
+    await dispatcher.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** 4xx is permanent, 429 is retried after the server's Retry-After, 5xx is retried. */
+async function checkFailureClasses(provider: ProviderDefinition, failures: ContractFailure[]): Promise<void> {
+  for (const action of provider.actions) {
+    const fail = (detail: string) =>
+      failures.push({ check: 'failure-classes', detail: `${action.id}: ${detail}` });
+    const on400 = await callAgainst(provider, action, 400);
+    if (!(on400 instanceof PermanentActionError))
+      fail(`400 gave ${String(on400)}, not a PermanentActionError`);
+    const on429 = await callAgainst(provider, action, 429);
+    if (!(on429 instanceof RetryableActionError) || on429.retryAfterMs !== RETRY_AFTER_SECONDS * 1000) {
+      fail(`429 gave ${String(on429)}, not a RetryableActionError after ${RETRY_AFTER_SECONDS} s`);
+    }
+    const on500 = await callAgainst(provider, action, 500);
+    if (!(on500 instanceof RetryableActionError))
+      fail(`500 gave ${String(on500)}, not a RetryableActionError`);
+  }
+}
+
+/** Every check of the contract; an empty list means the provider keeps it. */
+export async function checkProvider(provider: ProviderDefinition): Promise<ContractFailure[]> {
+  const failures: ContractFailure[] = [];
+  checkManifest(provider, failures);
+  checkSchemas(provider, failures);
+  await checkFailureClasses(provider, failures);
+  return failures;
+}
