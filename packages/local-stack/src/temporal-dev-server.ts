@@ -13,8 +13,8 @@ export const TEMPORAL_DEV_SERVER_FLAGS: readonly string[] = [
   // The same limit on the timer queue delays every retry backoff and timeout.
   '--dynamic-config-value',
   'history.timerProcessorMaxPollRPS=1000',
-  // An activity on the workflow's own queue comes back with the workflow task's completion:
-  // one dispatch less per run for generic actions such as HTTP.
+  // An activity on the workflow's own queue comes back with the workflow task's completion: one
+  // dispatch less for queued actions on the main queue. (HTTP runs as a local activity: no dispatch.)
   '--dynamic-config-value',
   'system.enableActivityEagerExecution=true',
   // WAL lets readers (visibility, UI) proceed while history is written.
