@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { startLocalServer } from './local-server.js';
+import { type FakeAnswer, FakeServer } from './local-server.js';
 
 interface PendingCode {
   clientId: string;
@@ -25,7 +25,7 @@ export interface FakeOAuthBehaviour {
   expiresInSeconds: number;
 }
 
-export class FakeOAuthServer {
+export class FakeOAuthServer extends FakeServer {
   readonly behaviour: FakeOAuthBehaviour = {
     rotateRefreshTokens: false,
     refreshTokenOnFirstConsentOnly: false,
@@ -44,8 +44,6 @@ export class FakeOAuthServer {
   readonly issuedSecrets: string[] = [];
   readonly revoked: string[] = [];
   readonly tokenRequests: URLSearchParams[] = [];
-  #stop: (() => Promise<void>) | undefined;
-  port = 0;
 
   url(path: string): string {
     return `http://127.0.0.1:${this.port}${path}`;
@@ -56,29 +54,10 @@ export class FakeOAuthServer {
     this.issuedSecrets.push(clientSecret);
   }
 
-  async start(): Promise<void> {
-    const running = await startLocalServer((request, response) => {
-      void this.#handle(request).then(({ status, headers, body }) => {
-        response.writeHead(status, headers);
-        response.end(body);
-      });
-    });
-    this.port = running.port;
-    this.#stop = running.stop;
-  }
-
-  async stop(): Promise<void> {
-    await this.#stop?.();
-  }
-
-  async #handle(
-    request: IncomingMessage,
-  ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  protected answer(request: IncomingMessage, rawBody: string): FakeAnswer {
     const url = new URL(request.url ?? '/', 'http://fake');
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(Buffer.from(chunk));
-    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-    const json = (status: number, body: unknown) => ({
+    const form = new URLSearchParams(rawBody);
+    const json = (status: number, body: unknown): FakeAnswer => ({
       status,
       headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
       body: JSON.stringify(body),
