@@ -3,7 +3,7 @@ import type { Database } from '@autoflow/db';
 import type { ReadinessChecks, TokenService } from '@autoflow/http-kit';
 import type { CredentialService } from '@autoflow/oauth';
 import type { ProviderRegistry } from '@autoflow/provider-registry';
-import type { RunStarter, ScheduleManager } from '@autoflow/runs';
+import type { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
 
 /** Everything the API needs from outside; server.ts builds the real ones, tests may pass their own. */
 export interface ApiGatewayDeps {
@@ -14,6 +14,8 @@ export interface ApiGatewayDeps {
   registry: ProviderRegistry;
   runs: RunStarter;
   schedules: ScheduleManager;
+  /** Listener workflows (Gmail's mailbox) of accounts that triggers read. */
+  listeners: TriggerListeners;
   credentials: CredentialService;
   publicWebhookBaseUrl: string;
 }

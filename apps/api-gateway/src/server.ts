@@ -3,7 +3,7 @@ import { createDatabase } from '@autoflow/db';
 import { createTokenService, listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
-import { RunStarter, ScheduleManager } from '@autoflow/runs';
+import { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { apiGateway } from './app.js';
@@ -29,6 +29,7 @@ await app.register(apiGateway, {
   registry,
   runs,
   schedules: new ScheduleManager({ temporal, registry, runs }),
+  listeners: new TriggerListeners({ temporal, registry }),
   credentials: new CredentialService({
     db: database.db,
     keyring,

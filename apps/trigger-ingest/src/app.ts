@@ -8,7 +8,9 @@ import {
 } from '@autoflow/http-kit';
 import type { ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
+import type { Client } from '@temporalio/client';
 import fp from 'fastify-plugin';
+import { gmailPushRoutes } from './routes/gmail-push.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export interface TriggerIngestDeps {
@@ -16,11 +18,14 @@ export interface TriggerIngestDeps {
   keyring: Keyring;
   registry: ProviderRegistry;
   runs: RunStarter;
+  temporal: Client;
+  /** Checks a Pub/Sub push's OIDC token; undefined when Gmail push is not configured (pushes answer 401). */
+  verifyPush: ((authorization: string | undefined) => Promise<void>) | undefined;
   readiness: ReadinessChecks;
   maxBodyBytes: number;
 }
 
-/** Inbound events: webhooks now, Gmail's Pub/Sub push next. Each answers 2xx only once Temporal has the run. */
+/** Inbound events: webhooks and Gmail's Pub/Sub push. Each answers 2xx only once Temporal has the event. */
 export const triggerIngest = fp<TriggerIngestDeps>(
   async (app, deps) => {
     await registerOpenApi(app, {
@@ -30,6 +35,7 @@ export const triggerIngest = fp<TriggerIngestDeps>(
     registerProblemHandlers(app);
     registerHealthRoutes(app, deps.readiness);
     await app.register(webhookRoutes, deps);
+    await app.register(gmailPushRoutes, deps);
   },
   { name: 'trigger-ingest' },
 );

@@ -1,3 +1,4 @@
+import { GOOGLE_JWKS_URL } from '@autoflow/provider-gmail';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -17,6 +18,12 @@ export const envSchema = z.object({
     .int()
     .positive()
     .default(1024 * 1024),
+  /** The `aud` Gmail's Pub/Sub push subscription puts in its OIDC tokens (usually the push endpoint URL). Gmail push is refused (401) while unset. */
+  PUBSUB_PUSH_AUDIENCE: z.string().min(1).optional(),
+  /** The service account the push subscription signs its tokens as; only its tokens are accepted. */
+  PUBSUB_PUSH_SERVICE_ACCOUNT: z.string().min(3).optional(),
+  /** JWK Set of the token signer; Google's by default (tests point it at a local key). */
+  PUBSUB_PUSH_JWKS_URL: z.string().url().default(GOOGLE_JWKS_URL),
   /** Postgres connections; every inbound event does one indexed read. */
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
   /** Port to listen on. */

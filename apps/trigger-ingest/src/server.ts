@@ -2,6 +2,7 @@ import { Keyring } from '@autoflow/crypto';
 import { createDatabase } from '@autoflow/db';
 import { listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
+import { createPushVerifier } from '@autoflow/provider-gmail';
 import { RunStarter } from '@autoflow/runs';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
@@ -24,6 +25,15 @@ await app.register(triggerIngest, {
   keyring,
   registry,
   runs: new RunStarter({ db: database.db, temporal, registry }),
+  temporal,
+  verifyPush:
+    env.PUBSUB_PUSH_AUDIENCE && env.PUBSUB_PUSH_SERVICE_ACCOUNT
+      ? createPushVerifier({
+          audience: env.PUBSUB_PUSH_AUDIENCE,
+          serviceAccount: env.PUBSUB_PUSH_SERVICE_ACCOUNT,
+          jwksUrl: env.PUBSUB_PUSH_JWKS_URL,
+        })
+      : undefined,
   readiness: { postgres: database.ping, temporal: () => connection.healthService.check({}) },
   maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES,
 });

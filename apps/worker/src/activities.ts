@@ -116,6 +116,7 @@ function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionAct
         idempotencyKey: idempotencyKeyOf(temporalWorkflowId, context.info.activityId),
         signal: context.cancellationSignal,
         heartbeat: () => context.heartbeat(),
+        attempt: context.info.attempt,
         httpDispatcher: deps.httpDispatcher,
         env: deps.env,
         credential:

@@ -15,6 +15,21 @@ export const envSchema = z.object({
   OAUTH_ALLOW_HTTP_ENDPOINTS: z.enum(['true', 'false']).default('false'),
   /** Comma-separated host:port pairs the HTTP action may reach although they are loopback or private. */
   HTTP_ACTION_ALLOWED_HOSTS: z.string().default(''),
+  /** Gmail API base URL; Google's by default (tests point it at a fake). */
+  GMAIL_API_ROOT_URL: z.string().url().optional(),
+  /** The Pub/Sub topic Gmail's users.watch publishes to: projects/{project}/topics/{topic}. Required for Gmail triggers. */
+  GMAIL_PUBSUB_TOPIC: z
+    .string()
+    .regex(/^projects\/[^/]+\/topics\/[^/]+$/)
+    .optional(),
+  /** How often a mailbox's watch is renewed; Google asks for daily (a watch expires after 7 days). */
+  GMAIL_WATCH_RENEWAL_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 60 * 60 * 1000),
+  /** Upper bound of mails read when an expired history cursor forces a resync by date. */
+  GMAIL_RESYNC_MAX_MESSAGES: z.coerce.number().int().positive().default(500),
   /** Activities (actions) one worker process runs at once. */
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   /** Workflow tasks one worker process runs at once. */

@@ -4,6 +4,8 @@ import { createEgressDispatcher, parseAllowedHosts } from '@autoflow/egress';
 import { loggerOptions } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
+import { RunStarter } from '@autoflow/runs';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime } from '@temporalio/worker';
 import Fastify from 'fastify';
 import { workerHttp } from './app.js';
@@ -28,6 +30,9 @@ Runtime.install({
 
 const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE_POOL_SIZE });
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+// A client too: listener workflows' activities start runs for the events they find.
+const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
 const workers = await createAutomationWorkers({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
@@ -41,6 +46,7 @@ const workers = await createAutomationWorkers({
     env: process.env,
     allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
   }),
+  runs: new RunStarter({ db: database.db, temporal, registry }),
   env: process.env,
   maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
   maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
@@ -64,5 +70,6 @@ try {
 } finally {
   await app.close();
   await connection.close();
+  await clientConnection.close();
   await database.close();
 }

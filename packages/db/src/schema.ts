@@ -114,6 +114,8 @@ export const workflows = pgTable(
     index('workflows_active_trigger_idx')
       .on(table.triggerProvider, table.triggerId)
       .where(sql`${table.isActive}`),
+    // A listener's subscribers: the active workflows whose trigger reads one credential's account.
+    index('workflows_trigger_credentials_idx').on(table.triggerCredentialsId).where(sql`${table.isActive}`),
   ],
 );
 
@@ -151,9 +153,33 @@ export const workflowExecutions = pgTable(
   ],
 );
 
+/**
+ * What a trigger's listener workflow keeps outside Temporal, one row per watched account (Gmail's
+ * mailbox): the address pushes are routed by, a copy of its cursor for resuming, and the provider-side
+ * watch. Only the listener's own activities write it.
+ */
+export const triggerListeners = pgTable(
+  'trigger_listeners',
+  {
+    credentialId: integer('credential_id')
+      .primaryKey()
+      .references(() => credentials.id, { onDelete: 'cascade' }),
+    provider: varchar('provider', { length: 50 }).notNull(),
+    account: varchar('account', { length: 320 }).notNull(),
+    // Gmail's historyId: decimal text, since it exceeds 2^53.
+    cursor: varchar('cursor', { length: 40 }),
+    watchedAt: timestamp('watched_at', { withTimezone: true }),
+    watchExpiresAt: timestamp('watch_expires_at', { withTimezone: true }),
+    updatedAt: updatedAt(),
+  },
+  // Push routing: which listeners watch the account a notification names.
+  (table) => [index('trigger_listeners_account_idx').on(table.provider, sql`lower(${table.account})`)],
+);
+
 export type User = typeof users.$inferSelect;
 export type Credential = typeof credentials.$inferSelect;
 export type OAuthState = typeof oauthStates.$inferSelect;
 export type Workflow = typeof workflows.$inferSelect;
 export type NewWorkflow = typeof workflows.$inferInsert;
 export type WorkflowExecution = typeof workflowExecutions.$inferSelect;
+export type TriggerListener = typeof triggerListeners.$inferSelect;

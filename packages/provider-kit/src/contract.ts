@@ -122,6 +122,7 @@ async function callAgainst(
       idempotencyKey: 'contract-test',
       signal: AbortSignal.timeout(10_000),
       heartbeat: () => {},
+      attempt: 1,
       httpDispatcher: dispatcher,
       env: baseUrlEnv(provider, fakeUrl),
       credential: { accessToken: async () => 'contract-test-token' },

@@ -84,7 +84,58 @@ export interface TriggerDefinition<
   sampleOutput: z.output<Output>;
   /** How trigger-ingest reads a request to this trigger's hook URL (webhook triggers only). */
   webhook?: WebhookHandling<z.output<Config>>;
+  /** Event triggers that read a connected account: the listener workflow that watches it. */
+  listener?: ListenerWorkflow;
 }
+
+/**
+ * The long-lived workflow that watches one connected account for a trigger (Gmail's mailbox workflow).
+ * The API signals it whenever a workflow using the account is activated, edited, deactivated or deleted.
+ */
+export interface ListenerWorkflow {
+  workflowType: string;
+  workflowId(credentialId: number): string;
+  /** The workflow's start argument. */
+  input(credentialId: number): JsonValue;
+  subscriptionsChangedSignal: string;
+}
+
+/** An active workflow whose trigger reads the listener's account. */
+export interface ListenerSubscriber {
+  workflowId: number;
+  /** The stored trigger config; parse it with the trigger's schema. */
+  triggerConfig: unknown;
+  /** The action's config, so a listener can fetch only what its templates read. */
+  actionConfig: JsonValue;
+  /** Starts this workflow's run for an event; the same event id never starts a second run. */
+  startRun(eventId: string, triggerData: JsonValue): Promise<{ started: boolean }>;
+}
+
+/** What a listener remembers about its account, outside its workflow: routing and resumption. */
+export interface ListenerRecord {
+  /** The account's address, by which pushes are routed (a mailbox's email address). */
+  account: string;
+  /** The last processed position in the account's event stream (Gmail's historyId). */
+  cursor: string | null;
+  /** When the provider-side subscription was last made or renewed, and when it expires. */
+  watchedAt: Date | null;
+  watchExpiresAt: Date | null;
+}
+
+/** What the worker hands a provider's listener activities. */
+export interface ListenerServices extends ActionServices {
+  /** A valid access token of the credential (refreshed when close to expiry). */
+  accessToken(credentialId: number): Promise<string>;
+  subscribers(credentialId: number): Promise<ListenerSubscriber[]>;
+  records: {
+    get(credentialId: number): Promise<ListenerRecord | undefined>;
+    save(credentialId: number, record: ListenerRecord): Promise<void>;
+    remove(credentialId: number): Promise<void>;
+  };
+}
+
+/** Any activity function, whatever its input. */
+export type ActivityFunction = (input: never) => Promise<unknown>;
 
 /** An inbound request as trigger-ingest hands it to a webhook trigger: the exact bytes, lower-case headers. */
 export interface InboundRequest {
@@ -130,6 +181,8 @@ export interface ActionContext<Config> extends ActionServices {
   signal: AbortSignal;
   /** Tells Temporal this attempt is alive; call during long waits. */
   heartbeat(): void;
+  /** 1 on the first attempt; a higher one means an earlier attempt may have reached the target. */
+  attempt: number;
 }
 
 export interface ActionDefinition<
@@ -160,6 +213,8 @@ export interface ProviderDefinition {
   queues?: Readonly<Record<string, { maxActivitiesPerSecond: number }>>;
   triggers: readonly TriggerDefinition[];
   actions: readonly ActionDefinition[];
+  /** Activities of this provider's listener workflows, registered on the main task queue. */
+  listenerActivities?(services: ListenerServices): Record<string, ActivityFunction>;
 }
 
 /** Identity helpers that keep each definition's schema types for its `run` and sample. */

@@ -35,7 +35,7 @@ export interface CatalogProvider {
 }
 
 export interface WorkflowSpec {
-  trigger: { serviceProvider: string; triggerId: string; config: unknown };
+  trigger: { serviceProvider: string; triggerId: string; config: unknown; credentialsId?: number | null };
   action: { serviceProvider: string; actionId: string; config: unknown };
 }
 
@@ -149,6 +149,12 @@ export class ProviderRegistry {
     }
     if (!trigger || !action) return { ok: false, issues };
 
+    if (trigger.listener && typeof spec.trigger.credentialsId !== 'number') {
+      issues.push({
+        path: ['trigger', 'credentialsId'],
+        message: `the trigger ${trigger.id} reads an account: name its ${spec.trigger.serviceProvider} credential`,
+      });
+    }
     const triggerConfig = trigger.config.safeParse(spec.trigger.config ?? {});
     if (!triggerConfig.success) issues.push(...zodIssues(triggerConfig.error, ['trigger', 'config']));
     const actionConfig = action.config.safeParse(spec.action.config ?? {});

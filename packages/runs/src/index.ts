@@ -141,4 +141,5 @@ export class RunStarter {
     }
   }
 }
+export { type ListeningWorkflow, TriggerListeners } from './listeners.js';
 export { type ScheduledWorkflow, ScheduleManager, type ScheduleManagerDeps } from './schedules.js';

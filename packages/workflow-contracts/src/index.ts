@@ -8,10 +8,11 @@ export const TASK_QUEUES = {
 
 export const WORKFLOW_TYPES = {
   automation: 'automationWorkflow',
+  gmailMailbox: 'gmailMailboxWorkflow',
 } as const;
 
-/** What fired a run; part of the run's Temporal workflow id. */
-export type RunSource = 'webhook' | 'manual' | 'schedule' | 'gmail';
+/** What fired a run; part of the run's Temporal workflow id. `event`: a listener's event (a new mail). */
+export type RunSource = 'webhook' | 'manual' | 'schedule' | 'event';
 
 /**
  * The Temporal workflow id of one run. It is derived from the triggering event, so that Temporal itself
@@ -125,4 +126,75 @@ export interface RunBookkeepingActivities {
    * activity would add an activation and a history marker. Failures are recorded by the workflow.
    */
   runRecordedAction(input: RecordedActionInput): Promise<JsonValue>;
+}
+
+// --- Gmail mailbox listener (design notes §4) ---------------------------------------------------------
+
+/**
+ * The one long-lived workflow per connected Gmail mailbox. It is the single writer of the mailbox's
+ * history cursor; trigger-ingest and the API only signal it (signal-with-start).
+ */
+export function gmailMailboxWorkflowId(credentialId: number): string {
+  return `gmail-mailbox:${credentialId}`;
+}
+
+export const GMAIL_MAILBOX_SIGNALS = {
+  /** A Pub/Sub push said the mailbox changed: `{historyId}`. */
+  notification: 'gmailNotification',
+  /** A Gmail workflow of this mailbox was activated, deactivated, edited or deleted. */
+  subscriptionsChanged: 'gmailSubscriptionsChanged',
+} as const;
+
+export interface GmailNotification {
+  /** Gmail's historyId, as a decimal string: it may exceed 2^53, so it is never a JS number. */
+  historyId: string;
+}
+
+/** What a mailbox workflow carries across continue-as-new. */
+export interface GmailMailboxState {
+  /** The newest historyId fully processed, or null before the first watch. */
+  cursor: string | null;
+  /** The highest historyId announced and not yet processed. */
+  announced: string | null;
+  /** When the watch must be renewed (epoch ms), or null when not watching. */
+  renewWatchAt: number | null;
+  /** Start of the resync window if the cursor expires: when the cursor was last known good (epoch ms). */
+  cursorTime: number | null;
+}
+
+export interface GmailMailboxInput {
+  credentialId: number;
+  state?: GmailMailboxState;
+}
+
+export interface GmailWatchResult {
+  /** False when no active workflow reads this mailbox any more: the watch was stopped. */
+  watching: boolean;
+  /** The mailbox's historyId when the watch started; the cursor to start from. */
+  historyId: string | null;
+  renewWatchAt: number | null;
+  /** The credential cannot be used (deleted, or needs reconnecting): wait for a change. */
+  unusable?: boolean;
+}
+
+export interface GmailHistoryResult {
+  /** The new cursor: the mailbox's historyId when its history was read. */
+  cursor: string;
+  cursorTime: number;
+  messagesSeen: number;
+  runsStarted: number;
+  /** True when the cursor had expired (404) and the mailbox was resynced by date. */
+  resynced: boolean;
+}
+
+/** Activities of the mailbox workflow (registered by the Gmail provider in the worker). */
+export interface GmailMailboxActivities {
+  /** Starts, renews or stops the mailbox's users.watch to match its active workflows. */
+  gmailSyncWatch(input: { credentialId: number; renew: boolean }): Promise<GmailWatchResult>;
+  /** Reads history after the cursor (all pages) and starts a run per new mail and matching workflow. */
+  gmailProcessHistory(input: {
+    credentialId: number;
+    cursor: string;
+    cursorTime: number | null;
+  }): Promise<GmailHistoryResult>;
 }

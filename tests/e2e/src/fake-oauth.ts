@@ -140,6 +140,11 @@ export class FakeOAuthServer extends FakeServer {
     return json(404, { error: 'not_found' });
   }
 
+  /** True for an access token this server issued, so other fakes (FakeGmail) can accept it. */
+  isAccessToken(token: string): boolean {
+    return this.#accessTokens.has(token);
+  }
+
   /** The user revokes the app's access at the provider: every refresh token stops working. */
   revokeAll(): void {
     for (const grant of this.#refreshTokens.values()) grant.revoked = true;

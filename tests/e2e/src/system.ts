@@ -136,11 +136,16 @@ export class System {
    * A credential that is already connected, sealed as oauth-service would seal it. For tests of actions;
    * the OAuth flow itself is tested in oauth.test.ts.
    */
-  async insertConnectedCredential(userId: number, provider: string, accessToken: string): Promise<number> {
+  async insertConnectedCredential(
+    userId: number,
+    provider: string,
+    accessToken: string,
+    name = `${provider} account ${randomBytes(3).toString('hex')}`,
+  ): Promise<number> {
     const keyring = Keyring.fromEnv(this.launched.env.ENCRYPTION_KEYS, undefined);
     const [credential] = await this.sql<{ id: number }[]>`
       insert into credentials (user_id, service_provider, credential_type, name)
-      values (${userId}, ${provider}, 'oauth2', ${`${provider} account`}) returning id`;
+      values (${userId}, ${provider}, 'oauth2', ${name}) returning id`;
     const id = credential?.id ?? 0;
     const sealed = keyring.encrypt(accessToken, { table: 'credentials', column: 'access_token', row: id });
     await this.sql`update credentials set access_token = ${sealed} where id = ${id}`;

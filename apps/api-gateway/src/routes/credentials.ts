@@ -34,7 +34,7 @@ function toCredentialView(row: Credential): z.infer<typeof credentialSchema> {
 }
 
 export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, deps) => {
-  const { db, tokens, keyring, registry } = deps;
+  const { db, tokens, keyring, registry, listeners } = deps;
 
   /** Another user's credential answers 404, exactly like a missing one. */
   async function findOwnCredential(userId: number, id: number): Promise<Credential> {
@@ -150,8 +150,8 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
       const row = await findOwnCredential(userId, request.params.id);
       await revokeAtProvider(row, request.log);
       // Workflows that used it are deactivated rather than left to fail on every event.
-      await db.transaction(async (tx) => {
-        await tx
+      const deactivated = await db.transaction(async (tx) => {
+        const affected = await tx
           .update(workflows)
           .set({ isActive: false, updatedAt: new Date() })
           .where(
@@ -159,9 +159,17 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
               eq(workflows.userId, userId),
               or(eq(workflows.triggerCredentialsId, row.id), eq(workflows.actionCredentialsId, row.id)),
             ),
-          );
+          )
+          .returning();
         await tx.delete(credentials).where(eq(credentials.id, row.id));
+        return affected;
       });
+      try {
+        // A mailbox workflow of this account finds no subscriber left, and ends.
+        await listeners.changed(...deactivated);
+      } catch (error) {
+        request.log.warn({ err: error }, 'could not tell the listener; it stops at its next renewal');
+      }
       return reply.code(204).send(null);
     },
   );

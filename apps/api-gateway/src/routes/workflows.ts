@@ -88,19 +88,48 @@ async function findOwnWorkflow(db: Database, userId: number, id: number): Promis
   return row;
 }
 
-/** Another user's credential answers 404, exactly like a missing one. */
-async function assertOwnCredentials(
-  db: Database,
-  userId: number,
-  ids: (number | null | undefined)[],
-): Promise<void> {
-  const wanted = [...new Set(ids.filter((id): id is number => typeof id === 'number'))];
+interface CredentialUse {
+  side: 'trigger' | 'action';
+  serviceProvider: string;
+  credentialsId?: number | null | undefined;
+}
+
+/**
+ * Another user's credential answers 404, exactly like a missing one; a credential of another provider
+ * (a Slack token for a Gmail trigger) is a validation error.
+ */
+async function assertOwnCredentials(db: Database, userId: number, uses: CredentialUse[]): Promise<void> {
+  const wanted = [
+    ...new Set(uses.flatMap((use) => (typeof use.credentialsId === 'number' ? [use.credentialsId] : []))),
+  ];
   if (wanted.length === 0) return;
   const owned = await db
-    .select({ id: credentials.id })
+    .select({ id: credentials.id, serviceProvider: credentials.serviceProvider })
     .from(credentials)
     .where(and(eq(credentials.userId, userId), inArray(credentials.id, wanted)));
   if (owned.length !== wanted.length) throw problems.notFound('credential');
+  const mismatched = uses.flatMap((use) => {
+    const credential = owned.find((row) => row.id === use.credentialsId);
+    return credential && credential.serviceProvider !== use.serviceProvider
+      ? [
+          {
+            path: [use.side, 'credentialsId'],
+            message: `credential ${credential.id} is a ${credential.serviceProvider} account; ${use.serviceProvider} needs its own`,
+          },
+        ]
+      : [];
+  });
+  if (mismatched.length > 0) throw problems.validationFailed(mismatched, 'a credential of another provider');
+}
+
+function credentialUses(spec: {
+  trigger: { serviceProvider: string; credentialsId?: number | null | undefined };
+  action: { serviceProvider: string; credentialsId?: number | null | undefined };
+}): CredentialUse[] {
+  return [
+    { side: 'trigger', ...spec.trigger },
+    { side: 'action', ...spec.action },
+  ];
 }
 
 interface WebhookFields {
@@ -160,16 +189,21 @@ function workflowColumns(
 }
 
 export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, deps) => {
-  const { db, tokens, registry, keyring, runs, schedules, publicWebhookBaseUrl } = deps;
+  const { db, tokens, registry, keyring, runs, schedules, listeners, publicWebhookBaseUrl } = deps;
 
-  /** Activation, edits and deactivation reach the workflow's Temporal Schedule (a no-op for other triggers). */
-  async function syncSchedule(row: Workflow, log: FastifyBaseLogger): Promise<void> {
+  /**
+   * Activation, edits and deactivation reach what runs the trigger outside this API: the workflow's
+   * Temporal Schedule, and the listener workflow of the account it reads (Gmail's mailbox), before and
+   * after an edit.
+   */
+  async function syncTrigger(row: Workflow, log: FastifyBaseLogger, previous?: Workflow): Promise<void> {
     try {
       await schedules.sync(row);
+      await listeners.changed(row, previous);
     } catch (error) {
-      log.error({ err: error, workflowId: row.id }, 'could not update the schedule');
-      // Repeating the call is safe: sync makes the schedule match the row, whatever it was.
-      throw problems.unavailable('the workflow was saved but its schedule could not be updated; try again');
+      log.error({ err: error, workflowId: row.id }, 'could not update the trigger');
+      // Repeating the call is safe: both make Temporal match the rows, whatever it was.
+      throw problems.unavailable('the workflow was saved but its trigger could not be updated; try again');
     }
   }
 
@@ -200,7 +234,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
       const userId = await authenticate(tokens, request);
       const body = request.body;
       const { triggerConfig, actionConfig, isWebhook, signed } = validate(body);
-      await assertOwnCredentials(db, userId, [body.trigger.credentialsId, body.action.credentialsId]);
+      await assertOwnCredentials(db, userId, credentialUses(body));
       const webhook = webhookFieldsFor(keyring, isWebhook, signed, undefined);
       const [row] = await db
         .insert(workflows)
@@ -299,7 +333,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
         trigger: { ...merged.trigger, config: toRecord(merged.trigger.config) },
         action: { ...merged.action, config: toRecord(merged.action.config) },
       });
-      await assertOwnCredentials(db, userId, [merged.trigger.credentialsId, merged.action.credentialsId]);
+      await assertOwnCredentials(db, userId, credentialUses(merged));
       const webhook = webhookFieldsFor(keyring, isWebhook, signed, current);
       const [row] = await db
         .update(workflows)
@@ -307,7 +341,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
         .where(and(eq(workflows.id, current.id), eq(workflows.userId, userId)))
         .returning();
       if (!row) throw problems.notFound('workflow');
-      await syncSchedule(row, request.log);
+      await syncTrigger(row, request.log, current);
       return toWorkflowView(
         { ...row, lastRun: current.lastRun },
         publicWebhookBaseUrl,
@@ -343,6 +377,12 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
         .where(and(eq(workflows.id, request.params.id), eq(workflows.userId, userId)))
         .returning({ id: workflows.id });
       if (deleted.length === 0) throw problems.notFound('workflow');
+      try {
+        await listeners.changed(workflow);
+      } catch (error) {
+        // Not fatal: a listener also re-reads its workflows at every watch renewal, and stops then.
+        request.log.warn({ err: error, workflowId: workflow.id }, 'could not tell the listener');
+      }
       return reply.code(204).send(null);
     },
   );
@@ -369,7 +409,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
           .where(and(eq(workflows.id, request.params.id), eq(workflows.userId, userId)))
           .returning();
         if (!row) throw problems.notFound('workflow');
-        await syncSchedule(row, request.log);
+        await syncTrigger(row, request.log);
         return toWorkflowView(await findOwnWorkflow(db, userId, row.id), publicWebhookBaseUrl);
       },
     );

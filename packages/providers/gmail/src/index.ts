@@ -1,12 +1,31 @@
 import { defineProvider } from '@autoflow/provider-registry';
+import { readEmailAction } from './actions/read-email.js';
+import { sendEmailAction } from './actions/send-email.js';
 import { googleAuth } from './auth.js';
+import { createMailboxActivities } from './mailbox.js';
+import { GMAIL_QUEUE, GMAIL_QUEUE_ACTIVITIES_PER_SECOND } from './queue.js';
+import { receiveEmailTrigger } from './triggers/receive-email.js';
 
+export { runMessageId } from './actions/send-email.js';
 export { googleAuth } from './auth.js';
+export { type Email, emailSchema } from './email.js';
+export { createMailboxActivities, mailboxSettingsFrom } from './mailbox.js';
+export { GMAIL_QUEUE } from './queue.js';
 
 export const gmailProvider = defineProvider({
   id: 'gmail',
   name: 'Gmail',
   auth: googleAuth,
-  triggers: [],
-  actions: [],
+  queues: { [GMAIL_QUEUE]: { maxActivitiesPerSecond: GMAIL_QUEUE_ACTIVITIES_PER_SECOND } },
+  triggers: [receiveEmailTrigger],
+  actions: [sendEmailAction, readEmailAction],
+  listenerActivities: (services) => ({ ...createMailboxActivities(services) }),
 });
+export {
+  createPushVerifier,
+  decodeGmailPush,
+  type GmailPushNotification,
+  GOOGLE_JWKS_URL,
+  type PushAuthSettings,
+  PushRejected,
+} from './push.js';

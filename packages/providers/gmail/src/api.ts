@@ -1,0 +1,89 @@
+import { PermanentActionError, RetryableActionError } from '@autoflow/provider-registry';
+import { auth, gmail, type gmail_v1 } from '@googleapis/gmail';
+import { z } from 'zod';
+
+const DEFAULT_ROOT_URL = 'https://gmail.googleapis.com/';
+
+/** A Gmail API client acting with one access token; GMAIL_API_ROOT_URL points it elsewhere (tests). */
+export function gmailClient(
+  accessToken: string,
+  env: Readonly<Record<string, string | undefined>>,
+): gmail_v1.Gmail {
+  const oauth = new auth.OAuth2();
+  oauth.setCredentials({ access_token: accessToken });
+  return gmail({
+    version: 'v1',
+    auth: oauth,
+    rootUrl: (env.GMAIL_API_ROOT_URL || DEFAULT_ROOT_URL).replace(/\/?$/, '/'),
+    // Temporal owns retries: durable, visible, and with the activity's own backoff.
+    retry: false,
+  });
+}
+
+const googleErrorBody = z.object({
+  error: z.object({
+    message: z.string().optional(),
+    errors: z.array(z.object({ reason: z.string().optional() })).optional(),
+  }),
+});
+
+/** What a failed Gmail call tells: its HTTP status, Google's reason and any Retry-After. */
+export interface GmailFailure {
+  status: number | undefined;
+  reason: string | undefined;
+  message: string;
+  retryAfterMs: number | undefined;
+}
+
+export function describeGmailFailure(error: unknown): GmailFailure {
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof error !== 'object' || error === null || !('response' in error)) {
+    return { status: undefined, reason: undefined, message, retryAfterMs: undefined };
+  }
+  const response = z
+    .object({ status: z.number(), data: z.unknown(), headers: z.unknown() })
+    .safeParse(error.response);
+  if (!response.success) return { status: undefined, reason: undefined, message, retryAfterMs: undefined };
+  const body = googleErrorBody.safeParse(response.data.data);
+  const retryAfter = retryAfterOf(response.data.headers);
+  const seconds = retryAfter ? Number(retryAfter) : Number.NaN;
+  return {
+    status: response.data.status,
+    reason: body.data?.error.errors?.[0]?.reason,
+    message: body.data?.error.message ?? message,
+    retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : undefined,
+  };
+}
+
+/** gaxios answers a fetch-style Headers object of its own (not this realm's), or a plain record. */
+function retryAfterOf(headers: unknown): string | undefined {
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  if ('get' in headers && typeof headers.get === 'function') {
+    const value: unknown = headers.get.call(headers, 'retry-after');
+    return typeof value === 'string' ? value : undefined;
+  }
+  return z.object({ 'retry-after': z.string() }).safeParse(headers).data?.['retry-after'];
+}
+
+const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded']);
+
+export function isNotFound(error: unknown): boolean {
+  return describeGmailFailure(error).status === 404;
+}
+
+/**
+ * Gmail failures as action failures: 429, 5xx, rate-limit 403s and network errors are retried
+ * (with Gmail's Retry-After); other 4xx are permanent.
+ */
+export function toActionError(error: unknown, what: string): Error {
+  const failure = describeGmailFailure(error);
+  const { status, reason } = failure;
+  const retryable =
+    status === undefined ||
+    status === 408 ||
+    status === 429 ||
+    status >= 500 ||
+    (status === 403 && reason !== undefined && RATE_LIMIT_REASONS.has(reason));
+  const text = `${what}: Gmail answered ${status ?? 'nothing'}${reason ? ` (${reason})` : ''}: ${failure.message}`;
+  return retryable ? new RetryableActionError(text, failure.retryAfterMs) : new PermanentActionError(text);
+}

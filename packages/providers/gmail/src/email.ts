@@ -1,0 +1,152 @@
+import { listTemplateReferences } from '@autoflow/provider-registry';
+import type { JsonValue } from '@autoflow/workflow-contracts';
+import type { gmail_v1 } from '@googleapis/gmail';
+import addressparser from 'nodemailer/lib/addressparser';
+import { z } from 'zod';
+
+/** One mail as triggers and read-email output it. Bodies are present only when they were fetched. */
+export const emailSchema = z.object({
+  id: z.string().describe('Gmail message id'),
+  threadId: z.string(),
+  /** The RFC 822 Message-ID header, for replying in thread. */
+  messageIdHeader: z.string(),
+  from: z.string(),
+  to: z.string(),
+  cc: z.string(),
+  subject: z.string(),
+  snippet: z.string(),
+  date: z.string().describe('ISO 8601: when Gmail received it'),
+  labels: z.array(z.string()),
+  textBody: z.string().optional(),
+  htmlBody: z.string().optional(),
+  attachments: z
+    .array(
+      z.object({ filename: z.string(), mimeType: z.string(), size: z.number(), attachmentId: z.string() }),
+    )
+    .optional(),
+});
+
+export type Email = z.infer<typeof emailSchema>;
+
+export const sampleEmail: Email = {
+  id: '18c2f5a1b2c3d4e5',
+  threadId: '18c2f5a1b2c3d4e5',
+  messageIdHeader: '<CAF1234@mail.gmail.com>',
+  from: 'Boss <boss@company.com>',
+  to: 'me@gmail.com',
+  cc: '',
+  subject: 'Quarterly numbers',
+  snippet: 'Please have a look before Monday',
+  date: '2026-11-29T09:30:00.000Z',
+  labels: ['INBOX', 'UNREAD'],
+  textBody: 'Please have a look before Monday.',
+  htmlBody: '<p>Please have a look before Monday.</p>',
+  attachments: [],
+};
+
+/** The headers a trigger or read-email needs; format=metadata asks for exactly these. */
+export const METADATA_HEADERS = ['From', 'To', 'Cc', 'Subject', 'Date', 'Message-ID'];
+
+/** Output fields that exist only in format=full; a workflow whose templates read none needs metadata only. */
+const BODY_FIELDS = new Set(['textBody', 'htmlBody', 'attachments']);
+
+/** Whether an action's templates read a mail's body (or the whole trigger output). */
+export function templatesReadBody(actionConfig: JsonValue): boolean {
+  return listTemplateReferences(actionConfig).some(
+    (reference) => !reference.path?.[0] || BODY_FIELDS.has(reference.path[0]),
+  );
+}
+
+function header(message: gmail_v1.Schema$Message, name: string): string {
+  const wanted = name.toLowerCase();
+  return message.payload?.headers?.find((item) => item.name?.toLowerCase() === wanted)?.value ?? '';
+}
+
+function decodeBody(data: string | null | undefined): string {
+  return data ? Buffer.from(data, 'base64url').toString('utf8') : '';
+}
+
+interface Bodies {
+  textBody: string | undefined;
+  htmlBody: string | undefined;
+  attachments: NonNullable<Email['attachments']>;
+}
+
+/** Walks a full payload: the first inline text/plain and text/html parts, and every attachment. */
+function collectBodies(part: gmail_v1.Schema$MessagePart, into: Bodies): void {
+  if (part.filename) {
+    into.attachments.push({
+      filename: part.filename,
+      mimeType: part.mimeType ?? 'application/octet-stream',
+      size: part.body?.size ?? 0,
+      attachmentId: part.body?.attachmentId ?? '',
+    });
+  } else if (part.mimeType === 'text/plain' && into.textBody === undefined && part.body?.data) {
+    into.textBody = decodeBody(part.body.data);
+  } else if (part.mimeType === 'text/html' && into.htmlBody === undefined && part.body?.data) {
+    into.htmlBody = decodeBody(part.body.data);
+  }
+  for (const child of part.parts ?? []) collectBodies(child, into);
+}
+
+/** A Gmail message resource (format metadata or full) as the trigger's output. */
+export function toEmail(message: gmail_v1.Schema$Message): Email {
+  const email: Email = {
+    id: message.id ?? '',
+    threadId: message.threadId ?? '',
+    messageIdHeader: header(message, 'Message-ID'),
+    from: header(message, 'From'),
+    to: header(message, 'To'),
+    cc: header(message, 'Cc'),
+    subject: header(message, 'Subject'),
+    snippet: message.snippet ?? '',
+    date: new Date(Number(message.internalDate ?? 0)).toISOString(),
+    labels: message.labelIds ?? [],
+  };
+  // Only a full payload has parts or a body; metadata has headers alone.
+  if (message.payload && (message.payload.parts || message.payload.body?.data !== undefined)) {
+    const bodies: Bodies = { textBody: undefined, htmlBody: undefined, attachments: [] };
+    collectBodies(message.payload, bodies);
+    if (bodies.textBody !== undefined) email.textBody = bodies.textBody;
+    if (bodies.htmlBody !== undefined) email.htmlBody = bodies.htmlBody;
+    email.attachments = bodies.attachments;
+  }
+  return email;
+}
+
+/** The addresses of a header such as `Boss <boss@company.com>, b@x.org`, lower-cased. */
+export function addressesOf(headerValue: string): string[] {
+  return addressparser(headerValue, { flatten: true }).map((entry) => entry.address.toLowerCase());
+}
+
+/** An address filter matches an exact address, or any part of the header when it is not an address. */
+function addressMatches(filter: string, headerValue: string): boolean {
+  const wanted = filter.trim().toLowerCase();
+  if (wanted.includes('@')) return addressesOf(headerValue).includes(wanted);
+  return headerValue.toLowerCase().includes(wanted);
+}
+
+export interface EmailFilter {
+  from?: string | undefined;
+  to?: string | undefined;
+  subjectContains?: string | undefined;
+  label?: string | undefined;
+}
+
+/** Every filter that is set must match. `label` matches a label id or a label's name (resolved ids). */
+export function matchesFilter(
+  filter: EmailFilter,
+  email: Email,
+  labelIdsByName: ReadonlyMap<string, string>,
+): boolean {
+  if (filter.from && !addressMatches(filter.from, email.from)) return false;
+  if (filter.to && !addressMatches(filter.to, `${email.to}, ${email.cc}`)) return false;
+  if (filter.subjectContains && !email.subject.toLowerCase().includes(filter.subjectContains.toLowerCase()))
+    return false;
+  if (filter.label) {
+    const wanted = filter.label.trim();
+    const id = labelIdsByName.get(wanted.toLowerCase()) ?? wanted;
+    if (!email.labels.some((label) => label.toLowerCase() === id.toLowerCase())) return false;
+  }
+  return true;
+}

@@ -1,0 +1,281 @@
+import { type ListenerServices, type ListenerSubscriber, toJson } from '@autoflow/provider-registry';
+import type {
+  GmailHistoryResult,
+  GmailMailboxActivities,
+  GmailWatchResult,
+} from '@autoflow/workflow-contracts';
+import type { gmail_v1 } from '@googleapis/gmail';
+import { ApplicationFailure } from '@temporalio/common';
+import { describeGmailFailure, gmailClient, isNotFound } from './api.js';
+import { type Email, METADATA_HEADERS, matchesFilter, templatesReadBody, toEmail } from './email.js';
+import { receiveEmailConfig } from './triggers/receive-email.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** A watch lasts 7 days; Google asks to renew it daily. */
+const DEFAULT_RENEW_EVERY_MS = DAY_MS;
+/** How far before the cursor's time a resync starts looking: clocks and Gmail's indexing lag. */
+const RESYNC_MARGIN_MS = 10 * 60 * 1000;
+const DEFAULT_RESYNC_MAX_MESSAGES = 500;
+/** Labels of mails that did not arrive: the account's own drafts and sent mail (unless also in the inbox). */
+const NOT_RECEIVED = new Set(['DRAFT', 'SPAM', 'TRASH', 'CHAT']);
+
+export interface MailboxSettings {
+  /** `projects/{project}/topics/{topic}`: where Gmail publishes (GMAIL_PUBSUB_TOPIC). */
+  topicName: string | undefined;
+  renewEveryMs: number;
+  resyncMaxMessages: number;
+}
+
+export function mailboxSettingsFrom(env: Readonly<Record<string, string | undefined>>): MailboxSettings {
+  const renewEveryMs = Number(env.GMAIL_WATCH_RENEWAL_INTERVAL_MS);
+  const resyncMaxMessages = Number(env.GMAIL_RESYNC_MAX_MESSAGES);
+  return {
+    topicName: env.GMAIL_PUBSUB_TOPIC || undefined,
+    renewEveryMs: renewEveryMs > 0 ? renewEveryMs : DEFAULT_RENEW_EVERY_MS,
+    resyncMaxMessages: resyncMaxMessages > 0 ? resyncMaxMessages : DEFAULT_RESYNC_MAX_MESSAGES,
+  };
+}
+
+/** Failures the mailbox workflow waits out instead of retrying: Temporal must not hammer a dead grant. */
+function unusable(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, 'MailboxUnusable');
+}
+
+function wasReceived(labelIds: readonly string[]): boolean {
+  if (labelIds.some((label) => NOT_RECEIVED.has(label))) return false;
+  return !labelIds.includes('SENT') || labelIds.includes('INBOX');
+}
+
+/** Gmail's 401/403 on a token the refresh just produced: the grant is gone or lacks a scope. */
+function rethrow(error: unknown, what: string): never {
+  const failure = describeGmailFailure(error);
+  if (failure.status === 401 || (failure.status === 403 && failure.reason === 'insufficientPermissions')) {
+    throw unusable(`${what}: Gmail refused the credential (${failure.status})`);
+  }
+  if (failure.status === 400 || failure.status === 403) {
+    throw ApplicationFailure.nonRetryable(`${what}: ${failure.message}`, 'MailboxUnusable');
+  }
+  throw ApplicationFailure.create({
+    message: `${what}: Gmail answered ${failure.status ?? 'nothing'}: ${failure.message}`,
+    type: 'GmailUnavailable',
+    ...(failure.retryAfterMs === undefined ? {} : { nextRetryDelay: failure.retryAfterMs }),
+  });
+}
+
+/**
+ * The activities of the mailbox workflow (design notes §4). They are the only code that moves a
+ * mailbox's cursor, and they run one at a time per mailbox, because only its workflow calls them.
+ */
+export function createMailboxActivities(services: ListenerServices): GmailMailboxActivities {
+  const settings = mailboxSettingsFrom(services.env);
+
+  async function client(credentialId: number): Promise<gmail_v1.Gmail> {
+    try {
+      return gmailClient(await services.accessToken(credentialId), services.env);
+    } catch (error) {
+      // Deleted, or needs reconnecting: nothing to do until the user acts.
+      throw unusable(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  async function gmailSyncWatch({
+    credentialId,
+    renew,
+  }: {
+    credentialId: number;
+    renew: boolean;
+  }): Promise<GmailWatchResult> {
+    const [subscribers, record] = await Promise.all([
+      services.subscribers(credentialId),
+      services.records.get(credentialId),
+    ]);
+    if (subscribers.length === 0) {
+      if (record) {
+        try {
+          await (await client(credentialId)).users.stop({ userId: 'me' });
+        } catch {
+          // A revoked grant has no watch left to stop; an expired watch lapses by itself within 7 days.
+        }
+        await services.records.remove(credentialId);
+      }
+      return { watching: false, historyId: null, renewWatchAt: null };
+    }
+    const now = Date.now();
+    const watchedAt = record?.watchedAt?.getTime();
+    const stillWatched =
+      record !== undefined &&
+      watchedAt !== undefined &&
+      (record.watchExpiresAt?.getTime() ?? 0) > now + settings.renewEveryMs / 2;
+    if (stillWatched && !renew && record.cursor !== null) {
+      return { watching: true, historyId: record.cursor, renewWatchAt: watchedAt + settings.renewEveryMs };
+    }
+    if (!settings.topicName) throw unusable('GMAIL_PUBSUB_TOPIC is not set: Gmail has nowhere to push');
+    const gmail = await client(credentialId);
+    let account = record?.account;
+    let cursor = record?.cursor ?? null;
+    if (!account || cursor === null) {
+      // Recorded before the watch starts, so that the first push already finds its mailbox.
+      const profile = await gmail.users.getProfile({ userId: 'me' }).catch((error: unknown) => {
+        rethrow(error, 'reading the mailbox profile');
+      });
+      account = profile.data.emailAddress ?? '';
+      cursor ??= profile.data.historyId ?? null;
+      if (!account || cursor === null)
+        throw unusable('Gmail answered a profile without address or historyId');
+      await services.records.save(credentialId, { account, cursor, watchedAt: null, watchExpiresAt: null });
+    }
+    const watch = await gmail.users
+      .watch({ userId: 'me', requestBody: { topicName: settings.topicName, labelFilterBehavior: 'include' } })
+      .catch((error: unknown) => rethrow(error, 'starting the watch'));
+    const expiresAt = new Date(Number(watch.data.expiration ?? now + 7 * DAY_MS));
+    await services.records.save(credentialId, {
+      account,
+      cursor,
+      watchedAt: new Date(now),
+      watchExpiresAt: expiresAt,
+    });
+    return { watching: true, historyId: cursor, renewWatchAt: now + settings.renewEveryMs };
+  }
+
+  /** The ids added after the cursor (every page), with the labels history reports. */
+  async function listAdded(
+    gmail: gmail_v1.Gmail,
+    cursor: string,
+  ): Promise<{ added: Map<string, string[]>; historyId: string } | 'expired'> {
+    const added = new Map<string, string[]>();
+    let historyId: string | undefined;
+    let pageToken: string | undefined;
+    do {
+      let page: gmail_v1.Schema$ListHistoryResponse;
+      try {
+        ({ data: page } = await gmail.users.history.list({
+          userId: 'me',
+          startHistoryId: cursor,
+          historyTypes: ['messageAdded'],
+          maxResults: 500,
+          ...(pageToken ? { pageToken } : {}),
+        }));
+      } catch (error) {
+        if (isNotFound(error)) return 'expired';
+        rethrow(error, 'listing the mailbox history');
+      }
+      // The first page's historyId: changes made while paging are read again next time, never skipped.
+      historyId ??= page.historyId ?? cursor;
+      for (const record of page.history ?? []) {
+        for (const { message } of record.messagesAdded ?? []) {
+          if (message?.id) added.set(message.id, message.labelIds ?? []);
+        }
+      }
+      pageToken = page.nextPageToken ?? undefined;
+    } while (pageToken);
+    return { added, historyId: historyId ?? cursor };
+  }
+
+  /** After an expired cursor: every mail since shortly before the cursor's time, bounded. */
+  async function listSince(gmail: gmail_v1.Gmail, sinceMs: number): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>();
+    const after = Math.floor((sinceMs - RESYNC_MARGIN_MS) / 1000);
+    let pageToken: string | undefined;
+    do {
+      const page = await gmail.users.messages
+        .list({
+          userId: 'me',
+          q: `after:${after}`,
+          maxResults: Math.min(500, settings.resyncMaxMessages - found.size),
+          ...(pageToken ? { pageToken } : {}),
+        })
+        .catch((error: unknown) => rethrow(error, 'resyncing the mailbox'));
+      // Labels come with each message's get.
+      for (const message of page.data.messages ?? []) if (message.id) found.set(message.id, []);
+      pageToken = page.data.nextPageToken ?? undefined;
+    } while (pageToken && found.size < settings.resyncMaxMessages);
+    return found;
+  }
+
+  async function labelIdsByName(
+    gmail: gmail_v1.Gmail,
+    subscribers: readonly { filter: { label?: string | undefined } }[],
+  ): Promise<Map<string, string>> {
+    if (!subscribers.some(({ filter }) => filter.label && !/^[A-Z_]+$|^Label_\d+$/.test(filter.label))) {
+      return new Map();
+    }
+    const labels = await gmail.users.labels
+      .list({ userId: 'me' })
+      .catch((error: unknown) => rethrow(error, 'listing labels'));
+    return new Map(
+      (labels.data.labels ?? []).flatMap((label) =>
+        label.id && label.name ? [[label.name.toLowerCase(), label.id] as const] : [],
+      ),
+    );
+  }
+
+  async function gmailProcessHistory({
+    credentialId,
+    cursor,
+    cursorTime,
+  }: {
+    credentialId: number;
+    cursor: string;
+    cursorTime: number | null;
+  }): Promise<GmailHistoryResult> {
+    const startedAt = Date.now();
+    const gmail = await client(credentialId);
+    const listed = await listAdded(gmail, cursor);
+    let resynced = false;
+    let candidates: Map<string, string[]>;
+    let newCursor: string;
+    if (listed === 'expired') {
+      // Gmail keeps about a week of history. Read the position first, so nothing slips in between.
+      const profile = await gmail.users
+        .getProfile({ userId: 'me' })
+        .catch((error: unknown) => rethrow(error, 'reading the mailbox profile'));
+      newCursor = profile.data.historyId ?? cursor;
+      candidates = await listSince(gmail, cursorTime ?? startedAt - DAY_MS);
+      resynced = true;
+    } else {
+      newCursor = listed.historyId;
+      candidates = new Map([...listed.added].filter(([, labels]) => wasReceived(labels)));
+    }
+
+    const subscribers = (await services.subscribers(credentialId)).flatMap((subscriber) => {
+      const filter = receiveEmailConfig.safeParse(subscriber.triggerConfig);
+      return filter.success ? [{ subscriber, filter: filter.data }] : [];
+    });
+    let runsStarted = 0;
+    if (subscribers.length > 0 && candidates.size > 0) {
+      const full = subscribers.some(({ subscriber }) => templatesReadBody(subscriber.actionConfig));
+      const labelIds = await labelIdsByName(gmail, subscribers);
+      for (const id of candidates.keys()) {
+        let email: Email;
+        try {
+          const message = await gmail.users.messages.get({
+            userId: 'me',
+            id,
+            format: full ? 'full' : 'metadata',
+            ...(full ? {} : { metadataHeaders: METADATA_HEADERS }),
+          });
+          email = toEmail(message.data);
+        } catch (error) {
+          if (isNotFound(error)) continue; // deleted since
+          rethrow(error, 'reading a new mail');
+        }
+        if (resynced && !wasReceived(email.labels)) continue;
+        for (const { subscriber, filter } of subscribers) {
+          if (!matchesFilter(filter, email, labelIds)) continue;
+          if ((await startRun(subscriber, email)).started) runsStarted++;
+        }
+      }
+    }
+    await services.records
+      .get(credentialId)
+      .then((record) => record && services.records.save(credentialId, { ...record, cursor: newCursor }));
+    return { cursor: newCursor, cursorTime: startedAt, messagesSeen: candidates.size, runsStarted, resynced };
+  }
+
+  function startRun(subscriber: ListenerSubscriber, email: Email) {
+    // The run's id comes from the Gmail message id: a mail seen twice never runs a workflow twice.
+    return subscriber.startRun(email.id, toJson(email));
+  }
+
+  return { gmailSyncWatch, gmailProcessHistory };
+}
