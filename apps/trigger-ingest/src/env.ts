@@ -1,6 +1,10 @@
 import { GOOGLE_JWKS_URL } from '@autoflow/provider-gmail';
 import { z } from 'zod';
 
+/** Compose passes unset variables as empty strings. */
+const unsetWhenEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema);
+
 export const envSchema = z.object({
   /** Postgres: trigger-ingest reads workflows to route events. */
   DATABASE_URL: z.string().url(),
@@ -19,11 +23,11 @@ export const envSchema = z.object({
     .positive()
     .default(1024 * 1024),
   /** The `aud` Gmail's Pub/Sub push subscription puts in its OIDC tokens (usually the push endpoint URL). Gmail push is refused (401) while unset. */
-  PUBSUB_PUSH_AUDIENCE: z.string().min(1).optional(),
+  PUBSUB_PUSH_AUDIENCE: unsetWhenEmpty(z.string().min(1).optional()),
   /** The service account the push subscription signs its tokens as; only its tokens are accepted. */
-  PUBSUB_PUSH_SERVICE_ACCOUNT: z.string().min(3).optional(),
+  PUBSUB_PUSH_SERVICE_ACCOUNT: unsetWhenEmpty(z.string().min(3).optional()),
   /** JWK Set of the token signer; Google's by default (tests point it at a local key). */
-  PUBSUB_PUSH_JWKS_URL: z.string().url().default(GOOGLE_JWKS_URL),
+  PUBSUB_PUSH_JWKS_URL: unsetWhenEmpty(z.string().url().default(GOOGLE_JWKS_URL)),
   /** Postgres connections; every inbound event does one indexed read. */
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
   /** Port to listen on. */

@@ -1,5 +1,9 @@
 import { z } from 'zod';
 
+/** Compose passes unset variables as empty strings. */
+const unsetWhenEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema);
+
 export const envSchema = z.object({
   /** Postgres: executions are recorded here. */
   DATABASE_URL: z.string().url(),
@@ -16,12 +20,14 @@ export const envSchema = z.object({
   /** Comma-separated host:port pairs the HTTP action may reach although they are loopback or private. */
   HTTP_ACTION_ALLOWED_HOSTS: z.string().default(''),
   /** Gmail API base URL; Google's by default (tests point it at a fake). */
-  GMAIL_API_ROOT_URL: z.string().url().optional(),
+  GMAIL_API_ROOT_URL: unsetWhenEmpty(z.string().url().optional()),
   /** The Pub/Sub topic Gmail's users.watch publishes to: projects/{project}/topics/{topic}. Required for Gmail triggers. */
-  GMAIL_PUBSUB_TOPIC: z
-    .string()
-    .regex(/^projects\/[^/]+\/topics\/[^/]+$/)
-    .optional(),
+  GMAIL_PUBSUB_TOPIC: unsetWhenEmpty(
+    z
+      .string()
+      .regex(/^projects\/[^/]+\/topics\/[^/]+$/)
+      .optional(),
+  ),
   /** How often a mailbox's watch is renewed; Google asks for daily (a watch expires after 7 days). */
   GMAIL_WATCH_RENEWAL_INTERVAL_MS: z.coerce
     .number()

@@ -173,8 +173,6 @@ export interface GmailWatchResult {
   /** The mailbox's historyId when the watch started; the cursor to start from. */
   historyId: string | null;
   renewWatchAt: number | null;
-  /** The credential cannot be used (deleted, or needs reconnecting): wait for a change. */
-  unusable?: boolean;
 }
 
 export interface GmailHistoryResult {

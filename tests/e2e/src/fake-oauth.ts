@@ -49,6 +49,23 @@ export class FakeOAuthServer extends FakeServer {
     return `http://127.0.0.1:${this.port}${path}`;
   }
 
+  /**
+   * The variables that point the apps' Google OAuth at this fake, with a platform app it knows, and
+   * let the apps send a browser back to `frontend`.
+   */
+  appEnv(frontend: string): Record<string, string> {
+    this.registerClient('platform-app', 'platform-app-secret-value');
+    return {
+      GOOGLE_OAUTH_AUTHORIZE_URL: this.url('/authorize'),
+      GOOGLE_OAUTH_TOKEN_URL: this.url('/token'),
+      GOOGLE_OAUTH_REVOKE_URL: this.url('/revoke'),
+      GOOGLE_OAUTH_CLIENT_ID: 'platform-app',
+      GOOGLE_OAUTH_CLIENT_SECRET: 'platform-app-secret-value',
+      OAUTH_REDIRECT_ALLOWLIST: frontend,
+      OAUTH_ALLOW_HTTP_ENDPOINTS: 'true',
+    };
+  }
+
   registerClient(clientId: string, clientSecret: string): void {
     this.#clients.set(clientId, clientSecret);
     this.issuedSecrets.push(clientSecret);

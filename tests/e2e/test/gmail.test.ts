@@ -27,28 +27,23 @@ let temporal: Client;
 let connection: Connection;
 let token: string;
 let userId: number;
+/** Access tokens handed to the fake Gmail; none may appear in a log line. */
+const grantedTokens: string[] = [];
 
 beforeAll(async () => {
   await Promise.all([google.start(), gmail.start(), pubsub.start(), sink.start()]);
-  google.registerClient('platform-app', 'platform-app-secret-value');
   gmail.addMailbox(google.account);
   gmail.tokenOwner = (accessToken) => (google.isAccessToken(accessToken) ? google.account : undefined);
   system = new System({
     allowedHosts: [sink.hostPort],
     env: {
-      GOOGLE_OAUTH_AUTHORIZE_URL: google.url('/authorize'),
-      GOOGLE_OAUTH_TOKEN_URL: google.url('/token'),
-      GOOGLE_OAUTH_REVOKE_URL: google.url('/revoke'),
-      GOOGLE_OAUTH_CLIENT_ID: 'platform-app',
-      GOOGLE_OAUTH_CLIENT_SECRET: 'platform-app-secret-value',
+      ...google.appEnv(FRONTEND),
       GMAIL_API_ROOT_URL: gmail.rootUrl,
       GMAIL_PUBSUB_TOPIC: 'projects/autoflow-test/topics/gmail-push',
       GMAIL_WATCH_RENEWAL_INTERVAL_MS: String(RENEWAL_MS),
       PUBSUB_PUSH_AUDIENCE: AUDIENCE,
       PUBSUB_PUSH_SERVICE_ACCOUNT: PUSH_ACCOUNT,
       PUBSUB_PUSH_JWKS_URL: pubsub.jwksUrl,
-      OAUTH_REDIRECT_ALLOWLIST: FRONTEND,
-      OAUTH_ALLOW_HTTP_ENDPOINTS: 'true',
     },
   });
   await system.start();
@@ -86,6 +81,7 @@ async function connectedMailbox(firstHistoryId?: bigint): Promise<{ address: str
   gmail.addMailbox(address, firstHistoryId === undefined ? {} : { firstHistoryId });
   const accessToken = `ya29.${randomBytes(16).toString('hex')}`;
   gmail.grant(accessToken, address);
+  grantedTokens.push(accessToken);
   return { address, credentialId: await system.insertConnectedCredential(userId, 'gmail', accessToken) };
 }
 
@@ -428,4 +424,117 @@ describe('the watch', () => {
       await system.sql`select 1 from trigger_listeners where credential_id = ${credentialId}`,
     ).toHaveLength(0);
   });
+});
+
+describe('the actions', () => {
+  it('replies in the thread of the mail that triggered it', async () => {
+    const { address, credentialId } = await connectedMailbox();
+    const workflowId = await createWorkflow({
+      trigger: {
+        serviceProvider: 'gmail',
+        triggerId: 'receive-email',
+        config: { subjectContains: 'question' },
+        credentialsId: credentialId,
+      },
+      action: {
+        serviceProvider: 'gmail',
+        actionId: 'send-email',
+        config: {
+          to: '{{trigger.from}}',
+          subject: 'Re: {{trigger.subject}}',
+          body: 'Got it.',
+          htmlBody: '<p>Got it.</p>',
+          threadId: '{{trigger.threadId}}',
+          inReplyTo: '{{trigger.messageIdHeader}}',
+        },
+        credentialsId: credentialId,
+      },
+    });
+    await setActive(workflowId, true);
+    await watching(address);
+    const mail = gmail.deliver(address, {
+      from: 'Asker <asker@example.com>',
+      to: address,
+      subject: 'A question',
+    });
+    await push(address, mail.historyId);
+    await completedExecutions(workflowId, 1);
+
+    const reply = gmail.sent.find((sent) => sent.to.includes('asker@example.com'));
+    expect(reply?.subject).toBe('Re: A question');
+    expect(reply?.threadId).toBe(mail.threadId);
+    expect(reply?.html).toContain('<p>Got it.</p>');
+    const [execution] = await system.executions(token, workflowId);
+    expect(reply?.inReplyTo).toBe(field(execution, 'triggerData', 'messageIdHeader'));
+    await setActive(workflowId, false);
+  });
+
+  it('reads mails by search with their bodies and attachment metadata', async () => {
+    const { address, credentialId } = await connectedMailbox();
+    gmail.deliver(address, { from: 'g@example.com', to: address, subject: 'old', text: 'first' });
+    gmail.deliver(address, {
+      from: 'g@example.com',
+      to: address,
+      subject: 'new',
+      text: 'second',
+      html: '<b>second</b>',
+      attachments: [{ filename: 'report.csv', mimeType: 'text/csv', content: 'a,b\n1,2\n' }],
+    });
+    gmail.deliver(address, { from: 'h@example.com', to: address, subject: 'other', text: 'not this' });
+    const workflowId = await createWorkflow({
+      trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+      action: {
+        serviceProvider: 'gmail',
+        actionId: 'read-email',
+        config: { query: 'from:g@example.com', maxResults: 5 },
+        credentialsId: credentialId,
+      },
+    });
+    const run = await system.api('POST', `/api/workflows/${workflowId}/run`, { token, body: {} });
+    expect(run.status).toBe(202);
+    const [execution] = await completedExecutions(workflowId, 1);
+    const emails = field(execution, 'actionResult', 'emails');
+    expect(Array.isArray(emails) ? emails.map((email) => field(email, 'subject')) : []).toEqual([
+      'new',
+      'old',
+    ]);
+    expect(field(execution, 'actionResult', 'emails', 0, 'textBody')).toContain('second');
+    expect(field(execution, 'actionResult', 'emails', 0, 'htmlBody')).toContain('<b>second</b>');
+    expect(field(execution, 'actionResult', 'emails', 0, 'attachments', 0, 'filename')).toBe('report.csv');
+  });
+
+  it('refuses a Gmail trigger without its account, or with another provider’s', async () => {
+    const missing = await system.api('POST', '/api/workflows', {
+      token,
+      body: {
+        name: 'no account',
+        trigger: { serviceProvider: 'gmail', triggerId: 'receive-email', config: {} },
+        action: { serviceProvider: 'http', actionId: 'request', config: { url: `${sink.baseUrl}/ok` } },
+      },
+    });
+    expect(missing.status).toBe(400);
+    expect(JSON.stringify(field(missing.body, 'issues'))).toContain('credentialsId');
+    const slackCredential = await system.insertConnectedCredential(userId, 'slack', 'xoxb-not-gmail');
+    const foreign = await system.api('POST', '/api/workflows', {
+      token,
+      body: {
+        name: 'wrong account',
+        trigger: {
+          serviceProvider: 'gmail',
+          triggerId: 'receive-email',
+          config: {},
+          credentialsId: slackCredential,
+        },
+        action: { serviceProvider: 'http', actionId: 'request', config: { url: `${sink.baseUrl}/ok` } },
+      },
+    });
+    expect(foreign.status).toBe(400);
+  });
+});
+
+it('keeps every token out of the logs', () => {
+  const secrets = [...google.issuedSecrets, ...grantedTokens];
+  expect(secrets.length).toBeGreaterThan(3);
+  const leaks = system.logLines.filter((line) => secrets.some((secret) => line.includes(secret)));
+  expect(leaks).toEqual([]);
 });

@@ -22,18 +22,11 @@ beforeAll(async () => {
   await google.start();
   await sink.start();
   google.registerClient('user-app', 'user-app-secret-value');
-  google.registerClient('platform-app', 'platform-app-secret-value');
   system = new System({
     allowedHosts: [sink.hostPort],
     env: {
-      GOOGLE_OAUTH_AUTHORIZE_URL: google.url('/authorize'),
-      GOOGLE_OAUTH_TOKEN_URL: google.url('/token'),
-      GOOGLE_OAUTH_REVOKE_URL: google.url('/revoke'),
+      ...google.appEnv(FRONTEND),
       GMAIL_API_ROOT_URL: google.url(''),
-      GOOGLE_OAUTH_CLIENT_ID: 'platform-app',
-      GOOGLE_OAUTH_CLIENT_SECRET: 'platform-app-secret-value',
-      OAUTH_REDIRECT_ALLOWLIST: FRONTEND,
-      OAUTH_ALLOW_HTTP_ENDPOINTS: 'true',
       // This file makes many flows from one address; the limit itself has its own test below.
       OAUTH_RATE_LIMIT_PER_MINUTE: '1000',
     },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Keyring } from '@autoflow/crypto';
 import { credentials, type Database, type Workflow, workflowExecutions, workflows } from '@autoflow/db';
 import { authenticate, ProblemError, problems } from '@autoflow/http-kit';
-import { toJson } from '@autoflow/provider-registry';
+import { type ProviderRegistry, toJson } from '@autoflow/provider-registry';
 import { EVENT_ID_PATTERN, type JsonValue } from '@autoflow/workflow-contracts';
 import { and, desc, eq, getTableColumns, inArray, lt, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
@@ -96,9 +96,15 @@ interface CredentialUse {
 
 /**
  * Another user's credential answers 404, exactly like a missing one; a credential of another provider
- * (a Slack token for a Gmail trigger) is a validation error.
+ * (a Slack token for a Gmail trigger) is a validation error. Providers without an account of their own
+ * (the HTTP action) may use any credential.
  */
-async function assertOwnCredentials(db: Database, userId: number, uses: CredentialUse[]): Promise<void> {
+async function assertOwnCredentials(
+  db: Database,
+  registry: ProviderRegistry,
+  userId: number,
+  uses: CredentialUse[],
+): Promise<void> {
   const wanted = [
     ...new Set(uses.flatMap((use) => (typeof use.credentialsId === 'number' ? [use.credentialsId] : []))),
   ];
@@ -110,7 +116,8 @@ async function assertOwnCredentials(db: Database, userId: number, uses: Credenti
   if (owned.length !== wanted.length) throw problems.notFound('credential');
   const mismatched = uses.flatMap((use) => {
     const credential = owned.find((row) => row.id === use.credentialsId);
-    return credential && credential.serviceProvider !== use.serviceProvider
+    const ownAccounts = registry.provider(use.serviceProvider)?.auth.type === 'oauth2';
+    return credential && ownAccounts && credential.serviceProvider !== use.serviceProvider
       ? [
           {
             path: [use.side, 'credentialsId'],
@@ -234,7 +241,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
       const userId = await authenticate(tokens, request);
       const body = request.body;
       const { triggerConfig, actionConfig, isWebhook, signed } = validate(body);
-      await assertOwnCredentials(db, userId, credentialUses(body));
+      await assertOwnCredentials(db, registry, userId, credentialUses(body));
       const webhook = webhookFieldsFor(keyring, isWebhook, signed, undefined);
       const [row] = await db
         .insert(workflows)
@@ -333,7 +340,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
         trigger: { ...merged.trigger, config: toRecord(merged.trigger.config) },
         action: { ...merged.action, config: toRecord(merged.action.config) },
       });
-      await assertOwnCredentials(db, userId, credentialUses(merged));
+      await assertOwnCredentials(db, registry, userId, credentialUses(merged));
       const webhook = webhookFieldsFor(keyring, isWebhook, signed, current);
       const [row] = await db
         .update(workflows)

@@ -67,6 +67,11 @@ function retryAfterOf(headers: unknown): string | undefined {
 
 const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded']);
 
+/** Gmail answers some rate limits with 403 and a reason, not 429. */
+export function isRateLimitedForbidden({ status, reason }: GmailFailure): boolean {
+  return status === 403 && reason !== undefined && RATE_LIMIT_REASONS.has(reason);
+}
+
 export function isNotFound(error: unknown): boolean {
   return describeGmailFailure(error).status === 404;
 }
@@ -83,7 +88,7 @@ export function toActionError(error: unknown, what: string): Error {
     status === 408 ||
     status === 429 ||
     status >= 500 ||
-    (status === 403 && reason !== undefined && RATE_LIMIT_REASONS.has(reason));
+    isRateLimitedForbidden(failure);
   const text = `${what}: Gmail answered ${status ?? 'nothing'}${reason ? ` (${reason})` : ''}: ${failure.message}`;
   return retryable ? new RetryableActionError(text, failure.retryAfterMs) : new PermanentActionError(text);
 }

@@ -89,8 +89,11 @@ function collectBodies(part: gmail_v1.Schema$MessagePart, into: Bodies): void {
   for (const child of part.parts ?? []) collectBodies(child, into);
 }
 
-/** A Gmail message resource (format metadata or full) as the trigger's output. */
-export function toEmail(message: gmail_v1.Schema$Message): Email {
+/**
+ * A Gmail message resource as the trigger's output. `format` is what was asked of Gmail: only `full`
+ * has bodies and attachments, even when they are empty.
+ */
+export function toEmail(message: gmail_v1.Schema$Message, format: 'full' | 'metadata'): Email {
   const email: Email = {
     id: message.id ?? '',
     threadId: message.threadId ?? '',
@@ -103,8 +106,7 @@ export function toEmail(message: gmail_v1.Schema$Message): Email {
     date: new Date(Number(message.internalDate ?? 0)).toISOString(),
     labels: message.labelIds ?? [],
   };
-  // Only a full payload has parts or a body; metadata has headers alone.
-  if (message.payload && (message.payload.parts || message.payload.body?.data !== undefined)) {
+  if (format === 'full' && message.payload) {
     const bodies: Bodies = { textBody: undefined, htmlBody: undefined, attachments: [] };
     collectBodies(message.payload, bodies);
     if (bodies.textBody !== undefined) email.textBody = bodies.textBody;

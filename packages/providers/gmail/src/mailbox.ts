@@ -6,7 +6,7 @@ import type {
 } from '@autoflow/workflow-contracts';
 import type { gmail_v1 } from '@googleapis/gmail';
 import { ApplicationFailure } from '@temporalio/common';
-import { describeGmailFailure, gmailClient, isNotFound } from './api.js';
+import { describeGmailFailure, gmailClient, isNotFound, isRateLimitedForbidden } from './api.js';
 import { type Email, METADATA_HEADERS, matchesFilter, templatesReadBody, toEmail } from './email.js';
 import { receiveEmailConfig } from './triggers/receive-email.js';
 
@@ -18,6 +18,23 @@ const RESYNC_MARGIN_MS = 10 * 60 * 1000;
 const DEFAULT_RESYNC_MAX_MESSAGES = 500;
 /** Labels of mails that did not arrive: the account's own drafts and sent mail (unless also in the inbox). */
 const NOT_RECEIVED = new Set(['DRAFT', 'SPAM', 'TRASH', 'CHAT']);
+/** Gmail's system label ids; any other label filter but `Label_12` may be a user label's name. */
+const SYSTEM_LABEL_IDS = new Set([
+  'INBOX',
+  'SPAM',
+  'TRASH',
+  'UNREAD',
+  'STARRED',
+  'IMPORTANT',
+  'SENT',
+  'DRAFT',
+  'CHAT',
+  'CATEGORY_PERSONAL',
+  'CATEGORY_SOCIAL',
+  'CATEGORY_PROMOTIONS',
+  'CATEGORY_UPDATES',
+  'CATEGORY_FORUMS',
+]);
 
 export interface MailboxSettings {
   /** `projects/{project}/topics/{topic}`: where Gmail publishes (GMAIL_PUBSUB_TOPIC). */
@@ -52,7 +69,7 @@ function rethrow(error: unknown, what: string): never {
   if (failure.status === 401 || (failure.status === 403 && failure.reason === 'insufficientPermissions')) {
     throw unusable(`${what}: Gmail refused the credential (${failure.status})`);
   }
-  if (failure.status === 400 || failure.status === 403) {
+  if (failure.status === 400 || (failure.status === 403 && !isRateLimitedForbidden(failure))) {
     throw ApplicationFailure.nonRetryable(`${what}: ${failure.message}`, 'MailboxUnusable');
   }
   throw ApplicationFailure.create({
@@ -125,7 +142,7 @@ export function createMailboxActivities(services: ListenerServices): GmailMailbo
       await services.records.save(credentialId, { account, cursor, watchedAt: null, watchExpiresAt: null });
     }
     const watch = await gmail.users
-      .watch({ userId: 'me', requestBody: { topicName: settings.topicName, labelFilterBehavior: 'include' } })
+      .watch({ userId: 'me', requestBody: { topicName: settings.topicName } })
       .catch((error: unknown) => rethrow(error, 'starting the watch'));
     const expiresAt = new Date(Number(watch.data.expiration ?? now + 7 * DAY_MS));
     await services.records.save(credentialId, {
@@ -196,7 +213,8 @@ export function createMailboxActivities(services: ListenerServices): GmailMailbo
     gmail: gmail_v1.Gmail,
     subscribers: readonly { filter: { label?: string | undefined } }[],
   ): Promise<Map<string, string>> {
-    if (!subscribers.some(({ filter }) => filter.label && !/^[A-Z_]+$|^Label_\d+$/.test(filter.label))) {
+    const mayBeName = (label: string) => !SYSTEM_LABEL_IDS.has(label) && !/^Label_\d+$/.test(label);
+    if (!subscribers.some(({ filter }) => filter.label && mayBeName(filter.label))) {
       return new Map();
     }
     const labels = await gmail.users.labels
@@ -254,7 +272,7 @@ export function createMailboxActivities(services: ListenerServices): GmailMailbo
             format: full ? 'full' : 'metadata',
             ...(full ? {} : { metadataHeaders: METADATA_HEADERS }),
           });
-          email = toEmail(message.data);
+          email = toEmail(message.data, full ? 'full' : 'metadata');
         } catch (error) {
           if (isNotFound(error)) continue; // deleted since
           rethrow(error, 'reading a new mail');

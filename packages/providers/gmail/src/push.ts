@@ -36,6 +36,7 @@ export function createPushVerifier(
         issuer: GOOGLE_ISSUERS,
         audience: settings.audience,
         algorithms: ['RS256'],
+        requiredClaims: ['exp', 'iat'],
         clockTolerance: 30,
       }));
     } catch (error) {

@@ -77,8 +77,15 @@ export async function gmailMailboxWorkflow(input: GmailMailboxInput): Promise<vo
     state.cursor !== null && state.announced !== null && newer(state.announced, state.cursor);
   const renewalDue = () => state.renewWatchAt !== null && Date.now() >= state.renewWatchAt;
   const usable = () => unusableUntil === null || Date.now() >= unusableUntil;
+  const historyTooLong = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
 
   for (;;) {
+    if (unusableUntil !== null && Date.now() >= unusableUntil) {
+      // The wait is over: check the watch again, as a change would (and stop waking for a past time).
+      unusableUntil = null;
+      subscriptionsChanged = true;
+    }
     if (usable() && (subscriptionsChanged || renewalDue())) {
       const renew = renewalDue();
       subscriptionsChanged = false;
@@ -128,7 +135,7 @@ export async function gmailMailboxWorkflow(input: GmailMailboxInput): Promise<vo
       continue;
     }
 
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS) {
+    if (historyTooLong()) {
       await continueAsNew<typeof gmailMailboxWorkflow>({ credentialId, state });
     }
 
@@ -136,7 +143,8 @@ export async function gmailMailboxWorkflow(input: GmailMailboxInput): Promise<vo
       state.renewWatchAt ?? Number.POSITIVE_INFINITY,
       unusableUntil ?? Number.POSITIVE_INFINITY,
     );
-    const work = () => usable() && (subscriptionsChanged || historyPending());
+    // Stale pushes do no work but still grow the history: its length wakes the loop too.
+    const work = () => (usable() && (subscriptionsChanged || historyPending())) || historyTooLong();
     if (Number.isFinite(wakeAt)) await condition(work, Math.max(1, wakeAt - Date.now()));
     else await condition(work);
   }

@@ -53,7 +53,7 @@ export const readEmailAction = defineAction({
           },
           { signal },
         );
-        emails.push(toEmail(message.data));
+        emails.push(toEmail(message.data, config.includeBody ? 'full' : 'metadata'));
       }
       return { emails };
     } catch (error) {

@@ -5,13 +5,17 @@ import { gmailClient, toActionError } from '../api.js';
 import { addressesOf } from '../email.js';
 import { GMAIL_QUEUE } from '../queue.js';
 
-/** Comma-separated addresses, each with an @ (templates are rendered before this check). */
+/**
+ * Comma-separated addresses, each with an @. A templated value (`{{trigger.from}}`) is saved as it is
+ * and checked once rendered, when the run parses its config again.
+ */
 const addressList = z
   .string()
   .trim()
   .min(3)
   .max(4_000)
   .refine((value) => {
+    if (value.includes('{{')) return true;
     const addresses = addressesOf(value);
     return addresses.length > 0 && addresses.every((address) => /^[^@\s]+@[^@\s]+$/.test(address));
   }, 'must be one or more email addresses, separated by commas');
