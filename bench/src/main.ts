@@ -1,6 +1,7 @@
 // pnpm bench [--quick] [--long] [--backends=dev,postgres] [--seconds=N] [--runs=N] [--rss-runs=N]
-// Measures, in one run on one machine: the raw-Temporal floor and the system path (webhook → trigger-ingest
-// → run → HTTP action → recorded), on the dev server and on the real server over Postgres. See bench/README.md.
+// Measures, in one run on one machine: the raw-Temporal floor, the system path (webhook → trigger-ingest
+// → run → HTTP action → recorded) and the Gmail path (push → mailbox workflow → run → recorded), on the
+// dev server and on the real server over Postgres. See bench/README.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { freePort, REPO_ROOT, startEmbeddedPostgres } from '@autoflow/local-stac
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { type Backend, startDevBackend, startPostgresBackend } from './backends.js';
 import { measureFloor } from './floor/index.js';
+import { measureGmail } from './gmail.js';
 import { type BackendReport, markdownReport, type RssSample, type ScaleResult, svgChart } from './report.js';
 import { summarize } from './stats.js';
 import { measureSystem, nextEventId, type SystemHarness, startSystemHarness } from './system.js';
@@ -94,6 +96,7 @@ async function benchBackend(backend: Backend, databaseUrl: string): Promise<Back
   const floor = await measureFloor(backend.address, plan, { temporal: backend.pid });
   log(`${backend.name}: system path`);
   const harness = await startSystemHarness(databaseUrl, backend.address);
+  let report: BackendReport;
   try {
     const system = await measureSystem(
       harness,
@@ -101,15 +104,18 @@ async function benchBackend(backend: Backend, databaseUrl: string): Promise<Back
       backend.name.startsWith('dev') ? 'd' : 'p',
       backend.pid,
     );
-    const report: BackendReport = { backend: backend.name, settings: backend.settings, floor, system };
+    report = { backend: backend.name, settings: backend.settings, floor, system };
     if (args.long) {
       report.scale = await measureScale(harness);
       report.workerRss = await measureWorkerRss(harness, Number(args['rss-runs']));
     }
-    return report;
   } finally {
     await harness.stop();
   }
+  // After the webhook system has stopped, so that the two never share the machine.
+  log(`${backend.name}: gmail path`);
+  report.gmail = await measureGmail(databaseUrl, backend.address, plan);
+  return report;
 }
 
 function versionOf(command: string, argsList: string[]): string {

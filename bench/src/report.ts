@@ -1,4 +1,5 @@
 import type { FloorResult } from './floor/index.js';
+import type { GmailResult } from './gmail.js';
 import type { LatencySummary, ThroughputResult } from './stats.js';
 import type { SystemResult } from './system.js';
 
@@ -17,6 +18,7 @@ export interface BackendReport {
   settings: Record<string, unknown>;
   floor: FloorResult[];
   system: SystemResult;
+  gmail?: GmailResult;
   scale?: ScaleResult[];
   workerRss?: RssSample[];
 }
@@ -55,7 +57,18 @@ export function markdownReport(reports: readonly BackendReport[], concurrencies:
     row('system: webhook → sink', report.system.sequential.sink, undefined);
     row('system: webhook → recorded', report.system.sequential.recorded, report.system.throughput);
     row('system: webhook → 202', report.system.sequential.accepted, undefined);
+    if (report.gmail) {
+      row('gmail: push → sink', report.gmail.sink, undefined);
+      row('gmail: push → recorded', report.gmail.recorded, undefined);
+      row('gmail: push → 204', report.gmail.accepted, undefined);
+    }
     lines.push('');
+    if (report.gmail) {
+      lines.push(
+        `Gmail: ${report.gmail.quotaUnitsPerMail.toFixed(1)} quota units per mail (history.list + messages.get); push → recorded p50 ${ratio(report.gmail.recorded.p50, report.system.sequential.recorded.p50)} the webhook's.`,
+        '',
+      );
+    }
     const top = concurrencies.at(-1) ?? 1;
     const cpuRows: [string, Record<string, number> | undefined][] = [
       ['floor: one activity', floor.throughput.find((result) => result.concurrency === top)?.cpuMsPerRun],

@@ -3,6 +3,7 @@ import { type Database, workflowExecutions } from '@autoflow/db';
 import { CredentialNeedsReconnectError, type CredentialService } from '@autoflow/oauth';
 import {
   type ActionDefinition,
+  type ActivityFunction,
   PermanentActionError,
   type ProviderRegistry,
   RetryableActionError,
@@ -154,9 +155,6 @@ function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionAct
     }
   };
 }
-
-/** Any activity function, whatever its input. */
-type ActivityFunction = (input: never) => Promise<unknown>;
 
 /** Activities grouped by the task queue that serves them; the main queue also gets the bookkeeping. */
 export function createActivitiesByQueue(

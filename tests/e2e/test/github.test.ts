@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { Sink, startLocalServer } from '@autoflow/fakes';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startLocalServer } from '../src/local-server.js';
-import { Sink } from '../src/sink.js';
 import { field, http, System, waitFor } from '../src/system.js';
 
 const sink = new Sink();

@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { FakeGmail, FakeOAuthServer, FakePubSubPush, Sink } from '@autoflow/fakes';
 import { gmailMailboxWorkflowId } from '@autoflow/workflow-contracts';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { FakeGmail } from '../src/fake-gmail.js';
-import { FakeOAuthServer } from '../src/fake-oauth.js';
-import { FakePubSubPush } from '../src/fake-pubsub.js';
-import { Sink } from '../src/sink.js';
 import { field, http, System, waitFor } from '../src/system.js';
 
 // Gmail end to end, four apps as processes: Google's OAuth, the Gmail API and Pub/Sub push delivery

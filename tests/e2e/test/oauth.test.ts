@@ -3,10 +3,9 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateKey, Keyring } from '@autoflow/crypto';
+import { FakeOAuthServer, Sink } from '@autoflow/fakes';
 import { freePort, REPO_ROOT, spawnApp, waitUntilReady } from '@autoflow/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOAuthServer } from '../src/fake-oauth.js';
-import { Sink } from '../src/sink.js';
 import { field, http, listOf, System, waitFor } from '../src/system.js';
 
 const run = promisify(execFile);

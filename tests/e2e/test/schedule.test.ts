@@ -1,6 +1,6 @@
+import { Sink } from '@autoflow/fakes';
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Sink } from '../src/sink.js';
 import { field, System, waitFor } from '../src/system.js';
 
 const sink = new Sink();

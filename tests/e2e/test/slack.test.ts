@@ -1,6 +1,6 @@
 import { generateKey } from '@autoflow/crypto';
+import { FakeSlack } from '@autoflow/fakes';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FakeSlack } from '../src/fake-slack.js';
 import { field, System, waitFor } from '../src/system.js';
 
 const slack = new FakeSlack();

@@ -1,6 +1,6 @@
+import { Sink } from '@autoflow/fakes';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sink } from '../src/sink.js';
 import { field, http, listOf, System, waitFor } from '../src/system.js';
 
 const sink = new Sink();

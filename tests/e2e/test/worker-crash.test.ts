@@ -1,5 +1,5 @@
+import { Sink } from '@autoflow/fakes';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Sink } from '../src/sink.js';
 import { field, http, System, waitFor } from '../src/system.js';
 
 const sink = new Sink();

@@ -1,22 +1,30 @@
-// Gmail failures as the real client raises them (from the fake Gmail API), classified for actions.
+// Gmail failures as the real client raises them (from the shared fake Gmail API), classified for actions.
+import { FakeGmail, type InjectedFailure } from '@autoflow/fakes';
 import { PermanentActionError, RetryableActionError } from '@autoflow/provider-registry';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeGmailFailure, gmailClient, isNotFound, toActionError } from '../src/api.js';
-import { FakeGmail, type InjectedFailure } from './fake-gmail.js';
 
-const gmail = new FakeGmail();
+const ADDRESS = 'me@gmail.com';
+const TOKEN = 'token';
 
-beforeAll(() => gmail.start());
-afterAll(() => gmail.stop());
-beforeEach(() => {
-  gmail.failures.clear();
-  gmail.requests.length = 0;
+let gmail: FakeGmail;
+
+beforeEach(async () => {
+  // A fresh fake per test: no call or injected failure carries over.
+  gmail = new FakeGmail();
+  gmail.addMailbox(ADDRESS);
+  gmail.grant(TOKEN, ADDRESS);
+  await gmail.start();
 });
+afterEach(() => gmail.stop());
 
 /** The error the client throws when Gmail answers the profile call with this failure. */
-async function profileFailure(failure: InjectedFailure): Promise<unknown> {
-  gmail.failures.set('users.getProfile', failure);
-  return gmailClient('token', { GMAIL_API_ROOT_URL: gmail.url })
+async function profileFailure({
+  status,
+  ...failure
+}: { status: number } & InjectedFailure): Promise<unknown> {
+  gmail.failNext('getProfile', status, 1, failure);
+  return gmailClient(TOKEN, { GMAIL_API_ROOT_URL: gmail.rootUrl })
     .users.getProfile({ userId: 'me' })
     .then(
       () => new Error('Gmail answered 200'),
@@ -26,18 +34,18 @@ async function profileFailure(failure: InjectedFailure): Promise<unknown> {
 
 describe('gmailClient', () => {
   it('sends the access token to the root URL from the environment, with or without a trailing slash', async () => {
-    const profile = await gmailClient('token', {
-      GMAIL_API_ROOT_URL: gmail.url.replace(/\/$/, ''),
+    const profile = await gmailClient(TOKEN, {
+      GMAIL_API_ROOT_URL: gmail.rootUrl.replace(/\/$/, ''),
     }).users.getProfile({ userId: 'me' });
 
-    expect(profile.data.emailAddress).toBe('me@gmail.com');
-    expect(gmail.callsOf('users.getProfile')).toHaveLength(1);
+    expect(profile.data.emailAddress).toBe(ADDRESS);
+    expect(gmail.callCount('getProfile')).toBe(1);
   });
 
   it('does not retry by itself: Temporal owns retries', async () => {
     await profileFailure({ status: 503, reason: 'backendError' });
 
-    expect(gmail.callsOf('users.getProfile')).toHaveLength(1);
+    expect(gmail.callCount('getProfile')).toBe(1);
   });
 });
 

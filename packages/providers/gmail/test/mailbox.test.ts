@@ -1,14 +1,17 @@
-// The mailbox activities against a fake Gmail API (real HTTP, real @googleapis/gmail client) and
-// in-memory listener services.
+// The mailbox activities against the shared fake Gmail API (real HTTP, real @googleapis/gmail client)
+// and in-memory listener services.
+import { FakeGmail, type GmailCall, type GmailMethod } from '@autoflow/fakes';
 import type { ListenerRecord, ListenerServices, ListenerSubscriber } from '@autoflow/provider-registry';
 import type { GmailMailboxActivities, JsonValue } from '@autoflow/workflow-contracts';
 import { ApplicationFailure } from '@temporalio/common';
 import { Agent } from 'undici';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMailboxActivities } from '../src/mailbox.js';
-import { FakeGmail, gmailMessage, messageAdded } from './fake-gmail.js';
 
+const ADDRESS = 'me@gmail.com';
 const CREDENTIAL_ID = 7;
+/** The mailbox's position before any mail arrives; the recorded cursor ('4000') lies before it. */
+const FIRST_HISTORY_ID = 5000n;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const TOPIC = 'projects/autoflow-test/topics/gmail';
 
@@ -18,7 +21,7 @@ interface StartedRun {
   triggerData: JsonValue;
 }
 
-const gmail = new FakeGmail();
+let gmail: FakeGmail;
 const dispatcher = new Agent();
 let records: Map<number, ListenerRecord>;
 let subscribers: ListenerSubscriber[];
@@ -26,31 +29,34 @@ let runs: StartedRun[];
 let env: Record<string, string | undefined>;
 let tokenFailure: Error | undefined;
 
-beforeAll(() => gmail.start());
-afterAll(async () => {
-  await gmail.stop();
-  await dispatcher.close();
-});
+afterAll(() => dispatcher.close());
 
-beforeEach(() => {
+beforeEach(async () => {
+  // A fresh fake per test: no mail, call or injected failure carries over.
+  gmail = new FakeGmail();
+  gmail.addMailbox(ADDRESS, { firstHistoryId: FIRST_HISTORY_ID });
+  gmail.grant(`access-token-${CREDENTIAL_ID}`, ADDRESS);
+  await gmail.start();
   records = new Map();
   subscribers = [];
   runs = [];
   tokenFailure = undefined;
-  env = { GMAIL_API_ROOT_URL: gmail.url, GMAIL_PUBSUB_TOPIC: TOPIC };
-  gmail.requests.length = 0;
-  gmail.failures.clear();
-  gmail.messages.clear();
-  gmail.profile = { emailAddress: 'me@gmail.com', historyId: '5000' };
-  gmail.history = { historyId: '5000', pages: [[]] };
-  gmail.searchResults = [];
-  gmail.labels = [];
+  env = { GMAIL_API_ROOT_URL: gmail.rootUrl, GMAIL_PUBSUB_TOPIC: TOPIC };
 });
 
-afterEach(() => {
-  // Every call the activities made was one the fake knows.
-  expect(gmail.requests.filter((request) => !request.call.startsWith('users.'))).toEqual([]);
+afterEach(async () => {
+  await gmail.stop();
+  // Every call the activities made was one the fake knows, with the credential's token.
+  expect(gmail.calls.filter((call) => call.method === 'unknown' || call.address !== ADDRESS)).toEqual([]);
 });
+
+function callsOf(method: GmailMethod): GmailCall[] {
+  return gmail.calls.filter((call) => call.method === method);
+}
+
+function methodsCalled(): string[] {
+  return gmail.calls.map((call) => call.method);
+}
 
 function activities(): GmailMailboxActivities {
   const services: ListenerServices = {
@@ -100,7 +106,7 @@ function subscribe(
 function watchedRecord(overrides: Partial<ListenerRecord> = {}): ListenerRecord {
   const watchedAt = new Date(Date.now() - 60_000);
   return {
-    account: 'me@gmail.com',
+    account: ADDRESS,
     cursor: '4000',
     watchedAt,
     watchExpiresAt: new Date(watchedAt.getTime() + 7 * DAY_MS),
@@ -120,16 +126,16 @@ describe('gmailSyncWatch', () => {
     const result = await activities().gmailSyncWatch({ credentialId: CREDENTIAL_ID, renew: false });
 
     expect(result.watching).toBe(true);
-    expect(result.historyId).toBe('5000');
+    expect(result.historyId).toBe(FIRST_HISTORY_ID.toString());
     expect(result.renewWatchAt).toBeGreaterThanOrEqual(before + DAY_MS);
     expect(result.renewWatchAt).toBeLessThanOrEqual(Date.now() + DAY_MS);
-    expect(gmail.requests.map((request) => request.call)).toEqual(['users.getProfile', 'users.watch']);
-    expect(JSON.parse(gmail.callsOf('users.watch')[0]?.body ?? '{}')).toMatchObject({ topicName: TOPIC });
+    expect(methodsCalled()).toEqual(['getProfile', 'watch']);
+    expect(gmail.watchCalls).toMatchObject([{ address: ADDRESS, topicName: TOPIC }]);
     expect(records.get(CREDENTIAL_ID)).toEqual({
-      account: 'me@gmail.com',
-      cursor: '5000',
+      account: ADDRESS,
+      cursor: FIRST_HISTORY_ID.toString(),
       watchedAt: expect.any(Date),
-      watchExpiresAt: new Date(Number(gmail.watchExpiration)),
+      watchExpiresAt: new Date(gmail.watchCalls[0]?.expiration ?? 0),
     });
   });
 
@@ -145,7 +151,7 @@ describe('gmailSyncWatch', () => {
       historyId: '4000',
       renewWatchAt: (record.watchedAt?.getTime() ?? 0) + DAY_MS,
     });
-    expect(gmail.requests).toEqual([]);
+    expect(gmail.calls).toEqual([]);
   });
 
   it('renews the watch when asked, keeping the recorded cursor', async () => {
@@ -154,7 +160,7 @@ describe('gmailSyncWatch', () => {
 
     const result = await activities().gmailSyncWatch({ credentialId: CREDENTIAL_ID, renew: true });
 
-    expect(gmail.requests.map((request) => request.call)).toEqual(['users.watch']);
+    expect(methodsCalled()).toEqual(['watch']);
     expect(result.historyId).toBe('4000');
     expect(records.get(CREDENTIAL_ID)?.cursor).toBe('4000');
     expect(records.get(CREDENTIAL_ID)?.watchedAt?.getTime()).toBeGreaterThan(Date.now() - 5_000);
@@ -166,7 +172,7 @@ describe('gmailSyncWatch', () => {
 
     await activities().gmailSyncWatch({ credentialId: CREDENTIAL_ID, renew: false });
 
-    expect(gmail.requests.map((request) => request.call)).toEqual(['users.watch']);
+    expect(methodsCalled()).toEqual(['watch']);
   });
 
   it('stops the watch and forgets the mailbox when no workflow reads it', async () => {
@@ -175,13 +181,14 @@ describe('gmailSyncWatch', () => {
     const result = await activities().gmailSyncWatch({ credentialId: CREDENTIAL_ID, renew: false });
 
     expect(result).toEqual({ watching: false, historyId: null, renewWatchAt: null });
-    expect(gmail.requests.map((request) => request.call)).toEqual(['users.stop']);
+    expect(methodsCalled()).toEqual(['stop']);
+    expect(gmail.stopCalls).toMatchObject([{ address: ADDRESS }]);
     expect(records.has(CREDENTIAL_ID)).toBe(false);
   });
 
   it('forgets the mailbox even when the grant is gone and the stop fails', async () => {
     records.set(CREDENTIAL_ID, watchedRecord());
-    gmail.failures.set('users.stop', { status: 401, reason: 'authError' });
+    gmail.failNext('stop', 401, 1, { reason: 'authError' });
 
     const result = await activities().gmailSyncWatch({ credentialId: CREDENTIAL_ID, renew: false });
 
@@ -199,7 +206,7 @@ describe('gmailSyncWatch', () => {
       type: 'MailboxUnusable',
       nonRetryable: true,
     });
-    expect(gmail.requests).toEqual([]);
+    expect(gmail.calls).toEqual([]);
   });
 
   it('calls the mailbox unusable when the credential yields no token', async () => {
@@ -222,7 +229,7 @@ describe('gmailSyncWatch', () => {
     [400, 'invalidArgument'],
   ])('calls the mailbox unusable when Gmail refuses the watch with %i %s', async (status, reason) => {
     subscribe(1, {});
-    gmail.failures.set('users.watch', { status, reason });
+    gmail.failNext('watch', status, 1, { reason });
 
     await expect(
       activities().gmailSyncWatch({ credentialId: CREDENTIAL_ID, renew: false }),
@@ -238,7 +245,7 @@ describe('gmailSyncWatch', () => {
     [403, 'userRateLimitExceeded'],
   ])('leaves a %i %s to retries, with Gmail’s Retry-After', async (status, reason) => {
     subscribe(1, {});
-    gmail.failures.set('users.watch', { status, reason, retryAfterSeconds: 7 });
+    gmail.failNext('watch', status, 1, { reason, retryAfterSeconds: 7 });
 
     await expect(
       activities().gmailSyncWatch({ credentialId: CREDENTIAL_ID, renew: false }),
@@ -251,40 +258,39 @@ describe('gmailSyncWatch', () => {
 });
 
 describe('gmailProcessHistory', () => {
+  /** The delivered mails' Gmail ids, by the name the tests use. */
+  let mail: Record<'boss' | 'draft' | 'sent' | 'other' | 'self', string>;
+  let acmeLabel: string;
+
   beforeEach(() => {
     records.set(CREDENTIAL_ID, watchedRecord());
-    gmail.history = {
-      historyId: '5000',
-      pages: [
-        [
-          messageAdded('m-boss', ['UNREAD', 'INBOX']),
-          messageAdded('m-draft', ['DRAFT']),
-          messageAdded('m-sent', ['SENT']),
-        ],
-        [messageAdded('m-other', ['INBOX', 'CATEGORY_UPDATES']), messageAdded('m-self', ['SENT', 'INBOX'])],
-      ],
+    acmeLabel = gmail.addLabel(ADDRESS, 'Clients/ACME');
+    const vipLabel = gmail.addLabel(ADDRESS, 'VIP');
+    const deliver = (from: string, subject: string, labelIds: string[], to = ADDRESS) =>
+      gmail.deliver(ADDRESS, { from, to, subject, text: 'Hello', labelIds }).id;
+    mail = {
+      boss: deliver('Boss <boss@company.com>', 'Quarterly numbers', ['UNREAD', 'INBOX', acmeLabel, vipLabel]),
+      draft: deliver(ADDRESS, 'unfinished', ['DRAFT']),
+      sent: deliver(ADDRESS, 'sent', ['SENT'], 'x@y.org'),
+      other: deliver('news@shop.example', 'Sale', ['INBOX', 'CATEGORY_UPDATES']),
+      self: deliver(ADDRESS, 'note to self', ['SENT', 'INBOX']),
     };
-    const mails = [
-      gmailMessage('m-boss', {
-        from: 'Boss <boss@company.com>',
-        subject: 'Quarterly numbers',
-        labels: ['INBOX'],
-      }),
-      gmailMessage('m-draft', { from: 'me@gmail.com', subject: 'unfinished', labels: ['DRAFT'] }),
-      gmailMessage('m-sent', { from: 'me@gmail.com', to: 'x@y.org', subject: 'sent', labels: ['SENT'] }),
-      gmailMessage('m-other', {
-        from: 'news@shop.example',
-        subject: 'Sale',
-        labels: ['INBOX', 'CATEGORY_UPDATES'],
-      }),
-      gmailMessage('m-self', { from: 'me@gmail.com', subject: 'note to self', labels: ['SENT', 'INBOX'] }),
-    ];
-    for (const mail of mails) gmail.messages.set(mail.id ?? '', mail);
+    // Two history pages: boss, draft and sent; then other and self.
+    gmail.historyPageSize = 3;
   });
+
+  const read = (cursor = '4000') =>
+    activities().gmailProcessHistory({ credentialId: CREDENTIAL_ID, cursor, cursorTime: null });
 
   it('starts a run per received mail and matching workflow, across every history page', async () => {
     subscribe(1, { from: 'boss@company.com' });
     subscribe(2, {});
+    const firstPagePosition = gmail.historyId(ADDRESS).toString();
+    let late = '';
+    // A mail arriving while the activity pages: later pages report a later historyId.
+    gmail.onHistoryList = async () => {
+      late ||= gmail.deliver(ADDRESS, { from: 'late@example.com', to: ADDRESS, subject: 'Late' }).id;
+    };
 
     const result = await activities().gmailProcessHistory({
       credentialId: CREDENTIAL_ID,
@@ -292,118 +298,102 @@ describe('gmailProcessHistory', () => {
       cursorTime: Date.now() - 60_000,
     });
 
-    expect(runsOf(1)).toEqual(['m-boss']);
-    expect(runsOf(2)).toEqual(['m-boss', 'm-other', 'm-self']);
+    expect(runsOf(1)).toEqual([mail.boss]);
+    expect(runsOf(2)).toEqual([mail.boss, mail.other, mail.self, late]);
     // The first page's position: what arrived while paging is read again next time, never skipped.
-    expect(result).toMatchObject({ cursor: '5000', messagesSeen: 3, runsStarted: 4, resynced: false });
-    expect(records.get(CREDENTIAL_ID)?.cursor).toBe('5000');
+    expect(result).toMatchObject({
+      cursor: firstPagePosition,
+      messagesSeen: 4,
+      runsStarted: 5,
+      resynced: false,
+    });
+    expect(records.get(CREDENTIAL_ID)?.cursor).toBe(firstPagePosition);
 
-    const historyCalls = gmail.callsOf('users.history.list');
+    const historyCalls = callsOf('history.list');
     expect(historyCalls.map((call) => call.query.get('startHistoryId'))).toEqual(['4000', '4000']);
-    expect(historyCalls.map((call) => call.query.get('pageToken'))).toEqual([null, '1']);
+    expect(historyCalls.map((call) => call.query.get('pageToken'))).toEqual([null, expect.any(String)]);
     // Drafts and the account's own sent mail are not fetched at all.
-    const fetched = gmail.callsOf('users.messages.get').map((call) => call.query.get('format'));
-    expect(fetched).toEqual(['metadata', 'metadata', 'metadata']);
+    const fetched = callsOf('messages.get').map((call) => call.query.get('format'));
+    expect(fetched).toEqual(['metadata', 'metadata', 'metadata', 'metadata']);
+
+    gmail.onHistoryList = undefined;
+    expect(await read(result.cursor)).toMatchObject({ messagesSeen: 1, runsStarted: 0 });
   });
 
   it('hands each run the mail as trigger data, with headers only when no template reads the body', async () => {
     subscribe(1, { from: 'boss@company.com' });
 
-    await activities().gmailProcessHistory({ credentialId: CREDENTIAL_ID, cursor: '4000', cursorTime: null });
+    await read();
 
     expect(runs[0]?.triggerData).toMatchObject({
-      id: 'm-boss',
-      threadId: 'thread-m-boss',
+      id: mail.boss,
+      // Delivered mail starts its own thread, named after its first message.
+      threadId: mail.boss,
       from: 'Boss <boss@company.com>',
       subject: 'Quarterly numbers',
-      messageIdHeader: '<m-boss@mail.example>',
+      messageIdHeader: expect.stringMatching(/^<[^<>]+>$/),
     });
     expect(runs[0]?.triggerData).not.toHaveProperty('textBody');
-    const asked = gmail.callsOf('users.messages.get')[0]?.query.getAll('metadataHeaders');
+    const asked = callsOf('messages.get')[0]?.query.getAll('metadataHeaders');
     expect(asked).toEqual(expect.arrayContaining(['From', 'To', 'Cc', 'Subject', 'Message-ID']));
   });
 
   it('fetches full mails when a workflow’s template reads the body', async () => {
     subscribe(1, { from: 'boss@company.com' }, { body: 'He wrote: {{trigger.textBody}}' });
 
-    await activities().gmailProcessHistory({ credentialId: CREDENTIAL_ID, cursor: '4000', cursorTime: null });
+    await read();
 
-    expect(gmail.callsOf('users.messages.get').map((call) => call.query.get('format'))).toEqual([
-      'full',
-      'full',
-      'full',
-    ]);
-    expect(runs[0]?.triggerData).toMatchObject({ id: 'm-boss', textBody: 'Hello', attachments: [] });
+    expect(callsOf('messages.get').map((call) => call.query.get('format'))).toEqual(['full', 'full', 'full']);
+    expect(runs[0]?.triggerData).toMatchObject({ id: mail.boss, textBody: 'Hello', attachments: [] });
   });
 
   it('starts no second run for a mail read twice', async () => {
     subscribe(1, {});
-    const read = () =>
-      activities().gmailProcessHistory({ credentialId: CREDENTIAL_ID, cursor: '4000', cursorTime: null });
 
     expect((await read()).runsStarted).toBe(3);
     expect((await read()).runsStarted).toBe(0);
-    expect(runsOf(1)).toEqual(['m-boss', 'm-other', 'm-self']);
+    expect(runsOf(1)).toEqual([mail.boss, mail.other, mail.self]);
   });
 
   it('skips a mail deleted since it was announced', async () => {
     subscribe(1, {});
-    gmail.messages.delete('m-other');
+    gmail.deleteMessage(ADDRESS, mail.other);
 
-    const result = await activities().gmailProcessHistory({
-      credentialId: CREDENTIAL_ID,
-      cursor: '4000',
-      cursorTime: null,
-    });
+    const result = await read();
 
-    expect(runsOf(1)).toEqual(['m-boss', 'm-self']);
-    expect(result.cursor).toBe('5000');
+    expect(runsOf(1)).toEqual([mail.boss, mail.self]);
+    expect(callsOf('messages.get').map((call) => call.status)).toEqual([200, 404, 200]);
+    expect(result.cursor).toBe(gmail.historyId(ADDRESS).toString());
   });
 
   it('advances the cursor without fetching mail when no workflow reads the mailbox', async () => {
-    const result = await activities().gmailProcessHistory({
-      credentialId: CREDENTIAL_ID,
-      cursor: '4000',
-      cursorTime: null,
-    });
+    const result = await read();
 
-    expect(result).toMatchObject({ cursor: '5000', runsStarted: 0 });
-    expect(gmail.callsOf('users.messages.get')).toEqual([]);
-    expect(records.get(CREDENTIAL_ID)?.cursor).toBe('5000');
+    expect(result).toMatchObject({ cursor: gmail.historyId(ADDRESS).toString(), runsStarted: 0 });
+    expect(callsOf('messages.get')).toEqual([]);
+    expect(records.get(CREDENTIAL_ID)?.cursor).toBe(gmail.historyId(ADDRESS).toString());
   });
 
   it('ignores a workflow whose stored trigger config no longer parses', async () => {
     subscribe(1, { from: 42 });
     subscribe(2, { subjectContains: 'sale' });
 
-    await activities().gmailProcessHistory({ credentialId: CREDENTIAL_ID, cursor: '4000', cursorTime: null });
+    await read();
 
     expect(runsOf(1)).toEqual([]);
-    expect(runsOf(2)).toEqual(['m-other']);
+    expect(runsOf(2)).toEqual([mail.other]);
   });
 
   describe('label filters', () => {
-    beforeEach(() => {
-      gmail.labels = [
-        { id: 'INBOX', name: 'INBOX', type: 'system' },
-        { id: 'Label_12', name: 'Clients/ACME', type: 'user' },
-        { id: 'Label_31', name: 'VIP', type: 'user' },
-      ];
-      const boss = gmail.messages.get('m-boss');
-      if (boss) boss.labelIds = ['INBOX', 'Label_12', 'Label_31'];
-    });
-    const read = () =>
-      activities().gmailProcessHistory({ credentialId: CREDENTIAL_ID, cursor: '4000', cursorTime: null });
-
     it('match system label ids and user label ids without listing the labels', async () => {
       subscribe(1, { label: 'CATEGORY_UPDATES' });
-      subscribe(2, { label: 'Label_12' });
+      subscribe(2, { label: acmeLabel });
 
       await read();
 
-      expect(runsOf(1)).toEqual(['m-other']);
-      expect(runsOf(2)).toEqual(['m-boss']);
-      expect(gmail.callsOf('users.labels.list')).toEqual([]);
+      expect(runsOf(1)).toEqual([mail.other]);
+      expect(runsOf(2)).toEqual([mail.boss]);
+      expect(callsOf('labels.list')).toEqual([]);
     });
 
     it('resolve a user label’s name through the label list, ignoring case', async () => {
@@ -411,8 +401,8 @@ describe('gmailProcessHistory', () => {
 
       await read();
 
-      expect(runsOf(1)).toEqual(['m-boss']);
-      expect(gmail.callsOf('users.labels.list')).toHaveLength(1);
+      expect(runsOf(1)).toEqual([mail.boss]);
+      expect(callsOf('labels.list')).toHaveLength(1);
     });
 
     it('resolve a user label whose name looks like a system label id', async () => {
@@ -420,16 +410,15 @@ describe('gmailProcessHistory', () => {
 
       await read();
 
-      expect(runsOf(1)).toEqual(['m-boss']);
+      expect(runsOf(1)).toEqual([mail.boss]);
     });
   });
 
   it('resyncs by date from shortly before the cursor’s time when the cursor has expired', async () => {
     subscribe(1, {});
-    gmail.history = 'expired';
-    gmail.profile = { emailAddress: 'me@gmail.com', historyId: '9000' };
-    gmail.searchResults = ['m-boss', 'm-sent', 'm-gone'];
-    const cursorTime = Date.UTC(2025, 10, 20, 12, 0, 0);
+    gmail.expireHistoryBefore(ADDRESS, gmail.historyId(ADDRESS));
+    // Whole seconds, so that the search's `after:` is exact.
+    const cursorTime = Math.floor(Date.now() / 1000) * 1000 - 60_000;
 
     const result = await activities().gmailProcessHistory({
       credentialId: CREDENTIAL_ID,
@@ -437,33 +426,33 @@ describe('gmailProcessHistory', () => {
       cursorTime,
     });
 
-    expect(result).toMatchObject({ cursor: '9000', resynced: true, messagesSeen: 3, runsStarted: 1 });
+    expect(result).toMatchObject({
+      cursor: gmail.historyId(ADDRESS).toString(),
+      resynced: true,
+      messagesSeen: 5,
+      runsStarted: 3,
+    });
     // Ten minutes of margin, in seconds.
-    expect(gmail.callsOf('users.messages.list')[0]?.query.get('q')).toBe(
-      `after:${(cursorTime - 600_000) / 1000}`,
-    );
-    // Labels are known only after the get: the sent mail is fetched, then dropped.
-    expect(runsOf(1)).toEqual(['m-boss']);
-    expect(records.get(CREDENTIAL_ID)?.cursor).toBe('9000');
+    expect(callsOf('messages.list')[0]?.query.get('q')).toBe(`after:${(cursorTime - 600_000) / 1000}`);
+    // Labels are known only after the get: the draft and the sent mail are fetched, then dropped.
+    expect(callsOf('messages.get')).toHaveLength(5);
+    expect(new Set(runsOf(1))).toEqual(new Set([mail.boss, mail.other, mail.self]));
+    expect(records.get(CREDENTIAL_ID)?.cursor).toBe(gmail.historyId(ADDRESS).toString());
   });
 
   it('calls the mailbox unusable when Gmail refuses the credential', async () => {
     subscribe(1, {});
-    gmail.failures.set('users.history.list', { status: 401, reason: 'authError' });
+    gmail.failNext('history.list', 401, 1, { reason: 'authError' });
 
-    await expect(
-      activities().gmailProcessHistory({ credentialId: CREDENTIAL_ID, cursor: '4000', cursorTime: null }),
-    ).rejects.toMatchObject({ type: 'MailboxUnusable', nonRetryable: true });
+    await expect(read()).rejects.toMatchObject({ type: 'MailboxUnusable', nonRetryable: true });
     expect(records.get(CREDENTIAL_ID)?.cursor).toBe('4000');
   });
 
   it('leaves an outage while reading mail to retries, without moving the cursor', async () => {
     subscribe(1, {});
-    gmail.failures.set('users.messages.get', { status: 500, reason: 'backendError' });
+    gmail.failNext('messages.get', 500, 1, { reason: 'backendError' });
 
-    await expect(
-      activities().gmailProcessHistory({ credentialId: CREDENTIAL_ID, cursor: '4000', cursorTime: null }),
-    ).rejects.toMatchObject({ type: 'GmailUnavailable', nonRetryable: false });
+    await expect(read()).rejects.toMatchObject({ type: 'GmailUnavailable', nonRetryable: false });
     expect(records.get(CREDENTIAL_ID)?.cursor).toBe('4000');
     expect(runs).toEqual([]);
   });

@@ -7,6 +7,7 @@ import { type FakeAnswer, FakeServer } from './local-server.js';
 const QUOTA_UNITS = {
   getProfile: 1,
   'history.list': 2,
+  'labels.list': 1,
   'messages.get': 5,
   'messages.list': 5,
   'messages.attachments.get': 5,
@@ -25,6 +26,16 @@ export interface GmailCall {
   units: number;
   at: number;
   status: number;
+  /** The request's query parameters: what the caller asked for (format, pageToken, q, …). */
+  query: URLSearchParams;
+}
+
+/** What an injected failure says besides its status; Google's defaults for the status otherwise. */
+export interface InjectedFailure {
+  reason?: string;
+  message?: string;
+  /** Sent as a Retry-After header, as Google does with some 429s and 503s. */
+  retryAfterSeconds?: number;
 }
 
 export interface MailAttachment {
@@ -74,6 +85,8 @@ export interface WatchCall {
   labelIds: string[];
   labelFilterBehavior: string | undefined;
   at: number;
+  /** The expiration the watch answered, epoch ms. */
+  expiration: number;
 }
 
 interface StoredAttachment {
@@ -111,9 +124,17 @@ interface HistoryRecord {
   message: { id: string; threadId: string; labelIds: string[] };
 }
 
+interface Label {
+  id: string;
+  name: string;
+  type: 'system' | 'user';
+}
+
 interface Mailbox {
   address: string;
   historyId: bigint;
+  /** Gmail's system labels, then the user labels in creation order. */
+  labels: Label[];
   /** In arrival order. */
   messages: StoredMessage[];
   /** In increasing id order. */
@@ -182,6 +203,23 @@ const HISTORY_TYPES: readonly HistoryType[] = [
   'labelAdded',
   'labelRemoved',
 ];
+/** The system labels users.labels.list answers for every mailbox; their names are their ids. */
+const SYSTEM_LABEL_IDS = [
+  'CHAT',
+  'SENT',
+  'INBOX',
+  'IMPORTANT',
+  'TRASH',
+  'DRAFT',
+  'SPAM',
+  'CATEGORY_FORUMS',
+  'CATEGORY_UPDATES',
+  'CATEGORY_PERSONAL',
+  'CATEGORY_PROMOTIONS',
+  'CATEGORY_SOCIAL',
+  'STARRED',
+  'UNREAD',
+] as const;
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 500;
 const WATCH_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
@@ -193,12 +231,13 @@ class GoogleError {
     readonly message?: string,
     readonly reason?: string,
     readonly domain?: string,
+    readonly retryAfterSeconds?: number,
   ) {}
 }
 
 /**
  * Gmail's REST API v1, enough for push-driven sync and sending: getProfile, watch, stop, history.list,
- * messages.list/get/send and messages.attachments.get, on the real wire format so that
+ * labels.list, messages.list/get/send and messages.attachments.get, on the real wire format so that
  * `@googleapis/gmail` pointed at `rootUrl` works unchanged. It meters Google's quota units per call.
  */
 export class FakeGmail extends FakeServer {
@@ -212,11 +251,17 @@ export class FakeGmail extends FakeServer {
   tokenOwner: ((token: string) => string | undefined) | undefined;
   /** Awaited after a send is recorded and before it is answered. */
   onSend: ((mail: SentMail) => Promise<void>) | undefined;
+  /**
+   * Awaited after a history.list page is taken and before it is answered, with the mailbox address:
+   * mail delivered here arrives while the caller pages.
+   */
+  onHistoryList: ((address: string) => Promise<void>) | undefined;
 
   readonly #mailboxes = new Map<string, Mailbox>();
   readonly #grants = new Map<string, string>();
   readonly #messageIds = new Set<string>();
-  readonly #failures = new Map<string, { status: number; reason: string | undefined }[]>();
+  readonly #failures = new Map<string, ({ status: number } & InjectedFailure)[]>();
+  #userLabelCount = 0;
 
   get rootUrl(): string {
     return `http://127.0.0.1:${this.port}/`;
@@ -227,10 +272,18 @@ export class FakeGmail extends FakeServer {
     this.#mailboxes.set(address.toLowerCase(), {
       address,
       historyId: firstHistoryId,
+      labels: SYSTEM_LABEL_IDS.map((id) => ({ id, name: id, type: 'system' })),
       messages: [],
       history: [],
       historyKeptFrom: 0n,
     });
+  }
+
+  /** A user label, created as Gmail does in the web UI; answers its id (`Label_1`, …). */
+  addLabel(address: string, name: string): string {
+    const id = `Label_${++this.#userLabelCount}`;
+    this.#mailbox(address).labels.push({ id, name, type: 'user' });
+    return id;
   }
 
   /** The mailbox's current historyId. */
@@ -249,10 +302,13 @@ export class FakeGmail extends FakeServer {
     mailbox.history = mailbox.history.filter((record) => record.id >= historyId);
   }
 
-  /** The next `times` calls of `method` answer `status` with Google's error body for it. */
-  failNext(method: GmailMethod, status: number, times = 1, reason?: string): void {
+  /**
+   * The next `times` calls of `method` answer `status` with Google's error body for it, saying the
+   * failure's reason and message instead of the status's usual ones, and Retry-After when given.
+   */
+  failNext(method: GmailMethod, status: number, times = 1, failure: InjectedFailure = {}): void {
     const queue = this.#failures.get(method) ?? [];
-    for (let i = 0; i < times; i++) queue.push({ status, reason });
+    for (let i = 0; i < times; i++) queue.push({ status, ...failure });
     this.#failures.set(method, queue);
   }
 
@@ -304,18 +360,27 @@ export class FakeGmail extends FakeServer {
     return { id, threadId: message.threadId, historyId: message.historyId };
   }
 
+  /** The mail is deleted elsewhere (another client): gone from the mailbox, with a messageDeleted record. */
+  deleteMessage(address: string, id: string): void {
+    const mailbox = this.#mailbox(address);
+    const message = mailbox.messages.find((candidate) => candidate.id === id);
+    if (!message) throw new Error(`FakeGmail has no message ${id} in ${address}`);
+    mailbox.messages = mailbox.messages.filter((candidate) => candidate !== message);
+    appendHistory(mailbox, 'messageDeleted', message);
+  }
+
   protected async answer(request: IncomingMessage, rawBody: string): Promise<FakeAnswer> {
     const url = new URL(request.url ?? '/', 'http://fake');
     const route = resolveRoute(request.method ?? 'GET', url.pathname);
     if (!route) {
-      this.#record('unknown', '', 404);
+      this.#record('unknown', '', 404, url.searchParams);
       return errorAnswer(new GoogleError(404));
     }
     const token = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
     const owner = this.#grants.get(token) ?? (token ? this.tokenOwner?.(token) : undefined);
     if (!owner) {
       // Google charges no quota to a caller it cannot identify.
-      this.#record(route.method, '', 401);
+      this.#record(route.method, '', 401, url.searchParams);
       return errorAnswer(new GoogleError(401));
     }
     const units = QUOTA_UNITS[route.method];
@@ -326,21 +391,29 @@ export class FakeGmail extends FakeServer {
         throw new GoogleError(403, `Delegation denied for ${mailbox.address}`, 'forbidden', 'global');
       }
       const failure = this.#failures.get(route.method)?.shift();
-      if (failure) throw new GoogleError(failure.status, undefined, failure.reason);
+      if (failure) {
+        throw new GoogleError(
+          failure.status,
+          failure.message,
+          failure.reason,
+          undefined,
+          failure.retryAfterSeconds,
+        );
+      }
       return await this.#serve(route, mailbox, url.searchParams, rawBody);
     } catch (error) {
       if (error instanceof GoogleError) {
-        this.#record(route.method, owner, error.code, units);
+        this.#record(route.method, owner, error.code, url.searchParams, units);
         return errorAnswer(error);
       }
-      // A bug in the fake or a throwing onSend hook: answer rather than leave the client hanging.
+      // A bug in the fake or a throwing hook: answer rather than leave the client hanging.
       return errorAnswer(new GoogleError(500, `FakeGmail failed: ${String(error)}`));
     }
   }
 
   async #serve(route: Route, mailbox: Mailbox, query: URLSearchParams, rawBody: string): Promise<FakeAnswer> {
     const ok = (body: unknown, status = 200): FakeAnswer => {
-      this.#record(route.method, mailbox.address, status, QUOTA_UNITS[route.method]);
+      this.#record(route.method, mailbox.address, status, query, QUOTA_UNITS[route.method]);
       return status === 204 ? { status, headers: {}, body: '' } : jsonAnswer(status, body);
     };
     switch (route.method) {
@@ -360,24 +433,29 @@ export class FakeGmail extends FakeServer {
             'Invalid topicName does not match projects/SOME_ANDROID_PROJECT/topics/*',
           );
         }
+        const at = Date.now();
+        const expiration = at + WATCH_LIFETIME_MS;
         this.watchCalls.push({
           address: mailbox.address,
           topicName,
           labelIds: stringArray(body.labelIds),
           labelFilterBehavior:
             typeof body.labelFilterBehavior === 'string' ? body.labelFilterBehavior : undefined,
-          at: Date.now(),
+          at,
+          expiration,
         });
-        return ok({
-          historyId: mailbox.historyId.toString(),
-          expiration: String(Date.now() + WATCH_LIFETIME_MS),
-        });
+        return ok({ historyId: mailbox.historyId.toString(), expiration: String(expiration) });
       }
       case 'stop':
         this.stopCalls.push({ address: mailbox.address, at: Date.now() });
         return ok(undefined, 204);
-      case 'history.list':
-        return ok(this.#listHistory(mailbox, query));
+      case 'history.list': {
+        const answer = ok(this.#listHistory(mailbox, query));
+        await this.onHistoryList?.(mailbox.address);
+        return answer;
+      }
+      case 'labels.list':
+        return ok({ labels: mailbox.labels.map(labelResource) });
       case 'messages.list':
         return ok(this.#listMessages(mailbox, query));
       case 'messages.get': {
@@ -549,15 +627,8 @@ export class FakeGmail extends FakeServer {
   }
 
   #store(mailbox: Mailbox, message: Omit<StoredMessage, 'historyId'>): StoredMessage {
-    // Real history ids grow with gaps, so consumers must not assume contiguous ids.
-    mailbox.historyId += BigInt(randomInt(1, 6));
-    const stored: StoredMessage = { ...message, historyId: mailbox.historyId };
+    const stored: StoredMessage = { ...message, historyId: appendHistory(mailbox, 'messageAdded', message) };
     mailbox.messages.push(stored);
-    mailbox.history.push({
-      id: mailbox.historyId,
-      type: 'messageAdded',
-      message: { id: stored.id, threadId: stored.threadId, labelIds: [...stored.labelIds] },
-    });
     return stored;
   }
 
@@ -574,8 +645,14 @@ export class FakeGmail extends FakeServer {
     return mailbox;
   }
 
-  #record(method: GmailMethod | 'unknown', address: string, status: number, units = 0): void {
-    this.calls.push({ method, address, units, at: Date.now(), status });
+  #record(
+    method: GmailMethod | 'unknown',
+    address: string,
+    status: number,
+    query: URLSearchParams,
+    units = 0,
+  ): void {
+    this.calls.push({ method, address, units, at: Date.now(), status, query });
   }
 
   #callsFor(address: string | undefined): GmailCall[] {
@@ -586,7 +663,14 @@ export class FakeGmail extends FakeServer {
 
 type Route =
   | {
-      method: 'getProfile' | 'watch' | 'stop' | 'history.list' | 'messages.list' | 'messages.send';
+      method:
+        | 'getProfile'
+        | 'watch'
+        | 'stop'
+        | 'history.list'
+        | 'labels.list'
+        | 'messages.list'
+        | 'messages.send';
       userId: string;
     }
   | { method: 'messages.get'; userId: string; messageId: string }
@@ -601,6 +685,7 @@ function resolveRoute(httpMethod: string, pathname: string): Route | undefined {
   if (httpMethod === 'GET') {
     if (rest.length === 1 && first === 'profile') return { method: 'getProfile', userId };
     if (rest.length === 1 && first === 'history') return { method: 'history.list', userId };
+    if (rest.length === 1 && first === 'labels') return { method: 'labels.list', userId };
     if (rest.length === 1 && first === 'messages') return { method: 'messages.list', userId };
     if (rest.length === 2 && first === 'messages' && second)
       return { method: 'messages.get', userId, messageId: second };
@@ -615,6 +700,22 @@ function resolveRoute(httpMethod: string, pathname: string): Route | undefined {
       return { method: 'messages.send', userId };
   }
   return undefined;
+}
+
+/** A history record about `message` under the mailbox's next historyId, which it answers. */
+function appendHistory(
+  mailbox: Mailbox,
+  type: HistoryType,
+  message: { id: string; threadId: string; labelIds: string[] },
+): bigint {
+  // Real history ids grow with gaps, so consumers must not assume contiguous ids.
+  mailbox.historyId += BigInt(randomInt(1, 6));
+  mailbox.history.push({
+    id: mailbox.historyId,
+    type,
+    message: { id: message.id, threadId: message.threadId, labelIds: [...message.labelIds] },
+  });
+  return mailbox.historyId;
 }
 
 function jsonAnswer(status: number, body: unknown): FakeAnswer {
@@ -639,15 +740,25 @@ function errorAnswer(error: GoogleError): FakeAnswer {
     reason: error.reason ?? shape.reason,
     ...(error.code === 401 ? { location: 'Authorization', locationType: 'header' } : {}),
   };
-  return jsonAnswer(error.code, {
+  const answer = jsonAnswer(error.code, {
     error: { code: error.code, message, errors: [detail], status: shape.status },
   });
+  if (error.retryAfterSeconds !== undefined) {
+    answer.headers = { ...answer.headers, 'retry-after': String(error.retryAfterSeconds) };
+  }
+  return answer;
 }
 
 function findMessage(mailbox: Mailbox, id: string): StoredMessage {
   const message = mailbox.messages.find((candidate) => candidate.id === id);
   if (!message) throw new GoogleError(404);
   return message;
+}
+
+function labelResource(label: Label) {
+  return label.type === 'user'
+    ? { ...label, messageListVisibility: 'show', labelListVisibility: 'labelShow' }
+    : { ...label };
 }
 
 function historyResource(record: HistoryRecord) {

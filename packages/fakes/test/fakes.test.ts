@@ -3,20 +3,31 @@ import { auth, gmail, type gmail_v1 } from '@googleapis/gmail';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import PostalMime from 'postal-mime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeGmail } from '../src/fake-gmail.js';
-import { FakePubSubPush } from '../src/fake-pubsub.js';
-import { startLocalServer } from '../src/local-server.js';
-import { field } from '../src/system.js';
+import { FakeGmail, FakePubSubPush, startLocalServer } from '../src/index.js';
 
 // Above Number.MAX_SAFE_INTEGER, so any detour through a JS number would lose digits.
 const BIG_HISTORY_START = 2n ** 53n + 10n;
+
+/** A field of a JSON object, or undefined; keeps assertions free of casts. */
+function field(value: unknown, ...path: string[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = Object.entries(current).find(([name]) => name === key)?.[1];
+  }
+  return current;
+}
 
 describe('FakeGmail through @googleapis/gmail', () => {
   const fake = new FakeGmail();
   let mailboxCount = 0;
 
   /** A fresh mailbox per test keeps history, quota and sent mail independent. */
-  function newMailbox(firstHistoryId?: bigint): { address: string; users: gmail_v1.Resource$Users } {
+  function newMailbox(firstHistoryId?: bigint): {
+    address: string;
+    token: string;
+    users: gmail_v1.Resource$Users;
+  } {
     mailboxCount++;
     const address = `user${mailboxCount}@gmail.test`;
     fake.addMailbox(address, { firstHistoryId });
@@ -27,7 +38,7 @@ describe('FakeGmail through @googleapis/gmail', () => {
       rootUrl: fake.rootUrl,
       headers: { authorization: `Bearer ${token}` },
     });
-    return { address, users: client.users };
+    return { address, token, users: client.users };
   }
 
   beforeAll(async () => {
@@ -93,7 +104,7 @@ describe('FakeGmail through @googleapis/gmail', () => {
     expect(expiration - before).toBeGreaterThanOrEqual(7 * 24 * 3600 * 1000);
     expect(expiration - Date.now()).toBeLessThanOrEqual(7 * 24 * 3600 * 1000);
     expect(fake.watchCalls.filter((call) => call.address === address)).toMatchObject([
-      { topicName: 'projects/autoflow-test/topics/gmail', labelIds: ['INBOX'] },
+      { topicName: 'projects/autoflow-test/topics/gmail', labelIds: ['INBOX'], expiration },
     ]);
     await expect(users.watch({ userId: 'me', requestBody: {} })).rejects.toMatchObject({ status: 400 });
 
@@ -145,6 +156,37 @@ describe('FakeGmail through @googleapis/gmail', () => {
       });
       expect(otherTypes.data.history).toBeUndefined();
     } finally {
+      fake.historyPageSize = 100;
+    }
+  });
+
+  it('answers history pages as they stand when asked, with mail arriving between pages', async () => {
+    const { address, users } = newMailbox();
+    for (const subject of ['one', 'two'])
+      fake.deliver(address, { from: 'a@example.com', to: address, subject });
+    const positionBefore = fake.historyId(address).toString();
+    fake.historyPageSize = 1;
+    fake.onHistoryList = async (mailbox) => {
+      fake.onHistoryList = undefined;
+      fake.deliver(mailbox, { from: 'late@example.com', to: mailbox, subject: 'late' });
+    };
+    try {
+      const first = await users.history.list({ userId: 'me', startHistoryId: '1000' });
+      const second = await users.history.list({
+        userId: 'me',
+        startHistoryId: '1000',
+        pageToken: first.data.nextPageToken ?? '',
+      });
+
+      expect(first.data.historyId).toBe(positionBefore);
+      expect(second.data.historyId).toBe(fake.historyId(address).toString());
+      expect(second.data.nextPageToken).toBeTruthy();
+      const pageTokens = fake.calls
+        .filter((call) => call.address === address && call.method === 'history.list')
+        .map((call) => call.query.get('pageToken'));
+      expect(pageTokens).toEqual([null, first.data.nextPageToken]);
+    } finally {
+      fake.onHistoryList = undefined;
       fake.historyPageSize = 100;
     }
   });
@@ -247,6 +289,46 @@ describe('FakeGmail through @googleapis/gmail', () => {
       status: 404,
       response: { data: { error: { status: 'NOT_FOUND' } } },
     });
+  });
+
+  it('deletes a mail from outside, leaving a messageDeleted record in history', async () => {
+    const { address, users } = newMailbox();
+    const mail = fake.deliver(address, { from: 'a@example.com', to: address, subject: 'gone', text: 'x' });
+
+    fake.deleteMessage(address, mail.id);
+
+    await expect(users.messages.get({ userId: 'me', id: mail.id })).rejects.toMatchObject({ status: 404 });
+    const deleted = await users.history.list({
+      userId: 'me',
+      startHistoryId: mail.historyId.toString(),
+      historyTypes: ['messageDeleted'],
+    });
+    expect(deleted.data.history).toEqual([
+      { id: fake.historyId(address).toString(), messages: [{ id: mail.id, threadId: mail.threadId }] },
+    ]);
+  });
+
+  it('lists the system labels and the user labels added', async () => {
+    const { address, users } = newMailbox();
+    const clients = fake.addLabel(address, 'Clients/ACME');
+
+    const listed = await users.labels.list({ userId: 'me' });
+
+    expect(clients).toMatch(/^Label_\d+$/);
+    expect(listed.data.labels).toEqual(
+      expect.arrayContaining([
+        { id: 'INBOX', name: 'INBOX', type: 'system' },
+        { id: 'CATEGORY_UPDATES', name: 'CATEGORY_UPDATES', type: 'system' },
+        {
+          id: clients,
+          name: 'Clients/ACME',
+          type: 'user',
+          messageListVisibility: 'show',
+          labelListVisibility: 'labelShow',
+        },
+      ]),
+    );
+    expect(fake.callCount('labels.list', address)).toBe(1);
   });
 
   it('renders a text-only mail as a single text/plain payload', async () => {
@@ -437,6 +519,28 @@ describe('FakeGmail through @googleapis/gmail', () => {
     expect(fake.sent.filter((mail) => mail.address === address)).toHaveLength(0);
     const succeeded = await users.messages.send({ userId: 'me', requestBody: { raw } });
     expect(succeeded.status).toBe(200);
+  });
+
+  it('injects a failure with the reason, message and Retry-After asked for', async () => {
+    const { token, users } = newMailbox();
+    const failure = { reason: 'userRateLimitExceeded', message: 'Slow down', retryAfterSeconds: 7 };
+    fake.failNext('watch', 403, 1, failure);
+
+    await expect(
+      users.watch({ userId: 'me', requestBody: { topicName: 'projects/p/topics/t' } }),
+    ).rejects.toMatchObject({
+      status: 403,
+      response: {
+        data: { error: { code: 403, message: 'Slow down', errors: [{ reason: 'userRateLimitExceeded' }] } },
+      },
+    });
+    // Plain fetch: gaxios hides headers in a Headers object of its own.
+    fake.failNext('getProfile', 503, 1, failure);
+    const unavailable = await fetch(`${fake.rootUrl}gmail/v1/users/me/profile`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(unavailable.status).toBe(503);
+    expect(unavailable.headers.get('retry-after')).toBe('7');
   });
 });
 

@@ -1,0 +1,8 @@
+// Fakes of the internet services the apps talk to, each on its own loopback port, so that tests run
+// the real clients against the real wire formats without leaving the machine.
+export * from './fake-gmail.js';
+export * from './fake-oauth.js';
+export * from './fake-pubsub.js';
+export * from './fake-slack.js';
+export * from './local-server.js';
+export * from './sink.js';
