@@ -160,6 +160,8 @@ export interface GmailMailboxState {
   renewWatchAt: number | null;
   /** Start of the resync window if the cursor expires: when the cursor was last known good (epoch ms). */
   cursorTime: number | null;
+  /** While the mailbox cannot be used (revoked grant, no topic): when to try again (epoch ms). */
+  unusableUntil: number | null;
 }
 
 export interface GmailMailboxInput {
