@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { FakeGmail, FakeOAuthServer, FakePubSubPush, Sink } from '@autoflow/fakes';
+import { freePort, spawnApp, waitUntilReady } from '@autoflow/local-stack';
 import { gmailMailboxWorkflowId } from '@autoflow/workflow-contracts';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -336,6 +337,37 @@ describe('push authentication', () => {
     await settle();
     expect(await signalCount(credentialId)).toBe(signalsBefore);
     expect(await system.executions(token, workflowId)).toHaveLength(0);
+    await setActive(workflowId, false);
+  });
+});
+
+describe('a Temporal that does not take the signal', () => {
+  it('answers 503, so Pub/Sub redelivers, and the redelivery then runs the mail once', async () => {
+    const { address, credentialId } = await connectedMailbox();
+    const workflowId = await mailToSinkWorkflow(credentialId);
+    await watching(address);
+    // A second trigger-ingest whose namespace Temporal does not know: every signal is refused.
+    const refused = spawnApp({
+      name: 'trigger-ingest',
+      port: await freePort(),
+      env: { ...system.launched.env, TEMPORAL_NAMESPACE: 'no-such-namespace' },
+    });
+    try {
+      await waitUntilReady(refused);
+      const mail = gmail.deliver(address, { from: 'i@example.com', to: address, subject: 'redelivered' });
+      const notification = { emailAddress: address, historyId: mail.historyId };
+      const answer = await pubsub.push(`${refused.baseUrl}/pubsub/gmail`, notification);
+      expect(answer.status).toBe(503);
+      expect(answer.body).toContain('service_unavailable');
+      await settle(1_000);
+      expect(await system.executions(token, workflowId)).toHaveLength(0);
+
+      await push(address, mail.historyId);
+      const [execution] = await completedExecutions(workflowId, 1);
+      expect(field(execution, 'triggerData', 'subject')).toBe('redelivered');
+    } finally {
+      await refused.stop();
+    }
     await setActive(workflowId, false);
   });
 });
