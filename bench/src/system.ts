@@ -26,7 +26,7 @@ export interface SystemResult {
 }
 
 /** Resolves a waiter per key, whichever of the waiter and the event comes first. */
-class Rendezvous<T> {
+export class Rendezvous<T> {
   readonly #waiters = new Map<string, (value: T) => void>();
   readonly #early = new Map<string, T>();
 
@@ -50,16 +50,21 @@ class Rendezvous<T> {
   }
 }
 
-/** The HTTP action's target: notes when each run's request arrives and answers 200 at once. */
-async function startSink(arrivals: Rendezvous<number>): Promise<{ server: Server; hostPort: string }> {
+/**
+ * The HTTP action's target: notes when each run's request arrives, keyed by what `keyPattern`'s first
+ * group finds in the body, and answers 200 at once.
+ */
+export async function startSink(
+  arrivals: Rendezvous<number>,
+  keyPattern: RegExp,
+): Promise<{ server: Server; hostPort: string }> {
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const at = performance.now();
-      const text = Buffer.concat(chunks).toString('utf8');
-      const match = /"seq":"?([\w-]+)/.exec(text);
-      if (match?.[1]) arrivals.arrive(match[1], at);
+      const key = keyPattern.exec(Buffer.concat(chunks).toString('utf8'))?.[1];
+      if (key) arrivals.arrive(key, at);
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end('{"ok":true}');
     });
@@ -71,7 +76,22 @@ async function startSink(arrivals: Rendezvous<number>): Promise<{ server: Server
   return { server, hostPort: `127.0.0.1:${port}` };
 }
 
-async function json(response: Response): Promise<Record<string, unknown>> {
+/**
+ * Bench-only instrumentation in the bench's own database: a notification when a run's outcome is
+ * recorded, keyed by the last part of its Temporal workflow id (the event id), so nothing polls.
+ */
+export async function listenForRecordedRuns(sql: postgres.Sql, recorded: Rendezvous<number>): Promise<void> {
+  await sql.unsafe(`
+    create function bench_run_done() returns trigger language plpgsql as $$
+    begin perform pg_notify('bench_run_done', new.temporal_workflow_id); return new; end $$;
+    create trigger bench_run_done after update of status on workflow_executions
+      for each row when (new.status <> 'running') execute function bench_run_done();`);
+  await sql.listen('bench_run_done', (temporalWorkflowId) => {
+    recorded.arrive(temporalWorkflowId.slice(temporalWorkflowId.lastIndexOf(':') + 1), performance.now());
+  });
+}
+
+export async function json(response: Response): Promise<Record<string, unknown>> {
   const body: unknown = await response.json();
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new Error('expected a JSON object');
@@ -93,7 +113,7 @@ export async function startSystemHarness(
 ): Promise<SystemHarness> {
   const arrivals = new Rendezvous<number>();
   const recorded = new Rendezvous<number>();
-  const sink = await startSink(arrivals);
+  const sink = await startSink(arrivals, /"seq":"?([\w-]+)/);
   const launched = await LaunchedSystem.launch({
     baseDatabaseUrl,
     temporalAddress,
@@ -102,15 +122,7 @@ export async function startSystemHarness(
     env: { HTTP_ACTION_ALLOWED_HOSTS: sink.hostPort, LOG_LEVEL: 'warn' },
   });
   const sql = postgres(launched.databaseUrl, { max: 4, onnotice: () => {} });
-  // Bench-only instrumentation: a notification when a run's outcome is recorded.
-  await sql.unsafe(`
-    create function bench_run_done() returns trigger language plpgsql as $$
-    begin perform pg_notify('bench_run_done', new.temporal_workflow_id); return new; end $$;
-    create trigger bench_run_done after update of status on workflow_executions
-      for each row when (new.status <> 'running') execute function bench_run_done();`);
-  await sql.listen('bench_run_done', (temporalWorkflowId) => {
-    recorded.arrive(temporalWorkflowId.slice(temporalWorkflowId.lastIndexOf(':') + 1), performance.now());
-  });
+  await listenForRecordedRuns(sql, recorded);
 
   const api = launched.url('api-gateway', '');
   const register = await json(

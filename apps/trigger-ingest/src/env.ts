@@ -1,9 +1,6 @@
+import { unsetWhenEmpty } from '@autoflow/http-kit';
 import { GOOGLE_JWKS_URL } from '@autoflow/provider-gmail';
 import { z } from 'zod';
-
-/** Compose passes unset variables as empty strings. */
-const unsetWhenEmpty = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (value === '' ? undefined : value), schema);
 
 export const envSchema = z.object({
   /** Postgres: trigger-ingest reads workflows to route events. */

@@ -1,8 +1,5 @@
+import { unsetWhenEmpty } from '@autoflow/http-kit';
 import { z } from 'zod';
-
-/** Compose passes unset variables as empty strings. */
-const unsetWhenEmpty = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (value === '' ? undefined : value), schema);
 
 export const envSchema = z.object({
   /** Postgres: executions are recorded here. */
@@ -28,14 +25,10 @@ export const envSchema = z.object({
       .regex(/^projects\/[^/]+\/topics\/[^/]+$/)
       .optional(),
   ),
-  /** How often a mailbox's watch is renewed; Google asks for daily (a watch expires after 7 days). */
-  GMAIL_WATCH_RENEWAL_INTERVAL_MS: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(24 * 60 * 60 * 1000),
-  /** Upper bound of mails read when an expired history cursor forces a resync by date. */
-  GMAIL_RESYNC_MAX_MESSAGES: z.coerce.number().int().positive().default(500),
+  /** How often a mailbox's watch is renewed; one day when unset (Google asks for daily; a watch lasts 7). */
+  GMAIL_WATCH_RENEWAL_INTERVAL_MS: unsetWhenEmpty(z.coerce.number().int().positive().optional()),
+  /** Upper bound of mails read when an expired history cursor forces a resync by date; 500 when unset. */
+  GMAIL_RESYNC_MAX_MESSAGES: unsetWhenEmpty(z.coerce.number().int().positive().optional()),
   /** Activities (actions) one worker process runs at once. */
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   /** Workflow tasks one worker process runs at once. */

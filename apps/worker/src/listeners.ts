@@ -1,4 +1,4 @@
-import { credentials, type Database, type TriggerListener, triggerListeners, workflows } from '@autoflow/db';
+import { type Database, type TriggerListener, triggerListeners, workflows } from '@autoflow/db';
 import type { CredentialService } from '@autoflow/oauth';
 import {
   type ActivityFunction,
@@ -35,14 +35,8 @@ function listenerServices(providerId: string, deps: ListenerDeps): ListenerServi
   return {
     httpDispatcher: deps.httpDispatcher,
     env: deps.env,
-    async accessToken(credentialId) {
-      const [owner] = await db
-        .select({ userId: credentials.userId })
-        .from(credentials)
-        .where(eq(credentials.id, credentialId));
-      if (!owner) throw new Error(`credential ${credentialId} was deleted`);
-      return deps.credentials.accessToken(credentialId, owner.userId);
-    },
+    // The listener reads its own account: no owner to check against, so no owner lookup first.
+    accessToken: (credentialId) => deps.credentials.accessToken(credentialId),
     async subscribers(credentialId) {
       const rows = await db
         .select()
@@ -78,6 +72,12 @@ function listenerServices(providerId: string, deps: ListenerDeps): ListenerServi
           .insert(triggerListeners)
           .values({ credentialId, ...values })
           .onConflictDoUpdate({ target: triggerListeners.credentialId, set: values });
+      },
+      async saveCursor(credentialId, cursor) {
+        await db
+          .update(triggerListeners)
+          .set({ cursor, updatedAt: new Date() })
+          .where(eq(triggerListeners.credentialId, credentialId));
       },
       async remove(credentialId) {
         await db.delete(triggerListeners).where(eq(triggerListeners.credentialId, credentialId));

@@ -1,4 +1,5 @@
 export * from './auth.js';
+export { unsetWhenEmpty } from './env.js';
 export * from './health.js';
 export * from './logging.js';
 export * from './openapi.js';

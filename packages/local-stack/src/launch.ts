@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { generateKey } from '@autoflow/crypto';
+import { generateKey, Keyring } from '@autoflow/crypto';
 import { runMigrations } from '@autoflow/db';
+import type postgres from 'postgres';
 import { APP_NAMES, type AppName, freePort, type ManagedProcess, spawnApp, waitUntilReady } from './apps.js';
 import { ensureNamespace } from './namespaces.js';
 import { createDatabase, dropDatabase } from './postgres.js';
@@ -66,6 +67,31 @@ export class LaunchedSystem {
     const running = this.apps.get(app);
     if (!running) throw new Error(`${app} is not running`);
     return `${running.baseUrl}${path}`;
+  }
+
+  /**
+   * A credential that is already connected, sealed with this system's keys as oauth-service would seal
+   * it: for tests and benchmarks of what uses an account, not of the OAuth flow. Answers its id.
+   */
+  async insertConnectedCredential(
+    sql: postgres.Sql,
+    credential: { userId: number; provider: string; accessToken: string; name?: string },
+  ): Promise<number> {
+    const name = credential.name ?? `${credential.provider} account ${randomBytes(3).toString('hex')}`;
+    const [row] = await sql<{ id: number }[]>`
+      insert into credentials (user_id, service_provider, credential_type, name)
+      values (${credential.userId}, ${credential.provider}, 'oauth2', ${name}) returning id`;
+    if (!row) throw new Error('the credential was not inserted');
+    const sealed = Keyring.fromEnv(this.env.ENCRYPTION_KEYS ?? '', undefined).encrypt(
+      credential.accessToken,
+      {
+        table: 'credentials',
+        column: 'access_token',
+        row: row.id,
+      },
+    );
+    await sql`update credentials set access_token = ${sealed} where id = ${row.id}`;
+    return row.id;
   }
 
   /** Starts (or restarts, on the same port) one app and waits until it is ready. */

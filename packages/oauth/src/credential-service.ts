@@ -32,7 +32,11 @@ export interface CredentialServiceOptions {
 export class CredentialService {
   constructor(private readonly options: CredentialServiceOptions) {}
 
-  async accessToken(credentialId: number, userId: number): Promise<string> {
+  /**
+   * `userId`: a run acts for its workflow's owner, so the credential must be that user's. Without it
+   * (a listener watching the account it was started for) the credential is read by id alone.
+   */
+  async accessToken(credentialId: number, userId?: number): Promise<string> {
     const row = await this.#read(this.options.db, credentialId, userId, false);
     return this.#usable(row) ?? this.#refreshLocked(credentialId, userId);
   }
@@ -40,13 +44,18 @@ export class CredentialService {
   async #read(
     db: Pick<Database, 'select'>,
     credentialId: number,
-    userId: number,
+    userId: number | undefined,
     lock: boolean,
   ): Promise<Credential> {
     const query = db
       .select()
       .from(credentials)
-      .where(and(eq(credentials.id, credentialId), eq(credentials.userId, userId)));
+      .where(
+        and(
+          eq(credentials.id, credentialId),
+          userId === undefined ? undefined : eq(credentials.userId, userId),
+        ),
+      );
     const [row] = lock ? await query.for('update') : await query;
     if (!row) throw new CredentialNeedsReconnectError(`credential ${credentialId} no longer exists`);
     if (!row.isValid || !row.accessToken) {
@@ -62,7 +71,7 @@ export class CredentialService {
     return this.options.keyring.decrypt(row.accessToken, secretLocation('access_token', row.id));
   }
 
-  async #refreshLocked(credentialId: number, userId: number): Promise<string> {
+  async #refreshLocked(credentialId: number, userId: number | undefined): Promise<string> {
     const { db, keyring } = this.options;
     let needsReconnect: string | undefined;
     const token = await db.transaction(async (tx) => {

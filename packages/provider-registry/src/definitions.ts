@@ -130,6 +130,8 @@ export interface ListenerServices extends ActionServices {
   records: {
     get(credentialId: number): Promise<ListenerRecord | undefined>;
     save(credentialId: number, record: ListenerRecord): Promise<void>;
+    /** Moves the copy of the cursor after a read: one write, no read (it runs on every push). */
+    saveCursor(credentialId: number, cursor: string): Promise<void>;
     remove(credentialId: number): Promise<void>;
   };
 }

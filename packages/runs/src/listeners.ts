@@ -15,11 +15,6 @@ export type ListeningWorkflow = Pick<Workflow, 'triggerProvider' | 'triggerId' |
 export class TriggerListeners {
   constructor(private readonly deps: { temporal: Client; registry: ProviderRegistry }) {}
 
-  /** Whether any of these workflow states (before and after an edit) has a listener to tell. */
-  concerns(...states: (ListeningWorkflow | undefined)[]): boolean {
-    return states.some((state) => state && this.#target(state) !== undefined);
-  }
-
   #target(workflow: ListeningWorkflow): { listener: ListenerWorkflow; credentialId: number } | undefined {
     const listener = this.deps.registry.trigger(workflow.triggerProvider, workflow.triggerId)?.listener;
     if (!listener || workflow.triggerCredentialsId === null) return undefined;

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Keyring } from '@autoflow/crypto';
 import { type AppName, LaunchedSystem } from '@autoflow/local-stack';
 import postgres from 'postgres';
 import { inject } from 'vitest';
@@ -132,24 +131,9 @@ export class System {
     };
   }
 
-  /**
-   * A credential that is already connected, sealed as oauth-service would seal it. For tests of actions;
-   * the OAuth flow itself is tested in oauth.test.ts.
-   */
-  async insertConnectedCredential(
-    userId: number,
-    provider: string,
-    accessToken: string,
-    name = `${provider} account ${randomBytes(3).toString('hex')}`,
-  ): Promise<number> {
-    const keyring = Keyring.fromEnv(this.launched.env.ENCRYPTION_KEYS, undefined);
-    const [credential] = await this.sql<{ id: number }[]>`
-      insert into credentials (user_id, service_provider, credential_type, name)
-      values (${userId}, ${provider}, 'oauth2', ${name}) returning id`;
-    const id = credential?.id ?? 0;
-    const sealed = keyring.encrypt(accessToken, { table: 'credentials', column: 'access_token', row: id });
-    await this.sql`update credentials set access_token = ${sealed} where id = ${id}`;
-    return id;
+  /** A connected credential without the OAuth flow (oauth.test.ts tests the flow itself). */
+  insertConnectedCredential(userId: number, provider: string, accessToken: string): Promise<number> {
+    return this.launched.insertConnectedCredential(this.sql, { userId, provider, accessToken });
   }
 
   /** Every execution of a workflow, through the API (following cursors). */

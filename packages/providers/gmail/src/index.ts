@@ -6,11 +6,7 @@ import { createMailboxActivities } from './mailbox.js';
 import { GMAIL_QUEUE, GMAIL_QUEUE_ACTIVITIES_PER_SECOND } from './queue.js';
 import { receiveEmailTrigger } from './triggers/receive-email.js';
 
-export { runMessageId } from './actions/send-email.js';
 export { googleAuth } from './auth.js';
-export { type Email, emailSchema } from './email.js';
-export { createMailboxActivities, mailboxSettingsFrom } from './mailbox.js';
-export { GMAIL_QUEUE } from './queue.js';
 
 export const gmailProvider = defineProvider({
   id: 'gmail',

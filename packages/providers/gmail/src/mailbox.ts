@@ -255,12 +255,14 @@ export function createMailboxActivities(services: ListenerServices): GmailMailbo
       candidates = new Map([...listed.added].filter(([, labels]) => wasReceived(labels)));
     }
 
-    const subscribers = (await services.subscribers(credentialId)).flatMap((subscriber) => {
+    // A push for the account's own sent mail or a label change has nothing to run: no query.
+    const subscribed = candidates.size > 0 ? await services.subscribers(credentialId) : [];
+    const subscribers = subscribed.flatMap((subscriber) => {
       const filter = receiveEmailConfig.safeParse(subscriber.triggerConfig);
       return filter.success ? [{ subscriber, filter: filter.data }] : [];
     });
     let runsStarted = 0;
-    if (subscribers.length > 0 && candidates.size > 0) {
+    if (subscribers.length > 0) {
       const full = subscribers.some(({ subscriber }) => templatesReadBody(subscriber.actionConfig));
       const labelIds = await labelIdsByName(gmail, subscribers);
       for (const id of candidates.keys()) {
@@ -284,9 +286,7 @@ export function createMailboxActivities(services: ListenerServices): GmailMailbo
         }
       }
     }
-    await services.records
-      .get(credentialId)
-      .then((record) => record && services.records.save(credentialId, { ...record, cursor: newCursor }));
+    await services.records.saveCursor(credentialId, newCursor);
     return { cursor: newCursor, cursorTime: startedAt, messagesSeen: candidates.size, runsStarted, resynced };
   }
 

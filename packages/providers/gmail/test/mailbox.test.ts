@@ -76,6 +76,10 @@ function activities(): GmailMailboxActivities {
       async save(credentialId, record) {
         records.set(credentialId, record);
       },
+      async saveCursor(credentialId, cursor) {
+        const record = records.get(credentialId);
+        if (record) records.set(credentialId, { ...record, cursor });
+      },
       async remove(credentialId) {
         records.delete(credentialId);
       },
