@@ -198,3 +198,5 @@ export interface GmailMailboxActivities {
     cursorTime: number | null;
   }): Promise<GmailHistoryResult>;
 }
+
+export * from './limits.js';
