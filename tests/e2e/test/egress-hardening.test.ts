@@ -1,4 +1,5 @@
 import { Sink } from '@autoflow/fakes';
+import { freePort, spawnApp } from '@autoflow/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { field, http, System, waitFor } from '../src/system.js';
 
@@ -101,6 +102,7 @@ describe('URL templates', () => {
     const run = await finishedRun(workflow.id);
     expect(field(run, 'status')).toBe('failed');
     expect(String(field(run, 'errorMessage'))).toMatch(/url/i);
+    console.log(`userinfo trick, stored row: ${String(field(run, 'errorMessage'))}`);
     expect(attacker.requests).toHaveLength(0);
   });
 
@@ -150,6 +152,7 @@ describe('credential hosts', () => {
     expect(field(run, 'status')).toBe('failed');
     expect(String(field(run, 'errorMessage'))).toContain(attacker.hostPort);
     expect(String(field(run, 'errorMessage'))).toMatch(/credential/i);
+    console.log(`unlisted host, stored row: ${String(field(run, 'errorMessage'))}`);
     expect(attacker.requests.filter((request) => request.authorization !== undefined)).toEqual([]);
   });
 
@@ -161,5 +164,20 @@ describe('credential hosts', () => {
       ),
     );
     expect(response.status, JSON.stringify(response.body)).toBe(400);
+  });
+});
+
+describe('provider settings', () => {
+  it('the worker refuses to start on an invalid provider setting, and names it', async () => {
+    const lines: string[] = [];
+    const worker = spawnApp({
+      name: 'worker',
+      port: await freePort(),
+      env: { ...system.launched.env, GMAIL_RESYNC_MAX_MESSAGES: 'many' },
+      inheritedEnv: process.env,
+      onLine: (_, line) => lines.push(line),
+    });
+    expect(await worker.exited).not.toBe(0);
+    expect(lines.join('\n')).toContain('GMAIL_RESYNC_MAX_MESSAGES');
   });
 });
