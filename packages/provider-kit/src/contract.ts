@@ -150,9 +150,11 @@ async function callAgainst(
   const fakeUrl = `http://127.0.0.1:${port}`;
   const dispatcher = createEgressDispatcher({ allowedHosts: new Set([`127.0.0.1:${port}`]) });
   // Settings and token as the worker hands them out: parsed by the provider's schema, and the token
-  // only for the provider's hosts (here the fake, through its base-URL setting) or the sample's host.
+  // only for the provider's hosts (the fake, through its base-URL setting), or, for an action that
+  // calls a user's URL, for the sample's host as if its owner had listed it.
   const settings = resolveProviderSettings([provider], baseUrlEnv(provider, fakeUrl)).get(provider.id);
   const hosts = providerApiHosts(provider, settings);
+  const listed = action.urlFields?.length ? [`127.0.0.1:${port}`] : [];
   try {
     await action.run({
       config: action.config.parse(action.sampleConfig(fakeUrl)),
@@ -164,7 +166,7 @@ async function callAgainst(
       settings,
       credential: {
         accessTokenFor: async (url) => {
-          assertCredentialHost(url, provider.id, hosts, [`127.0.0.1:${port}`]);
+          assertCredentialHost(url, provider.id, hosts, listed);
           return 'contract-test-token';
         },
       },
