@@ -48,6 +48,7 @@ export async function measureGmail(
   const launched = await LaunchedSystem.launch({
     baseDatabaseUrl,
     temporalAddress,
+    inheritedEnv: process.env,
     label: 'benchgmail',
     apps: ['api-gateway', 'trigger-ingest', 'worker'],
     env: {

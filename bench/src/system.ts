@@ -117,6 +117,7 @@ export async function startSystemHarness(
   const launched = await LaunchedSystem.launch({
     baseDatabaseUrl,
     temporalAddress,
+    inheritedEnv: process.env,
     label: 'bench',
     apps: ['api-gateway', 'trigger-ingest', 'worker'],
     env: { HTTP_ACTION_ALLOWED_HOSTS: sink.hostPort, LOG_LEVEL: 'warn' },

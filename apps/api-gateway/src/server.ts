@@ -3,6 +3,7 @@ import { createDatabase } from '@autoflow/db';
 import { createTokenService, listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
+import { resolveOAuth2Providers } from '@autoflow/provider-registry';
 import { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
@@ -33,8 +34,7 @@ await app.register(apiGateway, {
   credentials: new CredentialService({
     db: database.db,
     keyring,
-    registry,
-    env: process.env,
+    oauth: resolveOAuth2Providers(registry.providers, process.env),
     allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
   }),
   publicWebhookBaseUrl: env.PUBLIC_WEBHOOK_BASE_URL,

@@ -3,6 +3,7 @@ import { createDatabase, credentials } from '@autoflow/db';
 import { createTokenService, listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { OAuthConnector } from '@autoflow/oauth';
+import { resolveOAuth2Providers } from '@autoflow/provider-registry';
 import { Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { oauthService } from './app.js';
@@ -24,7 +25,7 @@ await app.register(oauthService, {
     db: database.db,
     keyring,
     registry,
-    env: process.env,
+    oauth: resolveOAuth2Providers(registry.providers, process.env),
     callbackUrl: env.OAUTH_CALLBACK_URL,
     redirectAllowlist: new Set(
       env.OAUTH_REDIRECT_ALLOWLIST.split(',')

@@ -4,15 +4,19 @@ import { CredentialNeedsReconnectError, type CredentialService } from '@autoflow
 import {
   type ActionDefinition,
   type ActivityFunction,
+  ownerListedHosts,
   PermanentActionError,
   type ProviderRegistry,
   RetryableActionError,
   renderTemplates,
+  renderUrlFields,
   toJson,
+  UrlTemplateError,
 } from '@autoflow/provider-registry';
 import type {
   ActionActivity,
   ActionActivityInput,
+  JsonValue,
   RecordedActionInput,
   RunBookkeepingActivities,
   RunFinishedRecord,
@@ -28,7 +32,8 @@ export interface ActivityDeps {
   registry: ProviderRegistry;
   httpDispatcher: Dispatcher;
   credentials: CredentialService;
-  env: Readonly<Record<string, string | undefined>>;
+  /** Each provider's settings, parsed once at start; an action gets only its own provider's. */
+  providerSettings: ReadonlyMap<string, unknown>;
 }
 
 /** Same for every attempt of one action in one run, and nothing else: targets can deduplicate on it. */
@@ -86,8 +91,26 @@ function createBookkeeping(
   return bookkeeping;
 }
 
+/** Renders the URL fields of a config (encoded values, origin kept); a broken one fails the run for good. */
+function withRenderedUrls(
+  action: ActionDefinition,
+  input: ActionActivityInput,
+  rendered: JsonValue,
+): JsonValue {
+  try {
+    return renderUrlFields(action, input.config, rendered, { trigger: input.triggerData });
+  } catch (error) {
+    if (!(error instanceof UrlTemplateError)) throw error;
+    throw ApplicationFailure.nonRetryable(
+      `invalid config after templates: ${error.message}`,
+      'PermanentActionError',
+    );
+  }
+}
+
 /** Wraps a provider's action as a Temporal activity: templates, config check, failure classes. */
-function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionActivity {
+function actionActivity(providerId: string, action: ActionDefinition, deps: ActivityDeps): ActionActivity {
+  const settings = deps.providerSettings.get(providerId) ?? {};
   return async (input: ActionActivityInput) => {
     const context = Context.current();
     const { credentialsId } = input;
@@ -95,7 +118,7 @@ function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionAct
     if (!temporalWorkflowId)
       throw ApplicationFailure.nonRetryable('actions run only inside a run', 'PermanentActionError');
     const rendered = renderTemplates(input.config, { trigger: input.triggerData });
-    const config = action.config.safeParse(rendered);
+    const config = action.config.safeParse(withRenderedUrls(action, input, rendered));
     if (!config.success) {
       const problems = config.error.issues.map(
         (issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`,
@@ -119,11 +142,19 @@ function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionAct
         heartbeat: () => context.heartbeat(),
         attempt: context.info.attempt,
         httpDispatcher: deps.httpDispatcher,
-        env: deps.env,
+        settings,
         credential:
           credentialsId === null
             ? undefined
-            : { accessToken: () => deps.credentials.accessToken(credentialsId, input.userId) },
+            : {
+                // The platform, not the action, decides where the token may go: the owner's list is
+                // read from the stored config, never from a rendered template.
+                accessTokenFor: (url) =>
+                  deps.credentials.accessTokenFor(credentialsId, url, {
+                    userId: input.userId,
+                    listedHosts: ownerListedHosts(action, input.config),
+                  }),
+              },
       });
       return toJson(output);
     } catch (error) {
@@ -163,15 +194,15 @@ export function createActivitiesByQueue(
 ): Map<string, Record<string, ActivityFunction>> {
   const byQueue = new Map<string, Record<string, ActivityFunction>>();
   const localActions = new Map<string, ActionActivity>();
-  for (const [name, action] of deps.registry.actionsByActivityName()) {
+  for (const { activityName: name, provider, action } of deps.registry.actionEntries()) {
     const execution = deps.registry.executionOptions(action);
     if (execution.mode === 'local') {
       // Run through runRecordedAction, in the worker that runs the workflow.
-      localActions.set(name, actionActivity(action, deps));
+      localActions.set(name, actionActivity(provider.id, action, deps));
     } else {
       byQueue.set(execution.taskQueue, {
         ...byQueue.get(execution.taskQueue),
-        [name]: actionActivity(action, deps),
+        [name]: actionActivity(provider.id, action, deps),
       });
     }
   }

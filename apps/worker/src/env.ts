@@ -1,4 +1,3 @@
-import { unsetWhenEmpty } from '@autoflow/http-kit';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -16,19 +15,8 @@ export const envSchema = z.object({
   OAUTH_ALLOW_HTTP_ENDPOINTS: z.enum(['true', 'false']).default('false'),
   /** Comma-separated host:port pairs the HTTP action may reach although they are loopback or private. */
   HTTP_ACTION_ALLOWED_HOSTS: z.string().default(''),
-  /** Gmail API base URL; Google's by default (tests point it at a fake). */
-  GMAIL_API_ROOT_URL: unsetWhenEmpty(z.string().url().optional()),
-  /** The Pub/Sub topic Gmail's users.watch publishes to: projects/{project}/topics/{topic}. Required for Gmail triggers. */
-  GMAIL_PUBSUB_TOPIC: unsetWhenEmpty(
-    z
-      .string()
-      .regex(/^projects\/[^/]+\/topics\/[^/]+$/)
-      .optional(),
-  ),
-  /** How often a mailbox's watch is renewed; one day when unset (Google asks for daily; a watch lasts 7). */
-  GMAIL_WATCH_RENEWAL_INTERVAL_MS: unsetWhenEmpty(z.coerce.number().int().positive().optional()),
-  /** Upper bound of mails read when an expired history cursor forces a resync by date; 500 when unset. */
-  GMAIL_RESYNC_MAX_MESSAGES: unsetWhenEmpty(z.coerce.number().int().positive().optional()),
+  // Provider settings (GMAIL_*, SLACK_API_URL, GITHUB_API_URL, …) are not here: each provider declares
+  // its own schema, and server.ts parses them with resolveProviderSettings.
   /** Activities (actions) one worker process runs at once. */
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   /** Workflow tasks one worker process runs at once. */

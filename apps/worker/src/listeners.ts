@@ -17,7 +17,8 @@ export interface ListenerDeps {
   credentials: CredentialService;
   runs: RunStarter;
   httpDispatcher: Dispatcher;
-  env: Readonly<Record<string, string | undefined>>;
+  /** Each provider's settings, parsed once at start; a listener gets only its own provider's. */
+  providerSettings: ReadonlyMap<string, unknown>;
 }
 
 function toRecord(row: TriggerListener): ListenerRecord {
@@ -34,9 +35,9 @@ function listenerServices(providerId: string, deps: ListenerDeps): ListenerServi
   const { db } = deps;
   return {
     httpDispatcher: deps.httpDispatcher,
-    env: deps.env,
+    settings: deps.providerSettings.get(providerId) ?? {},
     // The listener reads its own account: no owner to check against, so no owner lookup first.
-    accessToken: (credentialId) => deps.credentials.accessToken(credentialId),
+    accessTokenFor: (credentialId, url) => deps.credentials.accessTokenFor(credentialId, url),
     async subscribers(credentialId) {
       const rows = await db
         .select()

@@ -4,6 +4,12 @@ import { createEgressDispatcher, parseAllowedHosts } from '@autoflow/egress';
 import { loggerOptions } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
+import {
+  credentialHostsByProvider,
+  ProviderSettingsError,
+  resolveOAuth2Providers,
+  resolveProviderSettings,
+} from '@autoflow/provider-registry';
 import { RunStarter } from '@autoflow/runs';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime } from '@temporalio/worker';
@@ -13,6 +19,17 @@ import { envSchema } from './env.js';
 import { createAutomationWorkers } from './worker.js';
 
 const env = envSchema.parse(process.env);
+/** Every provider's settings, parsed once: actions and listeners get only their own provider's. */
+function providerSettingsOrExit(): ReadonlyMap<string, unknown> {
+  try {
+    return resolveProviderSettings(registry.providers, process.env);
+  } catch (error) {
+    if (!(error instanceof ProviderSettingsError)) throw error;
+    console.error(`worker: ${error.message}`);
+    process.exit(1);
+  }
+}
+const providerSettings = providerSettingsOrExit();
 // Fails closed: without keys no credential can be opened, so the worker does not start.
 const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
 const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL) });
@@ -42,12 +59,12 @@ const workers = await createAutomationWorkers({
   credentials: new CredentialService({
     db: database.db,
     keyring,
-    registry,
-    env: process.env,
+    oauth: resolveOAuth2Providers(registry.providers, process.env),
+    credentialHosts: credentialHostsByProvider(registry.providers, providerSettings),
     allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
   }),
   runs: new RunStarter({ db: database.db, temporal, registry }),
-  env: process.env,
+  providerSettings,
   maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
   maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
 });

@@ -21,7 +21,8 @@ export interface AutomationWorkersOptions {
   credentials: CredentialService;
   /** Starts runs from listener workflows' events (a new mail). */
   runs: RunStarter;
-  env: Readonly<Record<string, string | undefined>>;
+  /** Each provider's settings (resolveProviderSettings), parsed once at start. */
+  providerSettings: ReadonlyMap<string, unknown>;
   maxConcurrentActivities: number;
   maxConcurrentWorkflowTasks: number;
 }
@@ -38,7 +39,7 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
       registry: options.registry,
       httpDispatcher: options.httpDispatcher,
       credentials: options.credentials,
-      env: options.env,
+      providerSettings: options.providerSettings,
     },
     TASK_QUEUES.automation,
   );

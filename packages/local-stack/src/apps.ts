@@ -35,6 +35,8 @@ export interface SpawnAppOptions {
   name: AppName;
   port: number;
   env: Record<string, string>;
+  /** What the app inherits under `env` (the caller's environment, for an entry point); nothing when unset. */
+  inheritedEnv?: Readonly<Record<string, string | undefined>>;
   onLine?: (name: AppName, line: string) => void;
 }
 
@@ -42,7 +44,7 @@ export interface SpawnAppOptions {
 export function spawnApp(options: SpawnAppOptions): ManagedProcess {
   const entry = join(REPO_ROOT, 'apps', options.name, 'dist', 'server.js');
   const child = spawn(process.execPath, ['--enable-source-maps', entry], {
-    env: { ...process.env, ...options.env, PORT: String(options.port) },
+    env: { ...options.inheritedEnv, ...options.env, PORT: String(options.port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const forward = (chunk: Buffer) => {

@@ -118,7 +118,13 @@ async function up(): Promise<void> {
       process.env.PUBLIC_WEBHOOK_BASE_URL ?? `http://localhost:${DEV_PORTS['trigger-ingest']}`,
   };
   const apps: ManagedProcess[] = APP_NAMES.map((name, index) =>
-    spawnApp({ name, port: DEV_PORTS[name], env, onLine: (source, line) => print(source, line, index) }),
+    spawnApp({
+      name,
+      port: DEV_PORTS[name],
+      env,
+      inheritedEnv: process.env,
+      onLine: (source, line) => print(source, line, index),
+    }),
   );
   for (const app of apps) {
     stops.push(() => app.stop());
@@ -138,7 +144,11 @@ async function up(): Promise<void> {
 
 async function withTestServices(command: string[]): Promise<void> {
   if (command.length === 0) throw new Error('usage: test-services -- <command…>');
-  const services = await startTestServices();
+  const services = await startTestServices({
+    databaseUrl: process.env.TEST_DATABASE_URL,
+    temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
+    temporalCliPath: process.env.TEMPORAL_CLI_PATH,
+  });
   const child = spawn(command[0] ?? '', command.slice(1), {
     stdio: 'inherit',
     env: {

@@ -15,6 +15,8 @@ export interface LaunchOptions {
   apps?: readonly AppName[];
   /** Extra variables for every app (e.g. HTTP_ACTION_ALLOWED_HOSTS). */
   env?: Record<string, string>;
+  /** What every app inherits under those (the caller's environment); nothing when unset. */
+  inheritedEnv?: Readonly<Record<string, string | undefined>>;
   onLine?: (app: AppName, line: string) => void;
 }
 
@@ -100,6 +102,7 @@ export class LaunchedSystem {
       name,
       port: port ?? this.apps.get(name)?.port ?? (await freePort()),
       env: this.env,
+      ...(this.options.inheritedEnv ? { inheritedEnv: this.options.inheritedEnv } : {}),
       ...(this.options.onLine ? { onLine: this.options.onLine } : {}),
     });
     this.apps.set(name, app);

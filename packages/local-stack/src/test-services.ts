@@ -13,17 +13,28 @@ export interface TestServices {
 }
 
 /**
- * Postgres and Temporal for a test run: TEST_DATABASE_URL / TEST_TEMPORAL_ADDRESS when set,
+ * Postgres and Temporal for a test run: the given ones (TEST_DATABASE_URL / TEST_TEMPORAL_ADDRESS),
  * otherwise a throwaway embedded Postgres and an in-memory Temporal dev server.
  * Tests then create their own databases and namespaces inside these, never touching dev data.
  */
-export async function startTestServices(log: (line: string) => void = () => {}): Promise<TestServices> {
+export interface TestServicesOptions {
+  /** An existing Postgres (TEST_DATABASE_URL); a throwaway embedded one when unset. */
+  databaseUrl?: string | undefined;
+  /** An existing Temporal frontend (TEST_TEMPORAL_ADDRESS); a throwaway dev server when unset. */
+  temporalAddress?: string | undefined;
+  /** The `temporal` binary for that dev server (TEMPORAL_CLI_PATH); `.tools/bin/temporal` when unset. */
+  temporalCliPath?: string | undefined;
+  log?: (line: string) => void;
+}
+
+export async function startTestServices(options: TestServicesOptions = {}): Promise<TestServices> {
+  const log = options.log ?? (() => {});
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const stopOne of stops.reverse()) await stopOne().catch(() => {});
   };
   try {
-    let databaseUrl = process.env.TEST_DATABASE_URL;
+    let databaseUrl = options.databaseUrl;
     if (!databaseUrl) {
       const dataDir = await mkdtemp(join(tmpdir(), 'autoflow-test-pg-'));
       const postgres = await startEmbeddedPostgres({
@@ -38,9 +49,9 @@ export async function startTestServices(log: (line: string) => void = () => {}):
       });
       databaseUrl = postgres.url;
     }
-    let temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
+    let temporalAddress = options.temporalAddress;
     if (!temporalAddress) {
-      const cliPath = process.env.TEMPORAL_CLI_PATH ?? join(REPO_ROOT, '.tools', 'bin', 'temporal');
+      const cliPath = options.temporalCliPath ?? join(REPO_ROOT, '.tools', 'bin', 'temporal');
       if (!existsSync(cliPath)) {
         throw new Error(
           `no Temporal CLI at ${cliPath}: run scripts/bootstrap.sh, or set TEMPORAL_CLI_PATH or TEST_TEMPORAL_ADDRESS`,

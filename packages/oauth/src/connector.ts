@@ -1,12 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Keyring } from '@autoflow/crypto';
 import { credentials, type Database, oauthStates } from '@autoflow/db';
-import {
-  type OAuth2AuthSpec,
-  type ProviderRegistry,
-  type ResolvedOAuth2,
-  resolveOAuth2,
-} from '@autoflow/provider-registry';
+import type { OAuth2AuthSpec, ProviderRegistry, ResolvedOAuth2 } from '@autoflow/provider-registry';
 import { and, eq } from 'drizzle-orm';
 import * as oauth from 'oauth4webapi';
 
@@ -34,8 +29,8 @@ export interface ConnectorOptions {
   db: Database;
   keyring: Keyring;
   registry: ProviderRegistry;
-  /** Environment holding provider URL overrides and platform clients (see each provider's `auth.env`). */
-  env: Readonly<Record<string, string | undefined>>;
+  /** Each OAuth provider's endpoints and platform client after overrides (resolveOAuth2Providers). */
+  oauth: ReadonlyMap<string, ResolvedOAuth2>;
   /** This service's public callback URL, registered at every provider. */
   callbackUrl: string;
   /** Origins a flow may return the browser to. */
@@ -91,7 +86,10 @@ export class OAuthConnector {
   }
 
   resolved(providerId: string): ResolvedOAuth2 {
-    return resolveOAuth2(this.oauthSpec(providerId), this.options.env);
+    this.oauthSpec(providerId);
+    const resolved = this.options.oauth.get(providerId);
+    if (!resolved) throw new ConnectError('provider_without_oauth', `${providerId} has no OAuth settings`);
+    return resolved;
   }
 
   /** The seed's /store: a user's own OAuth app, its secret encrypted and bound to the new row. */

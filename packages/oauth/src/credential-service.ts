@@ -1,6 +1,6 @@
 import type { Keyring } from '@autoflow/crypto';
 import { type Credential, credentials, type Database } from '@autoflow/db';
-import { type ProviderRegistry, resolveOAuth2 } from '@autoflow/provider-registry';
+import { assertCredentialHost, type ResolvedOAuth2 } from '@autoflow/provider-registry';
 import { and, eq } from 'drizzle-orm';
 import * as oauth from 'oauth4webapi';
 import { secretLocation } from './connector.js';
@@ -17,9 +17,14 @@ export class CredentialNeedsReconnectError extends Error {
 export interface CredentialServiceOptions {
   db: Database;
   keyring: Keyring;
-  registry: ProviderRegistry;
-  env: Readonly<Record<string, string | undefined>>;
+  /** Each OAuth provider's endpoints and platform client, resolved by the app (resolveOAuth2Providers). */
+  oauth: ReadonlyMap<string, ResolvedOAuth2>;
   allowHttpEndpoints: boolean;
+  /**
+   * By provider id, the hosts its credentials' tokens may be sent to (declared API hosts and the hosts of
+   * base-URL settings). A provider missing here sends its tokens nowhere through `accessTokenFor`.
+   */
+  credentialHosts?: ReadonlyMap<string, ReadonlySet<string>>;
   /** Counts refresh grants sent; for metrics and tests. */
   onRefresh?: (credentialId: number) => void;
 }
@@ -39,6 +44,26 @@ export class CredentialService {
   async accessToken(credentialId: number, userId?: number): Promise<string> {
     const row = await this.#read(this.options.db, credentialId, userId, false);
     return this.#usable(row) ?? this.#refreshLocked(credentialId, userId);
+  }
+
+  /**
+   * The token for a call to `url`: handed out only when the URL's host is one of the credential's
+   * provider's hosts or in `listedHosts` (the action's owner-listed hosts); otherwise
+   * CredentialHostRefusedError, before anything is decrypted or refreshed.
+   */
+  async accessTokenFor(
+    credentialId: number,
+    url: string | URL,
+    options: { userId?: number | undefined; listedHosts?: readonly string[] } = {},
+  ): Promise<string> {
+    const row = await this.#read(this.options.db, credentialId, options.userId, false);
+    assertCredentialHost(
+      url,
+      row.serviceProvider,
+      this.options.credentialHosts?.get(row.serviceProvider) ?? new Set(),
+      options.listedHosts ?? [],
+    );
+    return this.#usable(row) ?? this.#refreshLocked(credentialId, options.userId);
   }
 
   async #read(
@@ -121,10 +146,8 @@ export class CredentialService {
   }
 
   async #refreshGrant(row: Credential, refreshToken: string): Promise<oauth.TokenEndpointResponse> {
-    const auth = this.options.registry.provider(row.serviceProvider)?.auth;
-    if (auth?.type !== 'oauth2')
-      throw new CredentialNeedsReconnectError(`${row.serviceProvider} has no OAuth settings`);
-    const resolved = resolveOAuth2(auth, this.options.env);
+    const resolved = this.options.oauth.get(row.serviceProvider);
+    if (!resolved) throw new CredentialNeedsReconnectError(`${row.serviceProvider} has no OAuth settings`);
     const client =
       row.clientId && row.clientSecret
         ? {

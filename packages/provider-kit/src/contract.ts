@@ -2,10 +2,13 @@ import { createServer } from 'node:http';
 import { createEgressDispatcher } from '@autoflow/egress';
 import {
   type ActionDefinition,
+  assertCredentialHost,
   PermanentActionError,
   type ProviderDefinition,
+  providerApiHosts,
   RetryableActionError,
   renderTemplates,
+  resolveProviderSettings,
   toJson,
   toJsonSchema,
 } from '@autoflow/provider-registry';
@@ -41,7 +44,35 @@ function checkManifest(provider: ProviderDefinition, failures: ContractFailure[]
     if (!auth.env.authorizeUrl || !auth.env.tokenUrl || !auth.env.clientId || !auth.env.clientSecret) {
       fail('every OAuth URL and the platform client have an environment variable');
     }
+    if (auth.apiHosts.length === 0) fail('an OAuth provider declares the API hosts its tokens go to');
+    for (const host of auth.apiHosts) {
+      if (!URL.canParse(`https://${host}`) || new URL(`https://${host}`).host !== host)
+        fail(`API host "${host}" must be a lower-case host or host:port`);
+    }
+    const settingNames = settingsKeys(provider);
+    for (const name of auth.apiBaseUrlSettings ?? []) {
+      if (!settingNames.includes(name))
+        fail(`base-URL setting ${name} is not in the provider's settings schema`);
+    }
   }
+  for (const action of provider.actions) {
+    if (action.settings !== undefined && action.settings !== provider.settings)
+      fail(`${action.id} declares settings that are not its provider's`);
+    if (action.credentialHostsField && !action.urlFields?.length)
+      fail(`${action.id} lets the owner list credential hosts but declares no URL field`);
+  }
+  try {
+    resolveProviderSettings([provider], {});
+  } catch (error) {
+    fail(`the provider's settings need a value with an empty environment: ${String(error)}`);
+  }
+}
+
+/** The variables a provider's settings schema reads (its top-level keys). */
+function settingsKeys(provider: ProviderDefinition): string[] {
+  const shape: unknown =
+    provider.settings && 'shape' in provider.settings ? provider.settings.shape : undefined;
+  return typeof shape === 'object' && shape !== null ? Object.keys(shape) : [];
 }
 
 function checkSchemas(provider: ProviderDefinition, failures: ContractFailure[]): void {
@@ -83,15 +114,17 @@ function checkSchemas(provider: ProviderDefinition, failures: ContractFailure[])
 }
 
 /**
- * The provider's API base URL pointed at the fake: `<ID>_API_URL` by convention, and the variable its
- * identity call declares. (Slack's client wants the API root with a slash; the fake answers any path.)
+ * The provider's API base URL pointed at the fake: `<ID>_API_URL` by convention, and the settings its
+ * auth declares as base URLs. (Slack's client wants the API root with a slash; the fake answers any path.)
  */
 function baseUrlEnv(provider: ProviderDefinition, fakeUrl: string): Record<string, string> {
   const env: Record<string, string> = {
     [`${provider.id.toUpperCase().replace(/-/g, '_')}_API_URL`]: `${fakeUrl}/api/`,
   };
-  if (provider.auth.type === 'oauth2' && provider.auth.identity)
-    env[provider.auth.identity.baseUrlEnv] = `${fakeUrl}/api/`;
+  if (provider.auth.type === 'oauth2') {
+    for (const name of provider.auth.apiBaseUrlSettings ?? []) env[name] = `${fakeUrl}/api/`;
+    if (provider.auth.identity) env[provider.auth.identity.baseUrlEnv] = `${fakeUrl}/api/`;
+  }
   return env;
 }
 
@@ -116,6 +149,12 @@ async function callAgainst(
   const port = typeof address === 'object' && address ? address.port : 0;
   const fakeUrl = `http://127.0.0.1:${port}`;
   const dispatcher = createEgressDispatcher({ allowedHosts: new Set([`127.0.0.1:${port}`]) });
+  // Settings and token as the worker hands them out: parsed by the provider's schema, and the token
+  // only for the provider's hosts (the fake, through its base-URL setting), or, for an action that
+  // calls a user's URL, for the sample's host as if its owner had listed it.
+  const settings = resolveProviderSettings([provider], baseUrlEnv(provider, fakeUrl)).get(provider.id);
+  const hosts = providerApiHosts(provider, settings);
+  const listed = action.urlFields?.length ? [`127.0.0.1:${port}`] : [];
   try {
     await action.run({
       config: action.config.parse(action.sampleConfig(fakeUrl)),
@@ -124,8 +163,13 @@ async function callAgainst(
       heartbeat: () => {},
       attempt: 1,
       httpDispatcher: dispatcher,
-      env: baseUrlEnv(provider, fakeUrl),
-      credential: { accessToken: async () => 'contract-test-token' },
+      settings,
+      credential: {
+        accessTokenFor: async (url) => {
+          assertCredentialHost(url, provider.id, hosts, listed);
+          return 'contract-test-token';
+        },
+      },
     });
     return undefined;
   } catch (error) {

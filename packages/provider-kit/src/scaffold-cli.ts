@@ -42,14 +42,25 @@ const files: Record<string, string> = {
   )}\n`,
   'tsconfig.json': `${JSON.stringify({ extends: '../../../tsconfig.base.json', compilerOptions: { noEmit: true, rootDir: '.' }, include: ['src', 'test'] }, null, 2)}\n`,
   'tsconfig.build.json': `${JSON.stringify({ extends: '../../../tsconfig.base.json', compilerOptions: { outDir: 'dist', rootDir: 'src' }, include: ['src'] }, null, 2)}\n`,
+  'src/settings.ts': `import { z } from 'zod';
+
+/** What this provider reads from the deployment's environment (the worker parses it once at start). */
+export const ${camel}Settings = z.object({
+  /** The API's base URL; tests point it at a fake. */
+  ${upper}_API_URL: z.url().default('https://api.example.com'),
+});
+`,
   'src/index.ts': `import { defineProvider } from '@autoflow/provider-registry';
 import { exampleAction } from './actions/example.js';
+import { ${camel}Settings } from './settings.js';
 
 export const ${camel}Provider = defineProvider({
   id: '${id}',
   name: '${id}',
-  // Or { type: 'oauth2', authorizeUrl, tokenUrl, scopes, env: { … } }: see packages/providers/github/src/auth.ts.
+  // Or { type: 'oauth2', authorizeUrl, tokenUrl, scopes, apiHosts, apiBaseUrlSettings, env: { … } }:
+  // see packages/providers/github/src/auth.ts.
   auth: { type: 'none' },
+  settings: ${camel}Settings,
   triggers: [],
   actions: [exampleAction],
 });
@@ -57,6 +68,7 @@ export const ${camel}Provider = defineProvider({
   'src/actions/example.ts': `import { defineAction, PermanentActionError, RetryableActionError } from '@autoflow/provider-registry';
 import { request } from 'undici';
 import { z } from 'zod';
+import { ${camel}Settings } from '../settings.js';
 
 export const exampleAction = defineAction({
   id: 'example',
@@ -64,9 +76,11 @@ export const exampleAction = defineAction({
   description: 'Replace me: one small file per action.',
   config: z.object({ message: z.string().min(1) }),
   output: z.object({ status: z.number() }),
+  settings: ${camel}Settings,
   sampleConfig: () => ({ message: 'hello' }),
-  async run({ config, env, httpDispatcher, idempotencyKey, signal }) {
-    const base = env.${upper}_API_URL ?? 'https://api.example.com';
+  // With a credential: \`await credential.accessTokenFor(url)\` answers its token, for the provider's hosts only.
+  async run({ config, settings, httpDispatcher, idempotencyKey, signal }) {
+    const base = settings.${upper}_API_URL;
     const response = await request(\`\${base}/messages\`, {
       method: 'POST',
       dispatcher: httpDispatcher,

@@ -24,6 +24,16 @@ export interface OAuth2AuthSpec {
     clientId: string;
     clientSecret: string;
   };
+  /**
+   * Hosts of the provider's API (`host` or `host:port`, as `URL.host` spells them): a credential of this
+   * provider sends its token only there, or to hosts the workflow's owner lists on the action.
+   */
+  apiHosts: readonly string[];
+  /**
+   * Names of the provider's settings that override its API base URL (tests, private deployments): their
+   * hosts count as API hosts in the worker.
+   */
+  apiBaseUrlSettings?: readonly string[];
   /** A cheap call that tells whose account a token belongs to (POST /api/credentials/:id/test). */
   identity?: {
     /** The provider API's base URL, and the variable that overrides it. */
@@ -64,6 +74,18 @@ export function resolveOAuth2(
       accountField: auth.identity.accountField,
     },
   };
+}
+
+/** Every OAuth provider's endpoints and platform client after `env` overrides, by provider id. */
+export function resolveOAuth2Providers(
+  providers: readonly { id: string; auth: AuthSpec }[],
+  env: Readonly<Record<string, string | undefined>>,
+): Map<string, ResolvedOAuth2> {
+  return new Map(
+    providers.flatMap((provider) =>
+      provider.auth.type === 'oauth2' ? [[provider.id, resolveOAuth2(provider.auth, env)] as const] : [],
+    ),
+  );
 }
 
 export type AuthSpec = { type: 'none' } | OAuth2AuthSpec;
@@ -123,9 +145,12 @@ export interface ListenerRecord {
 }
 
 /** What the worker hands a provider's listener activities. */
-export interface ListenerServices extends ActionServices {
-  /** A valid access token of the credential (refreshed when close to expiry). */
-  accessToken(credentialId: number): Promise<string>;
+export interface ListenerServices<Settings = unknown> extends ActionServices<Settings> {
+  /**
+   * A valid access token of the credential (refreshed when close to expiry) for a call to `url`;
+   * refused unless the URL's host is one of the credential's provider's API hosts.
+   */
+  accessTokenFor(credentialId: number, url: string): Promise<string>;
   subscribers(credentialId: number): Promise<ListenerSubscriber[]>;
   records: {
     get(credentialId: number): Promise<ListenerRecord | undefined>;
@@ -159,20 +184,27 @@ export interface WebhookHandling<Config> {
 }
 
 /** What the worker hands an action: everything it may use to reach the outside world. */
-export interface ActionServices {
+export interface ActionServices<Settings = unknown> {
   /** Outbound HTTP that refuses private and metadata addresses unless allow-listed. */
   httpDispatcher: Dispatcher;
-  /** The worker's environment, for provider URL overrides such as SLACK_API_URL. */
-  env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Its own provider's settings (the provider's `settings` schema), parsed once when the worker starts:
+   * nothing else of the worker's environment.
+   */
+  settings: Settings;
 }
 
 /** The account a workflow's action acts as, when it names a credential. */
 export interface CredentialAccess {
-  /** A valid access token, refreshed when close to expiry. */
-  accessToken(): Promise<string>;
+  /**
+   * A valid access token (refreshed when close to expiry) for a call to `url`. Refused with
+   * CredentialHostRefusedError unless the URL's host is one its provider declares (`apiHosts`, or a
+   * base-URL setting's host) or one the workflow's owner listed on the action.
+   */
+  accessTokenFor(url: string | URL): Promise<string>;
 }
 
-export interface ActionContext<Config> extends ActionServices {
+export interface ActionContext<Config, Settings = unknown> extends ActionServices<Settings> {
   /** Present when the workflow's action names a credential. */
   credential: CredentialAccess | undefined;
   /** The config with every `{{trigger.…}}` template already rendered. */
@@ -190,12 +222,25 @@ export interface ActionContext<Config> extends ActionServices {
 export interface ActionDefinition<
   Config extends z.ZodType = z.ZodType,
   Output extends z.ZodType = z.ZodType,
+  Settings extends z.ZodType = z.ZodType,
 > {
   id: string;
   name: string;
   description: string;
   config: Config;
   output: Output;
+  /** Its provider's settings schema (the very object of the manifest), so that `run` sees them typed. */
+  settings?: Settings;
+  /**
+   * Top-level config fields that hold URLs. Templates may fill only their path segments and query
+   * values (checked at save); the worker percent-encodes each value and checks the rendered origin.
+   */
+  urlFields?: readonly string[];
+  /**
+   * The top-level config field (a list of `host[:port]`, no templates) where the workflow's owner names
+   * further hosts the credential's token may be sent to. Read from the stored config, never rendered.
+   */
+  credentialHostsField?: string;
   /** Overrides of the default queue, timeouts and retries. */
   execution?: Partial<ActionExecutionOptions>;
   /**
@@ -204,19 +249,24 @@ export interface ActionDefinition<
    */
   sampleConfig(baseUrl: string): z.input<Config>;
   // Method syntax on purpose: a registry holds actions of many config types side by side.
-  run(context: ActionContext<z.output<Config>>): Promise<z.output<Output>>;
+  run(context: ActionContext<z.output<Config>, z.output<Settings>>): Promise<z.output<Output>>;
 }
 
-export interface ProviderDefinition {
+export interface ProviderDefinition<Settings extends z.ZodType = z.ZodType> {
   id: string;
   name: string;
   auth: AuthSpec;
+  /**
+   * The deployment settings this provider reads (environment variable names as keys, defaults in the
+   * schema). The worker parses them once at start; the provider's actions and listeners get only these.
+   */
+  settings?: Settings;
   /** Task queues of this provider's queued actions, each limited to the provider's quota. */
   queues?: Readonly<Record<string, { maxActivitiesPerSecond: number }>>;
   triggers: readonly TriggerDefinition[];
   actions: readonly ActionDefinition[];
   /** Activities of this provider's listener workflows, registered on the main task queue. */
-  listenerActivities?(services: ListenerServices): Record<string, ActivityFunction>;
+  listenerActivities?(services: ListenerServices<z.output<Settings>>): Record<string, ActivityFunction>;
 }
 
 /** Identity helpers that keep each definition's schema types for its `run` and sample. */
@@ -226,13 +276,17 @@ export function defineTrigger<Config extends z.ZodType, Output extends z.ZodType
   return definition;
 }
 
-export function defineAction<Config extends z.ZodType, Output extends z.ZodType>(
-  definition: ActionDefinition<Config, Output>,
-): ActionDefinition<Config, Output> {
+export function defineAction<
+  Config extends z.ZodType,
+  Output extends z.ZodType,
+  Settings extends z.ZodType = z.ZodType,
+>(definition: ActionDefinition<Config, Output, Settings>): ActionDefinition<Config, Output, Settings> {
   return definition;
 }
 
-export function defineProvider(definition: ProviderDefinition): ProviderDefinition {
+export function defineProvider<Settings extends z.ZodType = z.ZodType>(
+  definition: ProviderDefinition<Settings>,
+): ProviderDefinition<Settings> {
   return definition;
 }
 

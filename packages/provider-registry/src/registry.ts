@@ -5,9 +5,11 @@ import {
   TASK_QUEUES,
 } from '@autoflow/workflow-contracts';
 import type { z } from 'zod';
+import { ownerListedHosts, providerApiHosts } from './credential-hosts.js';
 import type { ActionDefinition, ProviderDefinition, TriggerDefinition, TriggerKind } from './definitions.js';
 import { type JsonSchema, schemaHasPath, toJsonSchema } from './json-schema.js';
 import { listTemplateReferences } from './templates.js';
+import { checkUrlTemplate, UrlTemplateError, urlTemplateIssues } from './url-templates.js';
 
 /** Applied to every action unless its definition overrides a part. */
 export const DEFAULT_ACTION_EXECUTION: ActionExecutionOptions = {
@@ -45,6 +47,12 @@ export interface SpecIssue {
   message: string;
 }
 
+/** What the caller knows beyond the spec itself. */
+export interface SpecContext {
+  /** The provider of the credential the action names (looked up by the caller), if it names one. */
+  actionCredentialProvider?: string | undefined;
+}
+
 export type SpecValidation =
   | { ok: true; triggerConfig: JsonValue; actionConfig: JsonValue }
   | { ok: false; issues: SpecIssue[] };
@@ -64,6 +72,11 @@ export class ProviderRegistry {
     const byId = new Map<string, ProviderDefinition>();
     for (const provider of providers) {
       if (byId.has(provider.id)) throw new Error(`provider "${provider.id}" is registered twice`);
+      for (const action of provider.actions) {
+        // An action types its settings with its provider's schema; any other would lie about what it gets.
+        if (action.settings !== undefined && action.settings !== provider.settings)
+          throw new Error(`action "${provider.id}.${action.id}" declares settings its provider does not`);
+      }
       byId.set(provider.id, provider);
     }
     this.#providers = byId;
@@ -91,6 +104,17 @@ export class ProviderRegistry {
       provider.actions.map((action) => [actionActivityName(provider.id, action.id), action] as const),
     );
     return new Map(entries);
+  }
+
+  /** Every action with its provider and activity name, for the worker to register. */
+  actionEntries(): { activityName: string; provider: ProviderDefinition; action: ActionDefinition }[] {
+    return this.providers.flatMap((provider) =>
+      provider.actions.map((action) => ({
+        activityName: actionActivityName(provider.id, action.id),
+        provider,
+        action,
+      })),
+    );
   }
 
   executionOptions(action: ActionDefinition): ActionExecutionOptions {
@@ -129,9 +153,10 @@ export class ProviderRegistry {
 
   /**
    * The seed's validation of a workflow: trigger and action exist, each config passes its schema,
-   * and every template in the action config names a field the trigger really outputs.
+   * every template in the action config names a field the trigger really outputs, templated URLs keep
+   * a literal origin, and a credential's token would go only to its provider's hosts or listed ones.
    */
-  validateSpec(spec: WorkflowSpec): SpecValidation {
+  validateSpec(spec: WorkflowSpec, context: SpecContext = {}): SpecValidation {
     const issues: SpecIssue[] = [];
     const trigger = this.trigger(spec.trigger.serviceProvider, spec.trigger.triggerId);
     const action = this.action(spec.action.serviceProvider, spec.action.actionId);
@@ -175,6 +200,7 @@ export class ProviderRegistry {
         });
       }
     }
+    issues.push(...this.#egressIssues(action, toJson(spec.action.config ?? {}), context));
     if (issues.length > 0 || !triggerConfig.success || !actionConfig.success) return { ok: false, issues };
     // The raw config is stored, not the parsed one: templates must survive until the run renders them.
     return {
@@ -182,6 +208,43 @@ export class ProviderRegistry {
       triggerConfig: toJson(spec.trigger.config ?? {}),
       actionConfig: toJson(spec.action.config ?? {}),
     };
+  }
+
+  /** URL templates that could change their origin; a credential's token bound for a host not its own. */
+  #egressIssues(action: ActionDefinition, config: JsonValue, context: SpecContext): SpecIssue[] {
+    const issues: SpecIssue[] = urlTemplateIssues(action, config).map(({ field, message }) => ({
+      path: ['action', 'config', field],
+      message,
+    }));
+    const credentialProvider =
+      context.actionCredentialProvider === undefined
+        ? undefined
+        : this.provider(context.actionCredentialProvider);
+    if (!credentialProvider || issues.length > 0) return issues;
+    // At save the declared hosts count, not a deployment's base-URL overrides: those the worker adds.
+    const providerHosts = providerApiHosts(credentialProvider);
+    const listed = ownerListedHosts(action, config);
+    for (const field of action.urlFields ?? []) {
+      const template =
+        config !== null && typeof config === 'object' && !Array.isArray(config) ? config[field] : undefined;
+      if (typeof template !== 'string') continue;
+      let host: string;
+      try {
+        host = checkUrlTemplate(template).host;
+      } catch (error) {
+        if (error instanceof UrlTemplateError) continue;
+        throw error;
+      }
+      if (providerHosts.has(host) || listed.includes(host)) continue;
+      const listField = action.credentialHostsField;
+      issues.push({
+        path: ['action', 'config', field],
+        message:
+          `the ${credentialProvider.id} credential's token goes only to ${[...providerHosts].join(', ') || "its provider's hosts"}` +
+          (listField ? `; to send it to ${host}, list "${host}" in ${listField}` : ''),
+      });
+    }
+    return issues;
   }
 }
 

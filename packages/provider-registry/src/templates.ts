@@ -96,3 +96,8 @@ export function renderTemplates(value: JsonValue, scope: { trigger: JsonValue })
   }
   return value;
 }
+
+/** What one placeholder renders as inside longer text; URL templates encode it (url-templates.ts). */
+export function renderPlaceholderText(expression: string, trigger: JsonValue): string {
+  return asText(resolve(expression, trigger));
+}

@@ -10,7 +10,11 @@ declare module 'vitest' {
 
 /** Postgres and Temporal for this run: the ones scripts/test started, or fresh throwaway ones. */
 export default async function setup(project: TestProject) {
-  const services = await startTestServices();
+  const services = await startTestServices({
+    databaseUrl: process.env.TEST_DATABASE_URL,
+    temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
+    temporalCliPath: process.env.TEMPORAL_CLI_PATH,
+  });
   project.provide('databaseUrl', services.databaseUrl);
   project.provide('temporalAddress', services.temporalAddress);
   return () => services.stop();

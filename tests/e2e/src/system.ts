@@ -103,6 +103,7 @@ export class System {
       temporalAddress: inject('temporalAddress'),
       label: 'e2e',
       env: { HTTP_ACTION_ALLOWED_HOSTS: this.options.allowedHosts.join(','), ...this.options.env },
+      inheritedEnv: process.env,
       onLine: (source, line) => this.logLines.push(`${source} ${line}`),
     });
     this.sql = postgres(this.#launched.databaseUrl, { max: 2, onnotice: () => {} });

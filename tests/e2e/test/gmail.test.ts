@@ -351,6 +351,7 @@ describe('a Temporal that does not take the signal', () => {
       name: 'trigger-ingest',
       port: await freePort(),
       env: { ...system.launched.env, TEMPORAL_NAMESPACE: 'no-such-namespace' },
+      inheritedEnv: process.env,
     });
     try {
       await waitUntilReady(refused);

@@ -280,6 +280,7 @@ describe('refusals', () => {
       name: 'oauth-service',
       port,
       env: { ...system.launched.env, OAUTH_RATE_LIMIT_PER_MINUTE: '3' },
+      inheritedEnv: process.env,
     });
     try {
       await waitUntilReady(limited);
@@ -303,6 +304,7 @@ describe('refusals', () => {
       name: 'oauth-service',
       port: 1,
       env: { ...system.launched.env, ENCRYPTION_KEYS: '' },
+      inheritedEnv: process.env,
       onLine: (_, line) => lines.push(line),
     });
     expect(await app.exited).not.toBe(0);
@@ -326,7 +328,7 @@ describe('tokens in runs', () => {
         action: {
           serviceProvider: 'http',
           actionId: 'request',
-          config: { url: `${sink.baseUrl}${path}` },
+          config: { url: `${sink.baseUrl}${path}`, sendCredentialTo: [sink.hostPort] },
           credentialsId: credentialId,
         },
       },
@@ -436,7 +438,7 @@ describe('deleting a credential', () => {
         action: {
           serviceProvider: 'http',
           actionId: 'request',
-          config: { url: 'https://example.com/' },
+          config: { url: 'https://example.com/', sendCredentialTo: ['example.com'] },
           credentialsId: credentialId,
         },
       },
@@ -468,7 +470,7 @@ describe('key rotation', () => {
         action: {
           serviceProvider: 'http',
           actionId: 'request',
-          config: { url: `${sink.baseUrl}/slow?ms=50` },
+          config: { url: `${sink.baseUrl}/slow?ms=50`, sendCredentialTo: [sink.hostPort] },
           credentialsId: credentialId,
         },
       },

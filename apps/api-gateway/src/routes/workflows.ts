@@ -104,11 +104,11 @@ async function assertOwnCredentials(
   registry: ProviderRegistry,
   userId: number,
   uses: CredentialUse[],
-): Promise<void> {
+): Promise<Map<number, string>> {
   const wanted = [
     ...new Set(uses.flatMap((use) => (typeof use.credentialsId === 'number' ? [use.credentialsId] : []))),
   ];
-  if (wanted.length === 0) return;
+  if (wanted.length === 0) return new Map();
   const owned = await db
     .select({ id: credentials.id, serviceProvider: credentials.serviceProvider })
     .from(credentials)
@@ -127,6 +127,7 @@ async function assertOwnCredentials(
       : [];
   });
   if (mismatched.length > 0) throw problems.validationFailed(mismatched, 'a credential of another provider');
+  return new Map(owned.map((row) => [row.id, row.serviceProvider]));
 }
 
 function credentialUses(spec: {
@@ -214,8 +215,9 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
     }
   }
 
-  function validate(spec: z.infer<typeof createWorkflowBody>) {
-    const result = registry.validateSpec(spec);
+  function validate(spec: z.infer<typeof createWorkflowBody>, credentialProviders: Map<number, string>) {
+    const actionCredentialProvider = credentialProviders.get(spec.action.credentialsId ?? -1);
+    const result = registry.validateSpec(spec, { actionCredentialProvider });
     if (!result.ok) throw problems.validationFailed(result.issues, 'the workflow is not valid');
     const trigger = registry.trigger(spec.trigger.serviceProvider, spec.trigger.triggerId);
     const handling = trigger?.webhook;
@@ -240,8 +242,8 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
     async (request, reply) => {
       const userId = await authenticate(tokens, request);
       const body = request.body;
-      const { triggerConfig, actionConfig, isWebhook, signed } = validate(body);
-      await assertOwnCredentials(db, registry, userId, credentialUses(body));
+      const owned = await assertOwnCredentials(db, registry, userId, credentialUses(body));
+      const { triggerConfig, actionConfig, isWebhook, signed } = validate(body, owned);
       const webhook = webhookFieldsFor(keyring, isWebhook, signed, undefined);
       const [row] = await db
         .insert(workflows)
@@ -335,12 +337,15 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
           credentialsId: current.actionCredentialsId,
         },
       };
-      const { triggerConfig, actionConfig, isWebhook, signed } = validate({
-        ...merged,
-        trigger: { ...merged.trigger, config: toRecord(merged.trigger.config) },
-        action: { ...merged.action, config: toRecord(merged.action.config) },
-      });
-      await assertOwnCredentials(db, registry, userId, credentialUses(merged));
+      const owned = await assertOwnCredentials(db, registry, userId, credentialUses(merged));
+      const { triggerConfig, actionConfig, isWebhook, signed } = validate(
+        {
+          ...merged,
+          trigger: { ...merged.trigger, config: toRecord(merged.trigger.config) },
+          action: { ...merged.action, config: toRecord(merged.action.config) },
+        },
+        owned,
+      );
       const webhook = webhookFieldsFor(keyring, isWebhook, signed, current);
       const [row] = await db
         .update(workflows)

@@ -6,6 +6,8 @@ export const githubAuth: OAuth2AuthSpec = {
   authorizeUrl: 'https://github.com/login/oauth/authorize',
   tokenUrl: 'https://github.com/login/oauth/access_token',
   scopes: ['repo'],
+  apiHosts: ['api.github.com'],
+  apiBaseUrlSettings: ['GITHUB_API_URL'],
   env: {
     authorizeUrl: 'GITHUB_OAUTH_AUTHORIZE_URL',
     tokenUrl: 'GITHUB_OAUTH_TOKEN_URL',

@@ -2,19 +2,14 @@ import { PermanentActionError, RetryableActionError } from '@autoflow/provider-r
 import { auth, gmail, type gmail_v1 } from '@googleapis/gmail';
 import { z } from 'zod';
 
-const DEFAULT_ROOT_URL = 'https://gmail.googleapis.com/';
-
-/** A Gmail API client acting with one access token; GMAIL_API_ROOT_URL points it elsewhere (tests). */
-export function gmailClient(
-  accessToken: string,
-  env: Readonly<Record<string, string | undefined>>,
-): gmail_v1.Gmail {
+/** A Gmail API client acting with one access token at `rootUrl` (the GMAIL_API_ROOT_URL setting). */
+export function gmailClient(accessToken: string, rootUrl: string): gmail_v1.Gmail {
   const oauth = new auth.OAuth2();
   oauth.setCredentials({ access_token: accessToken });
   return gmail({
     version: 'v1',
     auth: oauth,
-    rootUrl: (env.GMAIL_API_ROOT_URL || DEFAULT_ROOT_URL).replace(/\/?$/, '/'),
+    rootUrl: rootUrl.replace(/\/?$/, '/'),
     // Temporal owns retries: durable, visible, and with the activity's own backoff.
     retry: false,
   });

@@ -11,6 +11,9 @@ export const googleAuth: OAuth2AuthSpec = {
     'https://www.googleapis.com/auth/gmail.send',
     'https://www.googleapis.com/auth/userinfo.email',
   ],
+  // Gmail's API and Google's general API host (batch, userinfo); never a host outside Google.
+  apiHosts: ['gmail.googleapis.com', 'www.googleapis.com'],
+  apiBaseUrlSettings: ['GMAIL_API_ROOT_URL'],
   authorizeParams: { access_type: 'offline', prompt: 'consent', include_granted_scopes: 'true' },
   env: {
     authorizeUrl: 'GOOGLE_OAUTH_AUTHORIZE_URL',

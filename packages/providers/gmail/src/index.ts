@@ -4,14 +4,17 @@ import { sendEmailAction } from './actions/send-email.js';
 import { googleAuth } from './auth.js';
 import { createMailboxActivities } from './mailbox.js';
 import { GMAIL_QUEUE, GMAIL_QUEUE_ACTIVITIES_PER_SECOND } from './queue.js';
+import { gmailSettings } from './settings.js';
 import { receiveEmailTrigger } from './triggers/receive-email.js';
 
 export { googleAuth } from './auth.js';
+export { type GmailSettings, gmailSettings } from './settings.js';
 
 export const gmailProvider = defineProvider({
   id: 'gmail',
   name: 'Gmail',
   auth: googleAuth,
+  settings: gmailSettings,
   queues: { [GMAIL_QUEUE]: { maxActivitiesPerSecond: GMAIL_QUEUE_ACTIVITIES_PER_SECOND } },
   triggers: [receiveEmailTrigger],
   actions: [sendEmailAction, readEmailAction],

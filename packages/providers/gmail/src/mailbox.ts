@@ -8,14 +8,12 @@ import type { gmail_v1 } from '@googleapis/gmail';
 import { ApplicationFailure } from '@temporalio/common';
 import { describeGmailFailure, gmailClient, isNotFound, isRateLimitedForbidden } from './api.js';
 import { type Email, METADATA_HEADERS, matchesFilter, templatesReadBody, toEmail } from './email.js';
+import type { GmailSettings } from './settings.js';
 import { receiveEmailConfig } from './triggers/receive-email.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** A watch lasts 7 days; Google asks to renew it daily. */
-const DEFAULT_RENEW_EVERY_MS = DAY_MS;
 /** How far before the cursor's time a resync starts looking: clocks and Gmail's indexing lag. */
 const RESYNC_MARGIN_MS = 10 * 60 * 1000;
-const DEFAULT_RESYNC_MAX_MESSAGES = 500;
 /** Labels of mails that did not arrive: the account's own drafts and sent mail (unless also in the inbox). */
 const NOT_RECEIVED = new Set(['DRAFT', 'SPAM', 'TRASH', 'CHAT']);
 /** Gmail's system label ids; any other label filter but `Label_12` may be a user label's name. */
@@ -36,20 +34,18 @@ const SYSTEM_LABEL_IDS = new Set([
   'CATEGORY_FORUMS',
 ]);
 
-export interface MailboxSettings {
+interface MailboxSettings {
   /** `projects/{project}/topics/{topic}`: where Gmail publishes (GMAIL_PUBSUB_TOPIC). */
   topicName: string | undefined;
   renewEveryMs: number;
   resyncMaxMessages: number;
 }
 
-export function mailboxSettingsFrom(env: Readonly<Record<string, string | undefined>>): MailboxSettings {
-  const renewEveryMs = Number(env.GMAIL_WATCH_RENEWAL_INTERVAL_MS);
-  const resyncMaxMessages = Number(env.GMAIL_RESYNC_MAX_MESSAGES);
+function mailboxSettingsFrom(settings: GmailSettings): MailboxSettings {
   return {
-    topicName: env.GMAIL_PUBSUB_TOPIC || undefined,
-    renewEveryMs: renewEveryMs > 0 ? renewEveryMs : DEFAULT_RENEW_EVERY_MS,
-    resyncMaxMessages: resyncMaxMessages > 0 ? resyncMaxMessages : DEFAULT_RESYNC_MAX_MESSAGES,
+    topicName: settings.GMAIL_PUBSUB_TOPIC,
+    renewEveryMs: settings.GMAIL_WATCH_RENEWAL_INTERVAL_MS,
+    resyncMaxMessages: settings.GMAIL_RESYNC_MAX_MESSAGES,
   };
 }
 
@@ -83,12 +79,13 @@ function rethrow(error: unknown, what: string): never {
  * The activities of the mailbox workflow (design notes §4). They are the only code that moves a
  * mailbox's cursor, and they run one at a time per mailbox, because only its workflow calls them.
  */
-export function createMailboxActivities(services: ListenerServices): GmailMailboxActivities {
-  const settings = mailboxSettingsFrom(services.env);
+export function createMailboxActivities(services: ListenerServices<GmailSettings>): GmailMailboxActivities {
+  const settings = mailboxSettingsFrom(services.settings);
+  const rootUrl = services.settings.GMAIL_API_ROOT_URL;
 
   async function client(credentialId: number): Promise<gmail_v1.Gmail> {
     try {
-      return gmailClient(await services.accessToken(credentialId), services.env);
+      return gmailClient(await services.accessTokenFor(credentialId, rootUrl), rootUrl);
     } catch (error) {
       // Deleted, or needs reconnecting: nothing to do until the user acts.
       throw unusable(error instanceof Error ? error.message : String(error));

@@ -24,7 +24,7 @@ async function profileFailure({
   ...failure
 }: { status: number } & InjectedFailure): Promise<unknown> {
   gmail.failNext('getProfile', status, 1, failure);
-  return gmailClient(TOKEN, { GMAIL_API_ROOT_URL: gmail.rootUrl })
+  return gmailClient(TOKEN, gmail.rootUrl)
     .users.getProfile({ userId: 'me' })
     .then(
       () => new Error('Gmail answered 200'),
@@ -33,10 +33,10 @@ async function profileFailure({
 }
 
 describe('gmailClient', () => {
-  it('sends the access token to the root URL from the environment, with or without a trailing slash', async () => {
-    const profile = await gmailClient(TOKEN, {
-      GMAIL_API_ROOT_URL: gmail.rootUrl.replace(/\/$/, ''),
-    }).users.getProfile({ userId: 'me' });
+  it('sends the access token to the root URL it is given, with or without a trailing slash', async () => {
+    const profile = await gmailClient(TOKEN, gmail.rootUrl.replace(/\/$/, '')).users.getProfile({
+      userId: 'me',
+    });
 
     expect(profile.data.emailAddress).toBe(ADDRESS);
     expect(gmail.callCount('getProfile')).toBe(1);
@@ -118,7 +118,7 @@ describe('toActionError', () => {
   });
 
   it('retries when Gmail cannot be reached at all', async () => {
-    const unreachable = await gmailClient('token', { GMAIL_API_ROOT_URL: 'http://127.0.0.1:1/' })
+    const unreachable = await gmailClient('token', 'http://127.0.0.1:1/')
       .users.getProfile({ userId: 'me' })
       .then(
         () => new Error('Gmail answered 200'),

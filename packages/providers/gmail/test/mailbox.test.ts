@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMailboxActivities } from '../src/mailbox.js';
+import { type GmailSettings, gmailSettings } from '../src/settings.js';
 
 const ADDRESS = 'me@gmail.com';
 const CREDENTIAL_ID = 7;
@@ -27,6 +28,7 @@ let records: Map<number, ListenerRecord>;
 let subscribers: ListenerSubscriber[];
 let runs: StartedRun[];
 let env: Record<string, string | undefined>;
+let tokenUrls: string[];
 let tokenFailure: Error | undefined;
 
 afterAll(() => dispatcher.close());
@@ -41,6 +43,7 @@ beforeEach(async () => {
   subscribers = [];
   runs = [];
   tokenFailure = undefined;
+  tokenUrls = [];
   env = { GMAIL_API_ROOT_URL: gmail.rootUrl, GMAIL_PUBSUB_TOPIC: TOPIC };
 });
 
@@ -48,6 +51,8 @@ afterEach(async () => {
   await gmail.stop();
   // Every call the activities made was one the fake knows, with the credential's token.
   expect(gmail.calls.filter((call) => call.method === 'unknown' || call.address !== ADDRESS)).toEqual([]);
+  // Every token was asked for the configured Gmail API, the only host it may go to.
+  expect(tokenUrls.filter((url) => url !== gmail.rootUrl)).toEqual([]);
 });
 
 function callsOf(method: GmailMethod): GmailCall[] {
@@ -59,10 +64,12 @@ function methodsCalled(): string[] {
 }
 
 function activities(): GmailMailboxActivities {
-  const services: ListenerServices = {
+  const services: ListenerServices<GmailSettings> = {
     httpDispatcher: dispatcher,
-    env,
-    async accessToken(credentialId) {
+    // Parsed by the provider's own schema, as the worker does at start.
+    settings: gmailSettings.parse(env),
+    async accessTokenFor(credentialId, url) {
+      tokenUrls.push(url);
       if (tokenFailure) throw tokenFailure;
       return `access-token-${credentialId}`;
     },

@@ -7,6 +7,8 @@ export const slackAuth: OAuth2AuthSpec = {
   tokenUrl: 'https://slack.com/api/oauth.v2.access',
   revokeUrl: 'https://slack.com/api/auth.revoke',
   scopes: ['chat:write', 'channels:read'],
+  apiHosts: ['slack.com'],
+  apiBaseUrlSettings: ['SLACK_API_URL'],
   env: {
     authorizeUrl: 'SLACK_OAUTH_AUTHORIZE_URL',
     tokenUrl: 'SLACK_OAUTH_TOKEN_URL',

@@ -1,8 +1,7 @@
 import { defineAction, PermanentActionError, RetryableActionError } from '@autoflow/provider-registry';
 import { request } from 'undici';
 import { z } from 'zod';
-
-const DEFAULT_API_URL = 'https://api.github.com';
+import { githubSettings } from '../settings.js';
 
 export const createIssueAction = defineAction({
   id: 'create-issue',
@@ -16,17 +15,19 @@ export const createIssueAction = defineAction({
     labels: z.array(z.string().max(50)).max(20).optional(),
   }),
   output: z.object({ number: z.number(), url: z.string() }),
+  settings: githubSettings,
   sampleConfig: () => ({ owner: 'octo', repo: 'hello', title: 'A bug' }),
-  async run({ config, credential, env, httpDispatcher, signal }) {
+  async run({ config, credential, settings, httpDispatcher, signal }) {
     if (!credential) throw new PermanentActionError('create-issue needs a GitHub credential');
-    const base = (env.GITHUB_API_URL ?? DEFAULT_API_URL).replace(/\/$/, '');
+    const base = settings.GITHUB_API_URL.replace(/\/$/, '');
     const url = `${base}/repos/${encodeURIComponent(config.owner)}/${encodeURIComponent(config.repo)}/issues`;
+    const authorization = `Bearer ${await credential.accessTokenFor(url)}`;
     const response = await request(url, {
       method: 'POST',
       dispatcher: httpDispatcher,
       signal,
       headers: {
-        authorization: `Bearer ${await credential.accessToken()}`,
+        authorization,
         accept: 'application/vnd.github+json',
         'content-type': 'application/json',
         'user-agent': 'autoflow',

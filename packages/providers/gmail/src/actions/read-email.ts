@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { gmailClient, toActionError } from '../api.js';
 import { emailSchema, METADATA_HEADERS, toEmail } from '../email.js';
 import { GMAIL_QUEUE } from '../queue.js';
+import { gmailSettings } from '../settings.js';
 
 export const readEmailConfig = z
   .object({
@@ -27,10 +28,14 @@ export const readEmailAction = defineAction({
   config: readEmailConfig,
   output: z.object({ emails: z.array(emailSchema) }),
   execution: { mode: 'queued', taskQueue: GMAIL_QUEUE },
+  settings: gmailSettings,
   sampleConfig: () => ({ query: 'in:inbox', maxResults: 1 }),
-  async run({ config, credential, env, signal }) {
+  async run({ config, credential, settings, signal }) {
     if (!credential) throw new PermanentActionError('read-email needs a Gmail credential');
-    const gmail = gmailClient(await credential.accessToken(), env);
+    const gmail = gmailClient(
+      await credential.accessTokenFor(settings.GMAIL_API_ROOT_URL),
+      settings.GMAIL_API_ROOT_URL,
+    );
     try {
       const ids = config.messageId
         ? [config.messageId]

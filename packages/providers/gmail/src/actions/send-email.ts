@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { gmailClient, toActionError } from '../api.js';
 import { addressesOf } from '../email.js';
 import { GMAIL_QUEUE } from '../queue.js';
+import { gmailSettings } from '../settings.js';
 
 /**
  * Comma-separated addresses, each with an @. A templated value (`{{trigger.from}}`) is saved as it is
@@ -55,10 +56,14 @@ export const sendEmailAction = defineAction({
     alreadySent: z.boolean(),
   }),
   execution: { mode: 'queued', taskQueue: GMAIL_QUEUE },
+  settings: gmailSettings,
   sampleConfig: () => ({ to: 'someone@example.com', subject: 'Hello', body: 'Hi there' }),
-  async run({ config, credential, env, idempotencyKey, attempt, signal }) {
+  async run({ config, credential, settings, idempotencyKey, attempt, signal }) {
     if (!credential) throw new PermanentActionError('send-email needs a Gmail credential');
-    const gmail = gmailClient(await credential.accessToken(), env);
+    const gmail = gmailClient(
+      await credential.accessTokenFor(settings.GMAIL_API_ROOT_URL),
+      settings.GMAIL_API_ROOT_URL,
+    );
     const messageIdHeader = runMessageId(idempotencyKey);
 
     if (attempt > 1) {

@@ -1,20 +1,25 @@
 import { EgressRefusedError } from '@autoflow/egress';
-import { defineAction, PermanentActionError, RetryableActionError } from '@autoflow/provider-registry';
+import {
+  credentialHostList,
+  defineAction,
+  PermanentActionError,
+  RetryableActionError,
+  templatedUrl,
+} from '@autoflow/provider-registry';
 import { request } from 'undici';
 import { z } from 'zod';
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 30_000;
 
-const httpUrl = z
-  .string()
-  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
-    message: 'must be an http(s) URL; templates may fill its path and query, not its host',
-  });
-
 const config = z.object({
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
-  url: httpUrl,
+  url: templatedUrl(),
+  /**
+   * Hosts besides the credential's own provider's API that may receive its token, e.g.
+   * `["api.partner.com"]`: the owner's explicit choice, fixed when the workflow is saved.
+   */
+  sendCredentialTo: credentialHostList(),
   headers: z.record(z.string(), z.string()).optional(),
   /** An object or array is sent as JSON; a string as it is. */
   body: z.unknown().optional(),
@@ -55,9 +60,12 @@ export const requestAction = defineAction({
   name: 'Send an HTTP request',
   description:
     'Calls a URL. The target receives an Idempotency-Key that stays the same across retries, and, when the ' +
-    'action names a credential, its access token as a Bearer token.',
+    "action names a credential, its access token as a Bearer token: only to hosts of the credential's " +
+    'provider or hosts listed in sendCredentialTo.',
   config,
   output,
+  urlFields: ['url'],
+  credentialHostsField: 'sendCredentialTo',
   sampleConfig: (baseUrl) => ({
     method: 'POST' as const,
     url: `${baseUrl}/target`,
@@ -66,7 +74,7 @@ export const requestAction = defineAction({
   async run({ config, idempotencyKey, httpDispatcher, signal, credential }) {
     const headers: Record<string, string> = { 'idempotency-key': idempotencyKey, ...config.headers };
     if (credential && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
-      headers.authorization = `Bearer ${await credential.accessToken()}`;
+      headers.authorization = `Bearer ${await credential.accessTokenFor(config.url)}`;
     }
     let body: string | undefined;
     if (typeof config.body === 'string') body = config.body;

@@ -1,9 +1,9 @@
 import { defineAction, PermanentActionError, RetryableActionError } from '@autoflow/provider-registry';
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebClient } from '@slack/web-api';
 import { z } from 'zod';
+import { slackSettings } from '../settings.js';
 
 export const SLACK_QUEUE = 'slack-queue';
-const DEFAULT_API_URL = 'https://slack.com/api/';
 /** Slack errors that retrying cannot fix; the rest (internal_error, fatal_error, …) are retried. */
 const PERMANENT_ERRORS = new Set([
   'channel_not_found',
@@ -30,14 +30,15 @@ export const postMessageAction = defineAction({
     blocks: z.array(z.record(z.string(), z.unknown())).max(50).optional(),
   }),
   output: z.object({ channel: z.string(), ts: z.string() }),
+  settings: slackSettings,
   // Queued, not local: Slack allows about one message a second per channel, enforced per queue.
   execution: { mode: 'queued', taskQueue: SLACK_QUEUE },
   sampleConfig: () => ({ channel: '#general', text: 'Hello' }),
-  async run({ config, credential, env }) {
+  async run({ config, credential, settings }) {
     if (!credential) throw new PermanentActionError('post-message needs a Slack credential');
-    const slackApiUrl = (env.SLACK_API_URL ?? DEFAULT_API_URL).replace(/\/?$/, '/');
+    const slackApiUrl = settings.SLACK_API_URL.replace(/\/?$/, '/');
     // Retries belong to Temporal (durable, with the server's Retry-After), not to the client.
-    const client = new WebClient(await credential.accessToken(), {
+    const client = new WebClient(await credential.accessTokenFor(slackApiUrl), {
       slackApiUrl,
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
