@@ -21,7 +21,7 @@ import { ensureDatabase, startEmbeddedPostgres } from './postgres.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 import { startTestServices } from './test-services.js';
 
-const DATA_DIR = join(REPO_ROOT, '.data');
+const DATA_DIR = process.env.LOCAL_STACK_DATA_DIR || join(REPO_ROOT, '.data');
 const DEV_PORTS = {
   'api-gateway': 3000,
   'oauth-service': 3001,
@@ -89,14 +89,16 @@ async function up(): Promise<void> {
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!temporalAddress) {
     const cliPath = process.env.TEMPORAL_CLI_PATH ?? join(REPO_ROOT, '.tools', 'bin', 'temporal');
+    const port = Number(process.env.LOCAL_TEMPORAL_PORT || 7233);
+    const uiPort = Number(process.env.LOCAL_TEMPORAL_UI_PORT ?? 8233);
     print(
       'stack',
-      'starting the Temporal dev server on :7233, UI on http://localhost:8233 (data in .data/temporal.sqlite)',
+      `starting the Temporal dev server on :${port}, UI on http://localhost:${uiPort} (data in ${DATA_DIR}/temporal.sqlite)`,
     );
     const temporal = await startTemporalDevServer({
       cliPath,
-      port: 7233,
-      uiPort: 8233,
+      port,
+      uiPort,
       dbFile: join(DATA_DIR, 'temporal.sqlite'),
       onOutput: (line) => print('temporal', line, 1),
     });
