@@ -36,16 +36,25 @@ export function redactUrl(url: string, secretPrefixes: readonly string[] = SECRE
 const QUERY_PARAMS_IN_MESSAGE = /\nparams: [\s\S]*$/;
 const QUERY_PARAMS_IN_STACK = /\nparams: [\s\S]*?(?=\n\s+at |$)/;
 
+export interface SerializedError {
+  [field: string]: unknown;
+  type: string;
+  message: string;
+  stack: string;
+}
+
 /** pino's error shape (type, message, stack, own fields, cause) without query parameter values. */
-export function serializeError(error: unknown, depth = 0): unknown {
-  if (!(error instanceof Error)) return error;
+export function serializeError(error: Error, depth = 0): SerializedError {
   const ownFields = Object.entries(error).filter(([name]) => name !== 'params' && name !== 'cause');
+  const { cause } = error;
   return {
+    ...Object.fromEntries(ownFields),
     type: error.name,
     message: error.message.replace(QUERY_PARAMS_IN_MESSAGE, `\nparams: ${HIDDEN}`),
-    stack: error.stack?.replace(QUERY_PARAMS_IN_STACK, `\nparams: ${HIDDEN}`),
-    ...Object.fromEntries(ownFields),
-    ...(error.cause !== undefined && depth < 5 ? { cause: serializeError(error.cause, depth + 1) } : {}),
+    stack: (error.stack ?? '').replace(QUERY_PARAMS_IN_STACK, `\nparams: ${HIDDEN}`),
+    ...(cause === undefined || depth >= 5
+      ? {}
+      : { cause: cause instanceof Error ? serializeError(cause, depth + 1) : cause }),
   };
 }
 
@@ -67,7 +76,7 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
         method: request.method,
         url: redactUrl(request.url),
       }),
-      err: serializeError,
+      err: (error: Error) => serializeError(error),
     },
   };
 }
