@@ -1,6 +1,11 @@
 import { Keyring } from '@autoflow/crypto';
 import { createDatabase, postgresRateLimitCounter } from '@autoflow/db';
-import { createTokenService, listenUntilSignalled, loggerOptions, SharedRateLimits } from '@autoflow/http-kit';
+import {
+  createTokenService,
+  listenUntilSignalled,
+  loggerOptions,
+  SharedRateLimits,
+} from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
 import { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
@@ -42,7 +47,10 @@ await app.register(apiGateway, {
   publicWebhookBaseUrl: env.PUBLIC_WEBHOOK_BASE_URL,
   rateLimits: new SharedRateLimits(postgresRateLimitCounter(database.db)),
   authLimits: {
-    login: { perAddress: rule(env.AUTH_LOGIN_MAX_PER_ADDRESS), perAccount: rule(env.AUTH_LOGIN_MAX_PER_ACCOUNT) },
+    login: {
+      perAddress: rule(env.AUTH_LOGIN_MAX_PER_ADDRESS),
+      perAccount: rule(env.AUTH_LOGIN_MAX_PER_ACCOUNT),
+    },
     register: {
       perAddress: rule(env.AUTH_REGISTER_MAX_PER_ADDRESS),
       perAccount: rule(env.AUTH_REGISTER_MAX_PER_ACCOUNT),

@@ -88,7 +88,10 @@ export const oauthRoutes: FastifyPluginAsyncZod<OAuthRouteDeps> = async (
 
   app.get(
     '/api/oauth2-credential/callback',
-    { config: rateLimits.perAddress('oauth-callback', perMinute), schema: { tags: ['oauth'], querystring: z.record(z.string(), z.string()) } },
+    {
+      config: rateLimits.perAddress('oauth-callback', perMinute),
+      schema: { tags: ['oauth'], querystring: z.record(z.string(), z.string()) },
+    },
     async (request, reply) => {
       // The URL carries a code and state: it must not leak to the next page through Referer.
       reply.header('referrer-policy', 'no-referrer');

@@ -1,6 +1,11 @@
 import { Keyring } from '@autoflow/crypto';
 import { createDatabase, credentials, postgresRateLimitCounter } from '@autoflow/db';
-import { createTokenService, listenUntilSignalled, loggerOptions, SharedRateLimits } from '@autoflow/http-kit';
+import {
+  createTokenService,
+  listenUntilSignalled,
+  loggerOptions,
+  SharedRateLimits,
+} from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { OAuthConnector } from '@autoflow/oauth';
 import { Connection } from '@temporalio/client';

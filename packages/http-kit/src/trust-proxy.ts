@@ -52,4 +52,3 @@ export const trustProxySchema = z
     }
     return entries;
   });
-

@@ -67,12 +67,17 @@ it('answers 429 problem+json with Retry-After after 10 wrong passwords of one ac
   const millis: number[] = [];
   for (let attempt = 0; attempt < 30; attempt++) {
     const started = performance.now();
-    answers.push(await post(gatewayUrl(), '/api/auth/login', { email, password: `wrong-password-${attempt}` }));
+    answers.push(
+      await post(gatewayUrl(), '/api/auth/login', { email, password: `wrong-password-${attempt}` }),
+    );
     millis.push(performance.now() - started);
   }
-  const mean = (values: number[]) => (values.reduce((sum, value) => sum + value, 0) / values.length).toFixed(1);
+  const mean = (values: number[]) =>
+    (values.reduce((sum, value) => sum + value, 0) / values.length).toFixed(1);
   // For the report, not asserted: a limited attempt costs no password hash.
-  console.log(`login: 401 answers took ${mean(millis.slice(0, 10))} ms on average, 429 answers ${mean(millis.slice(10))} ms`);
+  console.log(
+    `login: 401 answers took ${mean(millis.slice(0, 10))} ms on average, 429 answers ${mean(millis.slice(10))} ms`,
+  );
 
   expect(answers.map((answer) => answer.status)).toEqual([
     ...Array.from({ length: 10 }, () => 401),
@@ -97,7 +102,9 @@ it('holds the limit across two api-gateway processes on the same database', asyn
   for (let attempt = 0; attempt < 30; attempt++) {
     // Alternating between the replicas, as a load balancer would.
     const baseUrl = attempt % 2 === 0 ? gatewayUrl() : replica.baseUrl;
-    statuses.push((await post(baseUrl, '/api/auth/login', { email, password: `wrong-password-${attempt}` })).status);
+    statuses.push(
+      (await post(baseUrl, '/api/auth/login', { email, password: `wrong-password-${attempt}` })).status,
+    );
   }
   expect(statuses.filter((status) => status === 401)).toHaveLength(10);
   expect(statuses.slice(10).every((status) => status === 429)).toBe(true);

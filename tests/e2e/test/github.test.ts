@@ -195,7 +195,11 @@ it('treats a captured delivery replayed under a new X-GitHub-Delivery as a dupli
   expect([field(first.body, 'duplicate'), field(redelivered.body, 'duplicate')]).toEqual([false, true]);
   expect(field(replayed.body, 'duplicate')).toBe(true);
   // A different issue event is a new run.
-  const edited = await http('POST', hookUrl, delivery(secret, 'issues', 'r-3', { ...opened, action: 'edited' }));
+  const edited = await http(
+    'POST',
+    hookUrl,
+    delivery(secret, 'issues', 'r-3', { ...opened, action: 'edited' }),
+  );
   expect(field(edited.body, 'duplicate')).toBe(false);
   // Refused and unknown deliveries are logged too.
   expect((await http('POST', hookUrl, delivery(secret, 'issues', 'r-4', opened, 'wrong'))).status).toBe(401);

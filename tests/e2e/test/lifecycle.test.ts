@@ -16,7 +16,9 @@ beforeAll(async () => {
     request.on('end', () => {
       issuesCreated++;
       response.writeHead(201, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ number: issuesCreated, html_url: `https://github.test/i/${issuesCreated}` }));
+      response.end(
+        JSON.stringify({ number: issuesCreated, html_url: `https://github.test/i/${issuesCreated}` }),
+      );
     });
   });
   system = new System({
