@@ -179,7 +179,8 @@ export const triggerListeners = pgTable(
 /**
  * Abuse limits shared by every replica: one counter per limited key (e.g. logins of one address) and
  * fixed window. Keys are hashed, so that the table holds no addresses or emails. Expired rows are reset
- * by the next hit and pruned in the background.
+ * by the next hit and pruned in the background. The table is UNLOGGED (in its migration: drizzle cannot
+ * say so): losing counts in a crash is cheaper than a WAL flush per request.
  */
 export const rateLimitCounters = pgTable(
   'rate_limit_counters',
