@@ -7,7 +7,7 @@ import { credentialRoutes } from './routes/credentials.js';
 import { executionRoutes } from './routes/executions.js';
 import { workflowRoutes } from './routes/workflows.js';
 
-export type { ApiGatewayDeps } from './deps.js';
+export type { ApiGatewayDeps, AuthLimits } from './deps.js';
 
 /** The REST API for frontends, as one plugin over its dependencies. */
 export const apiGateway = fp<ApiGatewayDeps>(
@@ -18,6 +18,7 @@ export const apiGateway = fp<ApiGatewayDeps>(
     });
     registerProblemHandlers(app);
     registerHealthRoutes(app, deps.readiness);
+    await deps.rateLimits.register(app);
     await app.register(authRoutes, deps);
     await app.register(catalogRoutes, deps);
     await app.register(workflowRoutes, deps);

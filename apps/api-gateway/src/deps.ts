@@ -1,9 +1,15 @@
 import type { Keyring } from '@autoflow/crypto';
 import type { Database } from '@autoflow/db';
-import type { ReadinessChecks, TokenService } from '@autoflow/http-kit';
+import type { RateLimitRule, ReadinessChecks, SharedRateLimits, TokenService } from '@autoflow/http-kit';
 import type { CredentialService } from '@autoflow/oauth';
 import type { ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
+
+/** Limits on the unauthenticated account routes, counted before any password is hashed. */
+export interface AuthLimits {
+  login: { perAddress: RateLimitRule; perAccount: RateLimitRule };
+  register: { perAddress: RateLimitRule; perAccount: RateLimitRule };
+}
 
 /** Everything the API needs from outside; server.ts builds the real ones, tests may pass their own. */
 export interface ApiGatewayDeps {
@@ -18,4 +24,7 @@ export interface ApiGatewayDeps {
   listeners: TriggerListeners;
   credentials: CredentialService;
   publicWebhookBaseUrl: string;
+  /** Counts shared by every replica (Postgres). */
+  rateLimits: SharedRateLimits;
+  authLimits: AuthLimits;
 }

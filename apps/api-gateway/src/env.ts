@@ -1,3 +1,4 @@
+import { trustProxySchema } from '@autoflow/http-kit';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -17,6 +18,21 @@ export const envSchema = z.object({
   PUBLIC_WEBHOOK_BASE_URL: z.string().url().default('http://localhost:3002'),
   /** Accept plain-http provider endpoints (local fakes in tests). Never in production. */
   OAUTH_ALLOW_HTTP_ENDPOINTS: z.enum(['true', 'false']).default('false'),
+  /**
+   * Proxies whose X-Forwarded-For names the client, for the per-address limits: "false" (default: the
+   * peer is the client), a hop count, or addresses/CIDRs ("10.0.0.0/8,loopback"). See http-kit's trust-proxy.ts.
+   */
+  TRUST_PROXY: trustProxySchema,
+  /** Length of the login and registration limit windows, in seconds (15 minutes). */
+  AUTH_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
+  /** Login attempts per window and client address; an office behind one NAT shares it. */
+  AUTH_LOGIN_MAX_PER_ADDRESS: z.coerce.number().int().positive().default(100),
+  /** Login attempts per window and account (email), right or wrong: caps password guessing on one account. */
+  AUTH_LOGIN_MAX_PER_ACCOUNT: z.coerce.number().int().positive().default(10),
+  /** Registrations per window and client address: bounds probing which emails have accounts (409). */
+  AUTH_REGISTER_MAX_PER_ADDRESS: z.coerce.number().int().positive().default(20),
+  /** Registration attempts per window and email, whatever the client address. */
+  AUTH_REGISTER_MAX_PER_ACCOUNT: z.coerce.number().int().positive().default(3),
   /** Port to listen on. */
   PORT: z.coerce.number().int().positive().default(3000),
   /** Interface to bind; 0.0.0.0 in containers. */

@@ -1,6 +1,11 @@
 import { Keyring } from '@autoflow/crypto';
-import { createDatabase } from '@autoflow/db';
-import { createTokenService, listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
+import { createDatabase, postgresRateLimitCounter } from '@autoflow/db';
+import {
+  createTokenService,
+  listenUntilSignalled,
+  loggerOptions,
+  SharedRateLimits,
+} from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
 import { resolveOAuth2Providers } from '@autoflow/provider-registry';
@@ -17,7 +22,9 @@ const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 
 const runs = new RunStarter({ db: database.db, temporal, registry });
-const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL) });
+const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL), trustProxy: env.TRUST_PROXY });
+const authWindowMs = env.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000;
+const rule = (max: number) => ({ max, windowMs: authWindowMs });
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();
@@ -38,5 +45,16 @@ await app.register(apiGateway, {
     allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
   }),
   publicWebhookBaseUrl: env.PUBLIC_WEBHOOK_BASE_URL,
+  rateLimits: new SharedRateLimits(postgresRateLimitCounter(database.db)),
+  authLimits: {
+    login: {
+      perAddress: rule(env.AUTH_LOGIN_MAX_PER_ADDRESS),
+      perAccount: rule(env.AUTH_LOGIN_MAX_PER_ACCOUNT),
+    },
+    register: {
+      perAddress: rule(env.AUTH_REGISTER_MAX_PER_ADDRESS),
+      perAccount: rule(env.AUTH_REGISTER_MAX_PER_ACCOUNT),
+    },
+  },
 });
 await listenUntilSignalled(app, env.PORT, env.HOST);

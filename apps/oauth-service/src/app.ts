@@ -4,7 +4,6 @@ import {
   registerOpenApi,
   registerProblemHandlers,
 } from '@autoflow/http-kit';
-import rateLimit from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
 import { type OAuthRouteDeps, oauthRoutes } from './routes.js';
 
@@ -22,7 +21,7 @@ export const oauthService = fp<OAuthServiceDeps>(
     registerProblemHandlers(app);
     registerHealthRoutes(app, deps.readiness);
     // Limits apply only to routes that ask for them (the OAuth endpoints), not to health probes.
-    await app.register(rateLimit, { global: false });
+    await deps.rateLimits.register(app);
     await app.register(oauthRoutes, deps);
   },
   { name: 'oauth-service' },

@@ -1,3 +1,4 @@
+import { trustProxySchema } from '@autoflow/http-kit';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -17,8 +18,13 @@ export const envSchema = z.object({
   OAUTH_REDIRECT_ALLOWLIST: z.string().default('http://localhost:5173'),
   /** Accept plain-http provider endpoints (local fakes in tests). Never in production. */
   OAUTH_ALLOW_HTTP_ENDPOINTS: z.enum(['true', 'false']).default('false'),
-  /** Requests per minute and client address on the OAuth endpoints. */
+  /** Requests per minute, endpoint and client address on the OAuth endpoints, counted across replicas. */
   OAUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  /**
+   * Proxies whose X-Forwarded-For names the client, for the per-address limits: "false" (default: the
+   * peer is the client), a hop count, or addresses/CIDRs ("10.0.0.0/8,loopback").
+   */
+  TRUST_PROXY: trustProxySchema,
   /** Port to listen on. */
   PORT: z.coerce.number().int().positive().default(3001),
   /** Interface to bind; 0.0.0.0 in containers. */

@@ -1,4 +1,4 @@
-import { authenticate, ProblemError, type TokenService } from '@autoflow/http-kit';
+import { authenticate, ProblemError, type SharedRateLimits, type TokenService } from '@autoflow/http-kit';
 import { ConnectError, type OAuthConnector } from '@autoflow/oauth';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -6,6 +6,8 @@ import { z } from 'zod';
 export interface OAuthRouteDeps {
   connector: OAuthConnector;
   tokens: TokenService;
+  /** Counts shared by every replica (Postgres). */
+  rateLimits: SharedRateLimits;
   rateLimitPerMinute: number;
 }
 
@@ -25,14 +27,14 @@ function outcomeUrl(redirectUrl: string, params: Record<string, string>): string
 
 export const oauthRoutes: FastifyPluginAsyncZod<OAuthRouteDeps> = async (
   app,
-  { connector, tokens, rateLimitPerMinute },
+  { connector, tokens, rateLimits, rateLimitPerMinute },
 ) => {
-  const rateLimit = { rateLimit: { max: rateLimitPerMinute, timeWindow: '1 minute' } };
+  const perMinute = { max: rateLimitPerMinute, windowMs: 60_000 };
 
   app.post(
     '/api/oauth2-credential/store',
     {
-      config: rateLimit,
+      config: rateLimits.perAddress('oauth-store', perMinute),
       schema: {
         tags: ['oauth'],
         security: secured,
@@ -59,7 +61,7 @@ export const oauthRoutes: FastifyPluginAsyncZod<OAuthRouteDeps> = async (
   app.get(
     '/api/oauth2-credential/auth',
     {
-      config: rateLimit,
+      config: rateLimits.perAddress('oauth-auth', perMinute),
       schema: {
         tags: ['oauth'],
         security: secured,
@@ -86,7 +88,10 @@ export const oauthRoutes: FastifyPluginAsyncZod<OAuthRouteDeps> = async (
 
   app.get(
     '/api/oauth2-credential/callback',
-    { config: rateLimit, schema: { tags: ['oauth'], querystring: z.record(z.string(), z.string()) } },
+    {
+      config: rateLimits.perAddress('oauth-callback', perMinute),
+      schema: { tags: ['oauth'], querystring: z.record(z.string(), z.string()) },
+    },
     async (request, reply) => {
       // The URL carries a code and state: it must not leak to the next page through Referer.
       reply.header('referrer-policy', 'no-referrer');

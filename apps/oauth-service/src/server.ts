@@ -1,6 +1,11 @@
 import { Keyring } from '@autoflow/crypto';
-import { createDatabase, credentials } from '@autoflow/db';
-import { createTokenService, listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
+import { createDatabase, credentials, postgresRateLimitCounter } from '@autoflow/db';
+import {
+  createTokenService,
+  listenUntilSignalled,
+  loggerOptions,
+  SharedRateLimits,
+} from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { OAuthConnector } from '@autoflow/oauth';
 import { resolveOAuth2Providers } from '@autoflow/provider-registry';
@@ -15,7 +20,7 @@ const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_
 const database = createDatabase(env.DATABASE_URL, { maxConnections: 5 });
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 
-const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL) });
+const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL), trustProxy: env.TRUST_PROXY });
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();
@@ -35,6 +40,7 @@ await app.register(oauthService, {
     allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
   }),
   tokens: createTokenService(env.JWT_SECRET),
+  rateLimits: new SharedRateLimits(postgresRateLimitCounter(database.db)),
   rateLimitPerMinute: env.OAUTH_RATE_LIMIT_PER_MINUTE,
   readiness: {
     // Reads the shared schema, so a missing migration shows as not ready.

@@ -176,6 +176,22 @@ export const triggerListeners = pgTable(
   (table) => [index('trigger_listeners_account_idx').on(table.provider, sql`lower(${table.account})`)],
 );
 
+/**
+ * Abuse limits shared by every replica: one counter per limited key (e.g. logins of one address) and
+ * fixed window. Keys are hashed, so that the table holds no addresses or emails. Expired rows are reset
+ * by the next hit and pruned in the background. The table is UNLOGGED (in its migration: drizzle cannot
+ * say so): losing counts in a crash is cheaper than a WAL flush per request.
+ */
+export const rateLimitCounters = pgTable(
+  'rate_limit_counters',
+  {
+    key: varchar('key', { length: 64 }).primaryKey(),
+    hits: integer('hits').notNull(),
+    resetsAt: timestamp('resets_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [index('rate_limit_counters_resets_at_idx').on(table.resetsAt)],
+);
+
 export type User = typeof users.$inferSelect;
 export type Credential = typeof credentials.$inferSelect;
 export type OAuthState = typeof oauthStates.$inferSelect;

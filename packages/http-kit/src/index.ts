@@ -4,4 +4,6 @@ export * from './health.js';
 export * from './logging.js';
 export * from './openapi.js';
 export * from './problem.js';
+export * from './rate-limit.js';
 export * from './server.js';
+export * from './trust-proxy.js';

@@ -27,6 +27,7 @@ export const problems = {
     new ProblemError(401, 'unauthorized', 'Unauthorized', detail),
   notFound: (what = 'resource') => new ProblemError(404, 'not_found', 'Not found', `${what} not found`),
   conflict: (code: string, detail: string) => new ProblemError(409, code, 'Conflict', detail),
+  tooManyRequests: (detail: string) => new ProblemError(429, 'rate_limited', 'Too many requests', detail),
   unavailable: (detail: string) =>
     new ProblemError(503, 'service_unavailable', 'Service unavailable', detail),
 };

@@ -18,10 +18,11 @@ import {
   waitUntilReady,
 } from './apps.js';
 import { ensureDatabase, startEmbeddedPostgres } from './postgres.js';
+import { StartedServices, StoppingError } from './started-services.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 import { startTestServices } from './test-services.js';
 
-const DATA_DIR = join(REPO_ROOT, '.data');
+const DATA_DIR = process.env.LOCAL_STACK_DATA_DIR || join(REPO_ROOT, '.data');
 const DEV_PORTS = {
   'api-gateway': 3000,
   'oauth-service': 3001,
@@ -58,49 +59,64 @@ async function devSecrets(): Promise<DevSecrets> {
 }
 
 async function up(): Promise<void> {
-  await mkdir(DATA_DIR, { recursive: true });
-  const stops: (() => Promise<void>)[] = [];
-  let stopping = false;
+  const services = new StartedServices();
+  let exiting = false;
+  // Every way out goes through here: Ctrl-C, a failed step, an app that exited.
   const shutdown = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
+    if (exiting) return;
+    exiting = true;
     print('stack', 'stopping everything this command started');
-    for (const stop of stops.reverse())
-      await stop().catch((error) => print('stack', `stop failed: ${error}`));
+    await services.stopAll((error) => print('stack', `stop failed: ${error}`));
     process.exit(code);
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  try {
+    await startStack(services, shutdown);
+  } catch (error) {
+    if (!(error instanceof StoppingError)) console.error(error);
+    await shutdown(1);
+  }
+}
 
+async function startStack(
+  services: StartedServices,
+  shutdown: (code: number) => Promise<void>,
+): Promise<void> {
+  await mkdir(DATA_DIR, { recursive: true });
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
     const port = Number(process.env.LOCAL_POSTGRES_PORT ?? 54329);
-    print('stack', `starting embedded Postgres on :${port} (data in .data/postgres)`);
-    const postgres = await startEmbeddedPostgres({
-      dataDir: join(DATA_DIR, 'postgres'),
-      port,
-      persistent: true,
-      onLog: (line) => line && print('postgres', line, 2),
-    });
-    stops.push(postgres.stop);
+    print('stack', `starting embedded Postgres on :${port} (data in ${join(DATA_DIR, 'postgres')})`);
+    const postgres = await services.start(
+      startEmbeddedPostgres({
+        dataDir: join(DATA_DIR, 'postgres'),
+        port,
+        persistent: true,
+        onLog: (line) => line && print('postgres', line, 2),
+      }),
+    );
     databaseUrl = await ensureDatabase(postgres.url, 'autoflow');
   }
 
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!temporalAddress) {
     const cliPath = process.env.TEMPORAL_CLI_PATH ?? join(REPO_ROOT, '.tools', 'bin', 'temporal');
+    const port = Number(process.env.LOCAL_TEMPORAL_PORT || 7233);
+    const uiPort = Number(process.env.LOCAL_TEMPORAL_UI_PORT ?? 8233);
     print(
       'stack',
-      'starting the Temporal dev server on :7233, UI on http://localhost:8233 (data in .data/temporal.sqlite)',
+      `starting the Temporal dev server on :${port}, ${uiPort ? `UI on http://localhost:${uiPort}` : 'no UI'} (data in ${join(DATA_DIR, 'temporal.sqlite')})`,
     );
-    const temporal = await startTemporalDevServer({
-      cliPath,
-      port: 7233,
-      uiPort: 8233,
-      dbFile: join(DATA_DIR, 'temporal.sqlite'),
-      onOutput: (line) => print('temporal', line, 1),
-    });
-    stops.push(temporal.stop);
+    const temporal = await services.start(
+      startTemporalDevServer({
+        cliPath,
+        port,
+        ...(uiPort ? { uiPort } : {}),
+        dbFile: join(DATA_DIR, 'temporal.sqlite'),
+        onOutput: (line) => print('temporal', line, 1),
+      }),
+    );
     temporalAddress = temporal.address;
   }
 
@@ -117,19 +133,20 @@ async function up(): Promise<void> {
     PUBLIC_WEBHOOK_BASE_URL:
       process.env.PUBLIC_WEBHOOK_BASE_URL ?? `http://localhost:${DEV_PORTS['trigger-ingest']}`,
   };
-  const apps: ManagedProcess[] = APP_NAMES.map((name, index) =>
-    spawnApp({
+  const apps: ManagedProcess[] = APP_NAMES.map((name, index) => {
+    const app = spawnApp({
       name,
       port: DEV_PORTS[name],
       env,
       inheritedEnv: process.env,
       onLine: (source, line) => print(source, line, index),
-    }),
-  );
+    });
+    services.add(() => app.stop());
+    return app;
+  });
   for (const app of apps) {
-    stops.push(() => app.stop());
     void app.exited.then((code) => {
-      if (!stopping) {
+      if (!services.stopping) {
         print('stack', `${app.name} exited with code ${code}; stopping the stack`);
         void shutdown(1);
       }

@@ -177,7 +177,11 @@ export interface WebhookHandling<Config> {
   wantsSecret(config: Config): boolean;
   /** Checks the sender's signature with the workflow's secret (constant-time). */
   verify(request: InboundRequest, secret: string): boolean;
-  /** The sender's delivery id, which makes a redelivery start no second run. */
+  /**
+   * The event's id, which makes a redelivery start no second run. It must be covered by the signature
+   * (or derived from what is, e.g. a hash of the signed body): an unsigned id lets a captured delivery
+   * be replayed as a new event.
+   */
   eventId(request: InboundRequest): string | undefined;
   /** The trigger's output for this request, or undefined when this workflow does not want it. */
   output(request: InboundRequest, config: Config): JsonValue | undefined;

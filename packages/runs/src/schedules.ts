@@ -35,7 +35,8 @@ export interface ScheduleManagerDeps {
 
 /**
  * One Temporal Schedule per workflow with a schedule trigger (`schedule:{workflowId}`): created on
- * activation, paused on deactivation, updated on edit, deleted with the workflow. Overlapping fires are
+ * activation, paused on deactivation (also when a credential it uses is deleted), updated on edit,
+ * deleted with the workflow. Overlapping fires are
  * skipped; fires missed during an outage are caught up within a minute.
  */
 export class ScheduleManager {
@@ -96,6 +97,18 @@ export class ScheduleManager {
         policies,
         state: { paused: false },
       });
+    }
+  }
+
+  /**
+   * Stops the schedule firing, keeping it for a later activation (which `sync` resumes). Pausing the
+   * schedule of a workflow that has none is a no-op.
+   */
+  async pause(workflowId: number, reason: string): Promise<void> {
+    try {
+      await this.deps.temporal.schedule.getHandle(scheduleId(workflowId)).pause(reason);
+    } catch (error) {
+      if (!(error instanceof ScheduleNotFoundError)) throw error;
     }
   }
 

@@ -159,3 +159,60 @@ it('creates an issue as the connected account, after waiting out a rate limit', 
     { authorization: 'Bearer gho_test_token', body: { title: 'Report: disk full', labels: ['bot'] } },
   ]);
 });
+
+it('treats a captured delivery replayed under a new X-GitHub-Delivery as a duplicate, and never logs the hook id', async () => {
+  const { token } = await system.signUp();
+  const created = await system.api('POST', '/api/workflows', {
+    token,
+    body: {
+      name: 'replayed issues',
+      trigger: { serviceProvider: 'github', triggerId: 'event', config: { events: ['issues'] } },
+      action: {
+        serviceProvider: 'http',
+        actionId: 'request',
+        config: { url: `${sink.baseUrl}/replayed`, body: { title: '{{trigger.payload.issue.title}}' } },
+      },
+    },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const workflowId = Number(field(created.body, 'id'));
+  const hookUrl = String(field(created.body, 'webhook', 'url'));
+  const hookId = hookUrl.slice(hookUrl.lastIndexOf('/') + 1);
+  const secret = String(field(created.body, 'webhook', 'secret'));
+  await system.api('POST', `/api/workflows/${workflowId}/activate`, { token });
+
+  const opened = { action: 'opened', issue: { title: 'Replay me' }, repository: { full_name: 'octo/hello' } };
+  const original = delivery(secret, 'issues', 'r-1', opened);
+  const first = await http('POST', hookUrl, original);
+  // GitHub's own redelivery (same id, same body) and an attacker's replay of the captured bytes under a
+  // new delivery id: the signature covers only the body, so both are the same event.
+  const redelivered = await http('POST', hookUrl, original);
+  const replayed = await http('POST', hookUrl, {
+    rawBody: original.rawBody,
+    headers: { ...original.headers, 'x-github-delivery': 'r-forged-2' },
+  });
+  expect([first.status, redelivered.status, replayed.status]).toEqual([202, 202, 202]);
+  expect([field(first.body, 'duplicate'), field(redelivered.body, 'duplicate')]).toEqual([false, true]);
+  expect(field(replayed.body, 'duplicate')).toBe(true);
+  // A different issue event is a new run.
+  const edited = await http(
+    'POST',
+    hookUrl,
+    delivery(secret, 'issues', 'r-3', { ...opened, action: 'edited' }),
+  );
+  expect(field(edited.body, 'duplicate')).toBe(false);
+  // Refused and unknown deliveries are logged too.
+  expect((await http('POST', hookUrl, delivery(secret, 'issues', 'r-4', opened, 'wrong'))).status).toBe(401);
+
+  await waitFor('both runs', async () => {
+    const all = await system.executions(token, workflowId);
+    return all.length >= 2 && all.every((run) => field(run, 'status') !== 'running') ? all : undefined;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expect(await system.executions(token, workflowId)).toHaveLength(2);
+  expect(sink.forPath('/replayed')).toHaveLength(2);
+
+  // The hook id is the URL's secret part: no app prints it.
+  expect(system.logLines.some((line) => line.includes('/hooks/'))).toBe(true);
+  expect(system.logLines.filter((line) => line.includes(hookId))).toEqual([]);
+});

@@ -279,16 +279,20 @@ describe('refusals', () => {
     const limited = spawnApp({
       name: 'oauth-service',
       port,
-      env: { ...system.launched.env, OAUTH_RATE_LIMIT_PER_MINUTE: '3' },
+      // Behind a (loopback) proxy, so that this test's client address is its own: the counts are
+      // shared with the other oauth-service, which has served this file's earlier callbacks.
+      env: { ...system.launched.env, OAUTH_RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: 'loopback' },
       inheritedEnv: process.env,
     });
     try {
       await waitUntilReady(limited);
       const statuses: number[] = [];
       for (let attempt = 0; attempt < 4; attempt++) {
-        statuses.push(
-          (await http('GET', `${limited.baseUrl}/api/oauth2-credential/callback?state=x`)).status,
-        );
+        const answer = await http('GET', `${limited.baseUrl}/api/oauth2-credential/callback?state=x`, {
+          headers: { 'x-forwarded-for': '203.0.113.77' },
+        });
+        statuses.push(answer.status);
+        if (answer.status === 429) expect(field(answer.body, 'code')).toBe('rate_limited');
       }
       expect(statuses).toEqual([400, 400, 400, 429]);
       // Health probes are not limited.

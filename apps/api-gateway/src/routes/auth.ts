@@ -19,18 +19,32 @@ function isUniqueViolation(error: unknown): boolean {
   return 'cause' in error && isUniqueViolation(error.cause);
 }
 
-export const authRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, { db, tokens }) => {
+/**
+ * Both routes are limited per client address (before the body is read) and per account email (before
+ * the password is hashed), in counts every replica shares. Registration keeps the seed's contract (201
+ * with a session; 409 email_taken for a known email): an answer that does not tell would need proof
+ * that the caller owns the address (a verification mail), since logging in right after a "successful"
+ * registration would tell anyway. Its limits are what keep probing for accounts slow.
+ */
+export const authRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (
+  app,
+  { db, tokens, rateLimits, authLimits },
+) => {
+  const limitedAnswers = { 429: problemSchema };
+
   app.post(
     '/api/auth/register',
     {
+      config: rateLimits.perAddress('register', authLimits.register.perAddress),
       schema: {
         tags: ['auth'],
         body: credentialsBody.extend({ name: z.string().min(1).max(255).optional() }),
-        response: { 201: sessionSchema, 409: problemSchema },
+        response: { 201: sessionSchema, 409: problemSchema, ...limitedAnswers },
       },
     },
     async (request, reply) => {
       const { email, password, name } = request.body;
+      await rateLimits.consume(reply, 'register', email.toLowerCase(), authLimits.register.perAccount);
       // argon2id with the library's defaults (19 MiB, t=2): memory-hard, as OWASP recommends.
       const passwordHash = await hash(password);
       try {
@@ -51,10 +65,17 @@ export const authRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, { d
   app.post(
     '/api/auth/login',
     {
-      schema: { tags: ['auth'], body: credentialsBody, response: { 200: sessionSchema, 401: problemSchema } },
+      config: rateLimits.perAddress('login', authLimits.login.perAddress),
+      schema: {
+        tags: ['auth'],
+        body: credentialsBody,
+        response: { 200: sessionSchema, 401: problemSchema, ...limitedAnswers },
+      },
     },
-    async (request) => {
+    async (request, reply) => {
       const { email, password } = request.body;
+      // Right or wrong, every attempt counts: a guesser learns nothing from which ones are limited.
+      await rateLimits.consume(reply, 'login', email.toLowerCase(), authLimits.login.perAccount);
       const [user] = await db
         .select()
         .from(users)

@@ -1,5 +1,5 @@
 import { DecryptionError } from '@autoflow/crypto';
-import { type Credential, credentials, workflows } from '@autoflow/db';
+import { type Credential, credentials, type Workflow, workflows } from '@autoflow/db';
 import { authenticate, problems } from '@autoflow/http-kit';
 import { CredentialNeedsReconnectError } from '@autoflow/oauth';
 import { resolveOAuth2 } from '@autoflow/provider-registry';
@@ -34,7 +34,7 @@ function toCredentialView(row: Credential): z.infer<typeof credentialSchema> {
 }
 
 export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, deps) => {
-  const { db, tokens, keyring, registry, listeners } = deps;
+  const { db, tokens, keyring, registry, listeners, schedules } = deps;
 
   /** Another user's credential answers 404, exactly like a missing one. */
   async function findOwnCredential(userId: number, id: number): Promise<Credential> {
@@ -148,22 +148,45 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
     async (request, reply) => {
       const userId = await authenticate(tokens, request);
       const row = await findOwnCredential(userId, request.params.id);
+      const usesCredential = and(
+        eq(workflows.userId, userId),
+        or(eq(workflows.triggerCredentialsId, row.id), eq(workflows.actionCredentialsId, row.id)),
+      );
+      // Schedules first, as when a workflow is deleted: a schedule left firing would start runs that
+      // can only fail without the credential. Nothing is deleted when Temporal cannot be told.
+      const paused = new Set<number>();
+      const pauseSchedules = (rows: Workflow[]) =>
+        Promise.all(
+          rows
+            .filter((workflow) => schedules.isScheduled(workflow) && !paused.has(workflow.id))
+            .map(async (workflow) => {
+              await schedules.pause(workflow.id, `credential ${row.id} was deleted`);
+              paused.add(workflow.id);
+            }),
+        );
+      try {
+        await pauseSchedules(await db.select().from(workflows).where(usesCredential));
+      } catch (error) {
+        request.log.error({ err: error, credentialId: row.id }, 'could not pause the schedules');
+        throw problems.unavailable('the schedules using this credential could not be paused; try again');
+      }
       await revokeAtProvider(row, request.log);
       // Workflows that used it are deactivated rather than left to fail on every event.
       const deactivated = await db.transaction(async (tx) => {
         const affected = await tx
           .update(workflows)
           .set({ isActive: false, updatedAt: new Date() })
-          .where(
-            and(
-              eq(workflows.userId, userId),
-              or(eq(workflows.triggerCredentialsId, row.id), eq(workflows.actionCredentialsId, row.id)),
-            ),
-          )
+          .where(usesCredential)
           .returning();
         await tx.delete(credentials).where(eq(credentials.id, row.id));
         return affected;
       });
+      try {
+        // A workflow that started using the credential meanwhile.
+        await pauseSchedules(deactivated);
+      } catch (error) {
+        request.log.error({ err: error, credentialId: row.id }, 'could not pause a schedule');
+      }
       try {
         // A mailbox workflow of this account finds no subscriber left, and ends.
         await listeners.changed(...deactivated);

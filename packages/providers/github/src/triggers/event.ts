@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { defineTrigger, parseWebhookBody, toJson } from '@autoflow/provider-registry';
 import { z } from 'zod';
 
@@ -47,7 +47,10 @@ export const eventTrigger = defineTrigger({
         signature.length === expected.length && timingSafeEqual(Buffer.from(signature), Buffer.from(expected))
       );
     },
-    eventId: (request) => request.headers['x-github-delivery'],
+    // X-GitHub-Delivery is outside the signature: a captured delivery replayed under a new id would
+    // pass verification. The event is what the signature covers, the body (GitHub's payloads are
+    // unique per event, and its redeliveries resend the same bytes).
+    eventId: (request) => `body-sha256:${createHash('sha256').update(request.rawBody).digest('hex')}`,
     output(request, config) {
       const event = EVENTS.find((name) => name === request.headers['x-github-event']);
       if (!event || !config.events.includes(event)) return undefined;
