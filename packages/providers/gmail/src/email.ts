@@ -170,9 +170,13 @@ function collectBodies(part: gmail_v1.Schema$MessagePart, into: Bodies): void {
 
 /**
  * A Gmail message resource as the trigger's output. `format` is what was asked of Gmail: only `full`
- * has bodies and attachments, even when they are empty. Bounded to MAX_EMAIL_BYTES (see boundEmail).
+ * has bodies and attachments, even when they are empty. Bounded to `maxBytes` of JSON (see boundEmail).
  */
-export function toEmail(message: gmail_v1.Schema$Message, format: 'full' | 'metadata'): Email {
+export function toEmail(
+  message: gmail_v1.Schema$Message,
+  format: 'full' | 'metadata',
+  maxBytes = MAX_EMAIL_BYTES,
+): Email {
   const email: Email = {
     id: message.id ?? '',
     threadId: message.threadId ?? '',
@@ -192,7 +196,7 @@ export function toEmail(message: gmail_v1.Schema$Message, format: 'full' | 'meta
     if (bodies.htmlBody !== undefined) email.htmlBody = bodies.htmlBody;
     email.attachments = bodies.attachments;
   }
-  return boundEmail(email);
+  return boundEmail(email, maxBytes);
 }
 
 /** The addresses of a header such as `Boss <boss@company.com>, b@x.org`, lower-cased. */

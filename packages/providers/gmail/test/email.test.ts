@@ -254,6 +254,17 @@ describe('boundEmail', () => {
     expect(email.truncated).toBe(true);
     expect(bytes(email)).toBeLessThanOrEqual(MAX_EMAIL_BYTES);
     expect(emailSchema.safeParse(email).success).toBe(true);
+    // read-email shares the bound between the mails it returns.
+    const share = toEmail(
+      {
+        id: 'big',
+        payload: { mimeType: 'text/plain', body: { data: Buffer.from(big).toString('base64url') } },
+      },
+      'full',
+      50_000,
+    );
+    expect(bytes(share)).toBeLessThanOrEqual(50_000);
+    expect(share.truncated).toBe(true);
   });
 });
 
