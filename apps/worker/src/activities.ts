@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Database, workflowExecutions } from '@autoflow/db';
+import { type Database, workflowExecutions, workflows } from '@autoflow/db';
 import { CredentialNeedsReconnectError, type CredentialService } from '@autoflow/oauth';
 import {
   type ActionDefinition,
@@ -7,6 +7,7 @@ import {
   ownerListedHosts,
   PermanentActionError,
   type ProviderRegistry,
+  RenderLimitExceeded,
   RetryableActionError,
   renderTemplates,
   renderUrlFields,
@@ -41,6 +42,35 @@ export function idempotencyKeyOf(temporalWorkflowId: string, activityId: string)
   return createHash('sha256').update(`${temporalWorkflowId}\n${activityId}`).digest('hex').slice(0, 32);
 }
 
+/** Postgres's foreign_key_violation, on the error or on the cause a driver wrapper (drizzle) keeps. */
+function isForeignKeyViolation(error: unknown): boolean {
+  for (let current = error, hops = 0; current && hops < 5; hops++) {
+    if (typeof current !== 'object') return false;
+    if ('code' in current && current.code === '23503') return true;
+    current = 'cause' in current ? current.cause : undefined;
+  }
+  return false;
+}
+
+/**
+ * The run's workflow (and with it its executions) was deleted while the run was in flight: nothing is
+ * left to record into, and retrying cannot bring it back. The run ends with this reason.
+ */
+function workflowDeleted(workflowId: number): ApplicationFailure {
+  // No cause: the driver's error quotes the query's parameters (trigger data), which stay out of Temporal.
+  return ApplicationFailure.create({
+    message: `workflow ${workflowId} was deleted while this run was in flight; its outcome is not recorded`,
+    type: 'WorkflowDeleted',
+    nonRetryable: true,
+  });
+}
+
+/** The workflow id inside a run's Temporal workflow id (`run:{workflowId}:…`, see runWorkflowId). */
+function workflowIdOfRun(temporalWorkflowId: string): number | undefined {
+  const match = /^run:(\d+):/.exec(temporalWorkflowId);
+  return match ? Number(match[1]) : undefined;
+}
+
 function createBookkeeping(
   db: Database,
   actions: ReadonlyMap<string, ActionActivity>,
@@ -61,10 +91,14 @@ function createBookkeeping(
         .onConflictDoUpdate({
           target: workflowExecutions.temporalWorkflowId,
           set: { temporalRunId: record.temporalRunId },
+        })
+        .catch((error: unknown) => {
+          if (isForeignKeyViolation(error)) throw workflowDeleted(record.workflowId);
+          throw error;
         });
     },
     async recordRunFinished(record: RunFinishedRecord) {
-      await db
+      const updated = await db
         .update(workflowExecutions)
         .set({
           status: record.status,
@@ -72,7 +106,17 @@ function createBookkeeping(
           errorMessage: record.errorMessage,
           completedAt: new Date(),
         })
-        .where(eq(workflowExecutions.temporalWorkflowId, record.temporalWorkflowId));
+        .where(eq(workflowExecutions.temporalWorkflowId, record.temporalWorkflowId))
+        .returning({ id: workflowExecutions.id });
+      if (updated.length > 0) return;
+      // No row: it went with its workflow (deleted during the action), or the start was never recorded.
+      const workflowId = workflowIdOfRun(record.temporalWorkflowId);
+      if (workflowId === undefined) return;
+      const [workflow] = await db
+        .select({ id: workflows.id })
+        .from(workflows)
+        .where(eq(workflows.id, workflowId));
+      if (!workflow) throw workflowDeleted(workflowId);
     },
     async runRecordedAction({ activityName, action, started }: RecordedActionInput) {
       const run = actions.get(activityName);
@@ -108,6 +152,18 @@ function withRenderedUrls(
   }
 }
 
+/** Templates within the per-run bounds (design notes §11); past them the run fails, never retried. */
+function renderOrFail(input: ActionActivityInput) {
+  try {
+    return renderTemplates(input.config, { trigger: input.triggerData });
+  } catch (error) {
+    if (error instanceof RenderLimitExceeded) {
+      throw ApplicationFailure.create({ message: error.message, type: 'LimitExceeded', nonRetryable: true });
+    }
+    throw error;
+  }
+}
+
 /** Wraps a provider's action as a Temporal activity: templates, config check, failure classes. */
 function actionActivity(providerId: string, action: ActionDefinition, deps: ActivityDeps): ActionActivity {
   const settings = deps.providerSettings.get(providerId) ?? {};
@@ -117,7 +173,7 @@ function actionActivity(providerId: string, action: ActionDefinition, deps: Acti
     const temporalWorkflowId = context.info.workflowExecution?.workflowId;
     if (!temporalWorkflowId)
       throw ApplicationFailure.nonRetryable('actions run only inside a run', 'PermanentActionError');
-    const rendered = renderTemplates(input.config, { trigger: input.triggerData });
+    const rendered = renderOrFail(input);
     const config = action.config.safeParse(withRenderedUrls(action, input, rendered));
     if (!config.success) {
       const problems = config.error.issues.map(

@@ -1,4 +1,11 @@
-import { type Database, type TriggerListener, triggerListeners, workflows } from '@autoflow/db';
+import {
+  type Database,
+  type TriggerListener,
+  triggerListeners,
+  type Workflow,
+  workflowExecutions,
+  workflows,
+} from '@autoflow/db';
 import type { CredentialService } from '@autoflow/oauth';
 import {
   type ActivityFunction,
@@ -7,7 +14,11 @@ import {
   type ProviderRegistry,
   toJson,
 } from '@autoflow/provider-registry';
-import type { RunStarter } from '@autoflow/runs';
+import { type RunStarter, UnknownActionError } from '@autoflow/runs';
+import type { JsonValue } from '@autoflow/workflow-contracts';
+import { runWorkflowId } from '@autoflow/workflow-contracts';
+import { isGrpcServiceError, ServiceError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { and, eq } from 'drizzle-orm';
 import type { Dispatcher } from 'undici';
 
@@ -28,6 +39,61 @@ function toRecord(row: TriggerListener): ListenerRecord {
     watchedAt: row.watchedAt,
     watchExpiresAt: row.watchExpiresAt,
   };
+}
+
+/** gRPC INVALID_ARGUMENT: Temporal refuses the start itself (e.g. an input over its blob size limit). */
+const GRPC_INVALID_ARGUMENT = 3;
+
+/** Why a run can never start, or undefined when retrying may help (Temporal or Postgres unavailable). */
+function permanentStartFailure(error: unknown): string | undefined {
+  if (error instanceof UnknownActionError) return error.message;
+  if (
+    error instanceof ServiceError &&
+    isGrpcServiceError(error.cause) &&
+    error.cause.code === GRPC_INVALID_ARGUMENT
+  ) {
+    return `Temporal refused the run: ${error.cause.details || error.message}`;
+  }
+  return undefined;
+}
+
+/**
+ * Starts a listener's run. A run that can never start is recorded as a failed execution (so its owner
+ * sees why) and reported as a non-retryable failure, which the listener skips instead of retrying.
+ */
+async function startListenerRun(
+  deps: ListenerDeps,
+  workflow: Workflow,
+  eventId: string,
+  triggerData: JsonValue,
+): Promise<{ started: boolean }> {
+  try {
+    const run = await deps.runs.start({ workflow, source: 'event', eventId, triggerData });
+    return { started: run.started };
+  } catch (error) {
+    const reason = permanentStartFailure(error);
+    if (reason === undefined) throw error;
+    await deps.db
+      .insert(workflowExecutions)
+      .values({
+        workflowId: workflow.id,
+        userId: workflow.userId,
+        temporalWorkflowId: runWorkflowId(workflow.id, 'event', eventId),
+        status: 'failed',
+        triggerData: { eventId },
+        errorMessage: `the run could not start: ${reason}`,
+        completedAt: new Date(),
+      })
+      .onConflictDoNothing({ target: workflowExecutions.temporalWorkflowId })
+      .catch(() => {
+        // The workflow was deleted meanwhile: nobody to tell.
+      });
+    throw ApplicationFailure.create({
+      message: `run of workflow ${workflow.id} for event ${eventId} cannot start: ${reason}`,
+      type: 'RunNotStartable',
+      nonRetryable: true,
+    });
+  }
 }
 
 /** What one provider's listener activities may use: its subscribers, its records, tokens and runs. */
@@ -53,10 +119,7 @@ function listenerServices(providerId: string, deps: ListenerDeps): ListenerServi
         workflowId: workflow.id,
         triggerConfig: workflow.triggerConfig,
         actionConfig: toJson(workflow.actionConfig),
-        startRun: async (eventId, triggerData) => {
-          const run = await deps.runs.start({ workflow, source: 'event', eventId, triggerData });
-          return { started: run.started };
-        },
+        startRun: (eventId, triggerData) => startListenerRun(deps, workflow, eventId, triggerData),
       }));
     },
     records: {

@@ -183,6 +183,8 @@ export interface GmailHistoryResult {
   cursorTime: number;
   messagesSeen: number;
   runsStarted: number;
+  /** Runs that can never start (Temporal refused them, their action is gone): skipped, recorded as failed. */
+  runsRefused?: number;
   /** True when the cursor had expired (404) and the mailbox was resynced by date. */
   resynced: boolean;
 }

@@ -3,7 +3,7 @@ import { type Database, workflows } from '@autoflow/db';
 import { ProblemError, problems } from '@autoflow/http-kit';
 import { type InboundRequest, InvalidWebhookBody, type ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
-import { EVENT_ID_PATTERN } from '@autoflow/workflow-contracts';
+import { EVENT_ID_PATTERN, MAX_TRIGGER_DATA_BYTES } from '@autoflow/workflow-contracts';
 import { and, eq } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -102,6 +102,16 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
       // Verified, but not an event this workflow listens to (e.g. a GitHub event type it did not choose).
       if (triggerData === undefined)
         return reply.code(202).send({ accepted: true, duplicate: false, ignored: true });
+      // The raw body is capped, but headers and JSON escaping add to it; Temporal would refuse the run.
+      const triggerDataBytes = Buffer.byteLength(JSON.stringify(triggerData));
+      if (triggerDataBytes > MAX_TRIGGER_DATA_BYTES) {
+        throw new ProblemError(
+          413,
+          'trigger_data_too_large',
+          'Event too large',
+          `the event's data (body, headers and query as JSON) is ${triggerDataBytes} bytes; at most ${MAX_TRIGGER_DATA_BYTES} (MAX_TRIGGER_DATA_BYTES)`,
+        );
+      }
       try {
         const run = await runs.start({ workflow, source: 'webhook', eventId, triggerData });
         return reply.code(202).send({ accepted: true, duplicate: !run.started });

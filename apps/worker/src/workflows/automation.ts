@@ -34,6 +34,21 @@ function scheduledTime(): Date {
   return workflowInfo().typedSearchAttributes.get(SCHEDULED_START_TIME) ?? workflowInfo().startTime;
 }
 
+/**
+ * The run's workflow was deleted while the run was in flight (bookkeeping's `WorkflowDeleted`): nothing is
+ * left to record into, so the run ends with that reason instead of retrying the record for ever.
+ */
+function workflowDeleted(error: unknown): ApplicationFailure | undefined {
+  const failure = error instanceof ActivityFailure ? error.cause : error;
+  if (!(failure instanceof ApplicationFailure) || failure.type !== 'WorkflowDeleted') return undefined;
+  return ApplicationFailure.create({
+    message: failure.message,
+    type: 'WorkflowDeleted',
+    nonRetryable: true,
+    cause: failure,
+  });
+}
+
 function describeFailure(error: unknown): string {
   if (error instanceof ActivityFailure && error.cause) return error.cause.message;
   return error instanceof Error ? error.message : String(error);
@@ -98,6 +113,8 @@ export async function automationWorkflow(input: AutomationRunInput): Promise<Jso
     });
     return result;
   } catch (error) {
+    const deleted = workflowDeleted(error);
+    if (deleted) throw deleted;
     // Recorded even when the run is being cancelled.
     await CancellationScope.nonCancellable(() =>
       bookkeeping.recordRunFinished({
@@ -106,7 +123,9 @@ export async function automationWorkflow(input: AutomationRunInput): Promise<Jso
         actionResult: null,
         errorMessage: describeFailure(error),
       }),
-    );
+    ).catch((recordError: unknown) => {
+      throw workflowDeleted(recordError) ?? recordError;
+    });
     throw error;
   }
 }

@@ -1,5 +1,5 @@
-import { listTemplateReferences } from '@autoflow/provider-registry';
-import type { JsonValue } from '@autoflow/workflow-contracts';
+import { jsonTextBytes, jsonTextPrefix, listTemplateReferences } from '@autoflow/provider-registry';
+import { type JsonValue, MAX_SAVED_CONFIG_BYTES, MAX_TRIGGER_DATA_BYTES } from '@autoflow/workflow-contracts';
 import type { gmail_v1 } from '@googleapis/gmail';
 import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
@@ -24,6 +24,13 @@ export const emailSchema = z.object({
       z.object({ filename: z.string(), mimeType: z.string(), size: z.number(), attachmentId: z.string() }),
     )
     .optional(),
+  truncated: z
+    .boolean()
+    .optional()
+    .describe(
+      'true when the bodies (or, for an extreme mail, long headers and the attachment list) were cut from ' +
+        'their end to keep the mail within what one run may carry (MAX_TRIGGER_DATA_BYTES)',
+    ),
 });
 
 export type Email = z.infer<typeof emailSchema>;
@@ -42,7 +49,79 @@ export const sampleEmail: Email = {
   textBody: 'Please have a look before Monday.',
   htmlBody: '<p>Please have a look before Monday.</p>',
   attachments: [],
+  truncated: false,
 };
+
+/**
+ * The most one mail may weigh as trigger data (JSON bytes). Below MAX_TRIGGER_DATA_BYTES by a saved
+ * config's worth, so that an action that quotes the body once still renders within
+ * MAX_RENDERED_CONFIG_BYTES.
+ */
+export const MAX_EMAIL_BYTES = MAX_TRIGGER_DATA_BYTES - MAX_SAVED_CONFIG_BYTES;
+/** For a mail whose headers alone are huge (any sender can write them): each header field is cut to this. */
+const MAX_HEADER_FIELD_BYTES = 16 * 1024;
+const MAX_LISTED_ATTACHMENTS = 100;
+const MAX_LISTED_LABELS = 100;
+
+const jsonBytes = (value: Email) => Buffer.byteLength(JSON.stringify(value));
+
+function cutHeaders(email: Email): Email {
+  const cut = (text: string) => jsonTextPrefix(text, MAX_HEADER_FIELD_BYTES);
+  return {
+    ...email,
+    messageIdHeader: cut(email.messageIdHeader),
+    from: cut(email.from),
+    to: cut(email.to),
+    cc: cut(email.cc),
+    subject: cut(email.subject),
+    snippet: cut(email.snippet),
+    labels: email.labels.slice(0, MAX_LISTED_LABELS).map((label) => jsonTextPrefix(label, 256)),
+    ...(email.attachments === undefined
+      ? {}
+      : {
+          attachments: email.attachments.slice(0, MAX_LISTED_ATTACHMENTS).map((attachment) => ({
+            ...attachment,
+            filename: jsonTextPrefix(attachment.filename, 1024),
+            mimeType: jsonTextPrefix(attachment.mimeType, 256),
+            attachmentId: jsonTextPrefix(attachment.attachmentId, 1024),
+          })),
+        }),
+  };
+}
+
+/** Room for two bodies: the smaller keeps what it has up to half, the other takes the rest. */
+function splitRoom(room: number, text: number, html: number): [text: number, html: number] {
+  if (text + html <= room) return [text, html];
+  const half = Math.floor(room / 2);
+  if (text <= half) return [text, room - text];
+  if (html <= half) return [room - html, html];
+  return [half, room - half];
+}
+
+/**
+ * A mail within `maxBytes` of JSON, flagged `truncated` when anything was cut. Bodies are cut first
+ * (from their end); headers and the attachment list only when they alone would take half the room.
+ */
+export function boundEmail(email: Email, maxBytes = MAX_EMAIL_BYTES): Email {
+  let bounded: Email = { ...email, truncated: false };
+  if (jsonBytes(bounded) <= maxBytes) return bounded;
+  bounded.truncated = true;
+  const withoutBodies = (value: Email): Email => ({
+    ...value,
+    ...(value.textBody === undefined ? {} : { textBody: '' }),
+    ...(value.htmlBody === undefined ? {} : { htmlBody: '' }),
+  });
+  if (jsonBytes(withoutBodies(bounded)) > maxBytes / 2) bounded = cutHeaders(bounded);
+  const room = Math.max(0, maxBytes - jsonBytes(withoutBodies(bounded)));
+  const [textRoom, htmlRoom] = splitRoom(
+    room,
+    bounded.textBody === undefined ? 0 : jsonTextBytes(bounded.textBody),
+    bounded.htmlBody === undefined ? 0 : jsonTextBytes(bounded.htmlBody),
+  );
+  if (bounded.textBody !== undefined) bounded.textBody = jsonTextPrefix(bounded.textBody, textRoom);
+  if (bounded.htmlBody !== undefined) bounded.htmlBody = jsonTextPrefix(bounded.htmlBody, htmlRoom);
+  return bounded;
+}
 
 /** The headers a trigger or read-email needs; format=metadata asks for exactly these. */
 export const METADATA_HEADERS = ['From', 'To', 'Cc', 'Subject', 'Date', 'Message-ID'];
@@ -91,9 +170,13 @@ function collectBodies(part: gmail_v1.Schema$MessagePart, into: Bodies): void {
 
 /**
  * A Gmail message resource as the trigger's output. `format` is what was asked of Gmail: only `full`
- * has bodies and attachments, even when they are empty.
+ * has bodies and attachments, even when they are empty. Bounded to `maxBytes` of JSON (see boundEmail).
  */
-export function toEmail(message: gmail_v1.Schema$Message, format: 'full' | 'metadata'): Email {
+export function toEmail(
+  message: gmail_v1.Schema$Message,
+  format: 'full' | 'metadata',
+  maxBytes = MAX_EMAIL_BYTES,
+): Email {
   const email: Email = {
     id: message.id ?? '',
     threadId: message.threadId ?? '',
@@ -113,7 +196,7 @@ export function toEmail(message: gmail_v1.Schema$Message, format: 'full' | 'meta
     if (bodies.htmlBody !== undefined) email.htmlBody = bodies.htmlBody;
     email.attachments = bodies.attachments;
   }
-  return email;
+  return boundEmail(email, maxBytes);
 }
 
 /** The addresses of a header such as `Boss <boss@company.com>, b@x.org`, lower-cased. */

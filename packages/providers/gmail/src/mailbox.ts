@@ -259,6 +259,7 @@ export function createMailboxActivities(services: ListenerServices<GmailSettings
       return filter.success ? [{ subscriber, filter: filter.data }] : [];
     });
     let runsStarted = 0;
+    let runsRefused = 0;
     if (subscribers.length > 0) {
       const full = subscribers.some(({ subscriber }) => templatesReadBody(subscriber.actionConfig));
       const labelIds = await labelIdsByName(gmail, subscribers);
@@ -279,17 +280,40 @@ export function createMailboxActivities(services: ListenerServices<GmailSettings
         if (resynced && !wasReceived(email.labels)) continue;
         for (const { subscriber, filter } of subscribers) {
           if (!matchesFilter(filter, email, labelIds)) continue;
-          if ((await startRun(subscriber, email)).started) runsStarted++;
+          const outcome = await startRun(subscriber, email);
+          if (outcome === 'started') runsStarted++;
+          else if (outcome === 'refused') runsRefused++;
         }
       }
     }
     await services.records.saveCursor(credentialId, newCursor);
-    return { cursor: newCursor, cursorTime: startedAt, messagesSeen: candidates.size, runsStarted, resynced };
+    return {
+      cursor: newCursor,
+      cursorTime: startedAt,
+      messagesSeen: candidates.size,
+      runsStarted,
+      resynced,
+      ...(runsRefused > 0 ? { runsRefused } : {}),
+    };
   }
 
-  function startRun(subscriber: ListenerSubscriber, email: Email) {
-    // The run's id comes from the Gmail message id: a mail seen twice never runs a workflow twice.
-    return subscriber.startRun(email.id, toJson(email));
+  /**
+   * A run that can never start (a non-retryable failure: Temporal refuses its input, its action is gone)
+   * is skipped: retrying the whole read would hold every later mail of the mailbox behind it. The
+   * starter records why; anything else (Temporal or Postgres down) fails the read, which is retried.
+   */
+  async function startRun(
+    subscriber: ListenerSubscriber,
+    email: Email,
+  ): Promise<'started' | 'duplicate' | 'refused'> {
+    try {
+      // The run's id comes from the Gmail message id: a mail seen twice never runs a workflow twice.
+      const run = await subscriber.startRun(email.id, toJson(email));
+      return run.started ? 'started' : 'duplicate';
+    } catch (error) {
+      if (error instanceof ApplicationFailure && error.nonRetryable) return 'refused';
+      throw error;
+    }
   }
 
   return { gmailSyncWatch, gmailProcessHistory };

@@ -135,6 +135,8 @@ export async function gmailMailboxWorkflow(input: GmailMailboxInput): Promise<vo
           state.announced = state.cursor;
         }
         if (result.resynced) log.warn('history cursor had expired; resynced by date', { credentialId });
+        if (result.runsRefused)
+          log.warn('runs that cannot start were skipped', { credentialId, runsRefused: result.runsRefused });
       } catch (error) {
         if (!isUnusable(error)) throw error;
         log.warn('mailbox unusable; waiting for a change', { credentialId, error: String(error) });

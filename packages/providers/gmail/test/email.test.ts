@@ -1,8 +1,11 @@
+import { MAX_TRIGGER_DATA_BYTES } from '@autoflow/workflow-contracts';
 import type { gmail_v1 } from '@googleapis/gmail';
 import { describe, expect, it } from 'vitest';
 import {
+  boundEmail,
   type Email,
   emailSchema,
+  MAX_EMAIL_BYTES,
   matchesFilter,
   sampleEmail,
   templatesReadBody,
@@ -106,6 +109,7 @@ describe('toEmail', () => {
       snippet: 'Please have a look before Monday',
       date: '2025-11-29T09:30:00.000Z',
       labels: ['UNREAD', 'IMPORTANT', 'CATEGORY_PERSONAL', 'INBOX'],
+      truncated: false,
     });
     // Absent, not empty: the run's trigger data must not pretend the mail had no body.
     expect(email).not.toHaveProperty('textBody');
@@ -184,6 +188,83 @@ describe('toEmail', () => {
 
     expect(email).toMatchObject({ id: 'only-id', threadId: '', from: '', subject: '', labels: [] });
     expect(email.date).toBe('1970-01-01T00:00:00.000Z');
+  });
+});
+
+describe('boundEmail', () => {
+  const bytes = (email: Email) => Buffer.byteLength(JSON.stringify(email));
+
+  it('keeps a mail that fits as it is, flagged not truncated', () => {
+    expect(boundEmail(sampleEmail)).toEqual({ ...sampleEmail, truncated: false });
+  });
+
+  it('cuts a 3 MB text body from its end to fit, and flags it', () => {
+    const textBody = `start ${'0123456789'.repeat(300_000)} end`;
+    const bounded = boundEmail({ ...sampleEmail, textBody, htmlBody: '<p>short</p>' });
+    expect(bounded.truncated).toBe(true);
+    expect(bytes(bounded)).toBeLessThanOrEqual(MAX_EMAIL_BYTES);
+    expect(MAX_EMAIL_BYTES).toBeLessThan(MAX_TRIGGER_DATA_BYTES);
+    // The short html stays whole; the text takes all the rest of the room.
+    expect(bounded.htmlBody).toBe('<p>short</p>');
+    expect(textBody.startsWith(bounded.textBody ?? '')).toBe(true);
+    expect(bytes(bounded)).toBeGreaterThan(MAX_EMAIL_BYTES - 16);
+    expect(bounded.subject).toBe(sampleEmail.subject);
+  });
+
+  it('shares the room between two large bodies, counting JSON escapes and multi-byte characters', () => {
+    const textBody = '"\n€😀'.repeat(200_000);
+    const htmlBody = `<p>${'é'.repeat(1_000_000)}</p>`;
+    const bounded = boundEmail({ ...sampleEmail, textBody, htmlBody });
+    expect(bounded.truncated).toBe(true);
+    expect(bytes(bounded)).toBeLessThanOrEqual(MAX_EMAIL_BYTES);
+    expect(bytes(bounded)).toBeGreaterThan(MAX_EMAIL_BYTES - 16);
+    expect(textBody.startsWith(bounded.textBody ?? '')).toBe(true);
+    expect(htmlBody.startsWith(bounded.htmlBody ?? '')).toBe(true);
+    // Never half a character: the cut text is still valid UTF-16.
+    const lastUnit = bounded.textBody?.charCodeAt((bounded.textBody?.length ?? 0) - 1) ?? 0;
+    expect(lastUnit >= 0xd800 && lastUnit <= 0xdbff).toBe(false);
+    expect((bounded.textBody?.length ?? 0) > 100_000 && (bounded.htmlBody?.length ?? 0) > 100_000).toBe(true);
+  });
+
+  it('also cuts headers and the attachment list when they alone are huge', () => {
+    const huge = 'x'.repeat(400_000);
+    const attachments = Array.from({ length: 5_000 }, (_, index) => ({
+      filename: `file-${index}-${'n'.repeat(200)}.pdf`,
+      mimeType: 'application/pdf',
+      size: 1,
+      attachmentId: `att-${index}`,
+    }));
+    const bounded = boundEmail({ ...sampleEmail, subject: huge, to: huge, textBody: huge, attachments });
+    expect(bounded.truncated).toBe(true);
+    expect(bytes(bounded)).toBeLessThanOrEqual(MAX_EMAIL_BYTES);
+    expect(bounded.subject.length).toBeLessThan(huge.length);
+    expect(bounded.attachments?.length).toBeLessThan(attachments.length);
+    expect((bounded.textBody?.length ?? 0) > 100_000).toBe(true);
+  });
+
+  it('bounds what toEmail returns', () => {
+    const big = 'y'.repeat(3 * 1024 * 1024);
+    const email = toEmail(
+      {
+        id: 'big',
+        payload: { mimeType: 'text/plain', body: { data: Buffer.from(big).toString('base64url') } },
+      },
+      'full',
+    );
+    expect(email.truncated).toBe(true);
+    expect(bytes(email)).toBeLessThanOrEqual(MAX_EMAIL_BYTES);
+    expect(emailSchema.safeParse(email).success).toBe(true);
+    // read-email shares the bound between the mails it returns.
+    const share = toEmail(
+      {
+        id: 'big',
+        payload: { mimeType: 'text/plain', body: { data: Buffer.from(big).toString('base64url') } },
+      },
+      'full',
+      50_000,
+    );
+    expect(bytes(share)).toBeLessThanOrEqual(50_000);
+    expect(share.truncated).toBe(true);
   });
 });
 

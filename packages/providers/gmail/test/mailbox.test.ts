@@ -459,6 +459,41 @@ describe('gmailProcessHistory', () => {
     expect(records.get(CREDENTIAL_ID)?.cursor).toBe('4000');
   });
 
+  it('skips a mail whose run can never start, moves the cursor on and serves the mails after it', async () => {
+    subscribe(1, {});
+    const [subscriber] = subscribers;
+    if (!subscriber) throw new Error('no subscriber');
+    const start = subscriber.startRun;
+    subscriber.startRun = async (eventId, triggerData) => {
+      if (eventId === mail.boss)
+        throw ApplicationFailure.create({
+          message: 'Blob data size exceeds limit',
+          type: 'RunNotStartable',
+          nonRetryable: true,
+        });
+      return start(eventId, triggerData);
+    };
+
+    const result = await read();
+
+    expect(runsOf(1)).toEqual([mail.other, mail.self]);
+    expect(result).toMatchObject({ runsStarted: 2, runsRefused: 1 });
+    expect(records.get(CREDENTIAL_ID)?.cursor).toBe(result.cursor);
+    expect(result.cursor).not.toBe('4000');
+  });
+
+  it('leaves a run that may start later (Temporal unavailable) to retries, without moving the cursor', async () => {
+    subscribe(1, {});
+    const [subscriber] = subscribers;
+    if (!subscriber) throw new Error('no subscriber');
+    subscriber.startRun = async () => {
+      throw new Error('14 UNAVAILABLE: connection refused');
+    };
+
+    await expect(read()).rejects.toThrow('UNAVAILABLE');
+    expect(records.get(CREDENTIAL_ID)?.cursor).toBe('4000');
+  });
+
   it('leaves an outage while reading mail to retries, without moving the cursor', async () => {
     subscribe(1, {});
     gmail.failNext('messages.get', 500, 1, { reason: 'backendError' });

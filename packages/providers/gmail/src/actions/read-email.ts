@@ -1,7 +1,7 @@
 import { defineAction, PermanentActionError } from '@autoflow/provider-registry';
 import { z } from 'zod';
 import { gmailClient, toActionError } from '../api.js';
-import { emailSchema, METADATA_HEADERS, toEmail } from '../email.js';
+import { emailSchema, MAX_EMAIL_BYTES, METADATA_HEADERS, toEmail } from '../email.js';
 import { GMAIL_QUEUE } from '../queue.js';
 import { gmailSettings } from '../settings.js';
 
@@ -58,7 +58,9 @@ export const readEmailAction = defineAction({
           },
           { signal },
         );
-        emails.push(toEmail(message.data, config.includeBody ? 'full' : 'metadata'));
+        // All of them together stay within what one mail may weigh: the result travels through Temporal.
+        const share = Math.floor(MAX_EMAIL_BYTES / ids.length);
+        emails.push(toEmail(message.data, config.includeBody ? 'full' : 'metadata', share));
       }
       return { emails };
     } catch (error) {
