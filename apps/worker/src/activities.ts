@@ -144,6 +144,7 @@ function withRenderedUrls(
   try {
     return renderUrlFields(action, input.config, rendered, { trigger: input.triggerData });
   } catch (error) {
+    if (error instanceof RenderLimitExceeded) throw limitExceeded(error);
     if (!(error instanceof UrlTemplateError)) throw error;
     throw ApplicationFailure.nonRetryable(
       `invalid config after templates: ${error.message}`,
@@ -152,14 +153,16 @@ function withRenderedUrls(
   }
 }
 
+function limitExceeded(error: RenderLimitExceeded): ApplicationFailure {
+  return ApplicationFailure.create({ message: error.message, type: 'LimitExceeded', nonRetryable: true });
+}
+
 /** Templates within the per-run bounds (design notes §11); past them the run fails, never retried. */
 function renderOrFail(input: ActionActivityInput) {
   try {
     return renderTemplates(input.config, { trigger: input.triggerData });
   } catch (error) {
-    if (error instanceof RenderLimitExceeded) {
-      throw ApplicationFailure.create({ message: error.message, type: 'LimitExceeded', nonRetryable: true });
-    }
+    if (error instanceof RenderLimitExceeded) throw limitExceeded(error);
     throw error;
   }
 }

@@ -230,7 +230,17 @@ export function renderTemplates(
   return render(value, scope.trigger, new RenderBudget(limits), 0);
 }
 
-/** What one placeholder renders as inside longer text; URL templates encode it (url-templates.ts). */
-export function renderPlaceholderText(expression: string, trigger: JsonValue): string {
-  return asText(resolve(expression, trigger));
+/**
+ * What one placeholder renders as inside longer text; URL templates encode it (url-templates.ts).
+ * Bounded like any render: a placeholder past the limits throws RenderLimitExceeded.
+ */
+export function renderPlaceholderText(
+  expression: string,
+  trigger: JsonValue,
+  limits: RenderLimits = DEFAULT_RENDER_LIMITS,
+): string {
+  const budget = new RenderBudget(limits);
+  const text = asText(resolve(expression, trigger), budget);
+  budget.chargeText(text);
+  return text;
 }
