@@ -1,6 +1,6 @@
 import { Keyring } from '@autoflow/crypto';
 import { createDatabase } from '@autoflow/db';
-import { createTokenService, listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
+import { createTokenService, fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
 import { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
@@ -16,7 +16,7 @@ const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 
 const runs = new RunStarter({ db: database.db, temporal, registry });
-const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL) });
+const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL }));
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();

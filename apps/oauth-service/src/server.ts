@@ -1,6 +1,6 @@
 import { Keyring } from '@autoflow/crypto';
 import { createDatabase, credentials } from '@autoflow/db';
-import { createTokenService, listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
+import { createTokenService, fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { OAuthConnector } from '@autoflow/oauth';
 import { Connection } from '@temporalio/client';
@@ -14,7 +14,7 @@ const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_
 const database = createDatabase(env.DATABASE_URL, { maxConnections: 5 });
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 
-const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL) });
+const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL }));
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();

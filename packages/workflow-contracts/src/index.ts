@@ -200,3 +200,4 @@ export interface GmailMailboxActivities {
 }
 
 export * from './limits.js';
+export * from './storable.js';
