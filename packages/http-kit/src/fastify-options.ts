@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyServerOptions } from 'fastify';
 import { loggerOptions } from './logging.js';
 import { ProblemError, sendProblem } from './problem.js';
@@ -32,6 +33,31 @@ function frameworkProblem(error: FastifyError): ProblemError {
   }
 }
 
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (headers or URL over 16 KiB, a malformed
+ * request line, a timeout) answered as problem+json, then the connection is closed as Node does.
+ */
+const clientErrorHandler: NonNullable<FastifyServerOptions['clientErrorHandler']> = (error, socket) => {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'the request line and headers exceed 16 KiB']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'the request took too long to arrive']
+        : [400, 'bad_request', 'the request is not valid HTTP'];
+  const title = STATUS_CODES[status] ?? 'Bad request';
+  const body = JSON.stringify({ type: `about:blank#${code}`, title, status, detail, code });
+  // The answer to a HEAD has no body (the parser failed, but the request line is in the packet).
+  const packet = 'rawPacket' in error && Buffer.isBuffer(error.rawPacket) ? error.rawPacket : undefined;
+  const isHead = packet?.toString('latin1', 0, 5) === 'HEAD ';
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/problem+json\r\n\r\n${isHead ? '' : body}`,
+    );
+  }
+  socket.destroy(error);
+};
+
 /** The Fastify options every app's server (and every test building an app) starts from. */
 export function fastifyOptions({ logLevel, bodyLimit }: AppServerOptions): FastifyServerOptions {
   return {
@@ -39,5 +65,6 @@ export function fastifyOptions({ logLevel, bodyLimit }: AppServerOptions): Fasti
     ...(bodyLimit === undefined ? {} : { bodyLimit }),
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     frameworkErrors: (error, _request, reply) => sendProblem(reply, frameworkProblem(error)),
+    clientErrorHandler,
   };
 }
