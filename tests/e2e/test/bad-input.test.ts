@@ -236,6 +236,15 @@ describe('schedules', () => {
     }
   });
 
+  it('refuses to activate a schedule saved before the rule with 422, not 503 forever', async () => {
+    const created = await system.api('POST', '/api/workflows', { token, body: scheduled({ every: '1h' }) });
+    const id = Number(field(created.body, 'id'));
+    await system.sql`update workflows set trigger_config = ${system.sql.json({ cron: 'not a cron at all' })} where id = ${id}`;
+    const activated = await system.api('POST', `/api/workflows/${id}/activate`, { token });
+    expectProblem(activated, 422, 'workflow_not_runnable');
+    expect(issuePaths(activated).some((path) => path.startsWith('trigger.config'))).toBe(true);
+  });
+
   it('saves and activates a valid cron with a time zone', async () => {
     const created = await system.api('POST', '/api/workflows', {
       token,
