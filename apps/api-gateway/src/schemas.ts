@@ -2,7 +2,10 @@ import { z } from 'zod';
 
 // Request and response shapes; OpenAPI at /docs is generated from these.
 
-export const idParam = z.object({ id: z.coerce.number().int().positive() });
+/** Ids are Postgres `serial` (int4): a larger one is refused before it reaches SQL. */
+export const MAX_ROW_ID = 2_147_483_647;
+
+export const idParam = z.object({ id: z.coerce.number().int().positive().max(MAX_ROW_ID) });
 
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),

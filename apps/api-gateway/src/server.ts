@@ -2,8 +2,8 @@ import { Keyring } from '@autoflow/crypto';
 import { createDatabase, postgresRateLimitCounter } from '@autoflow/db';
 import {
   createTokenService,
+  fastifyOptions,
   listenUntilSignalled,
-  loggerOptions,
   SharedRateLimits,
 } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
@@ -22,7 +22,7 @@ const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 
 const runs = new RunStarter({ db: database.db, temporal, registry });
-const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL), trustProxy: env.TRUST_PROXY });
+const app = Fastify({ ...fastifyOptions({ logLevel: env.LOG_LEVEL }), trustProxy: env.TRUST_PROXY });
 const authWindowMs = env.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000;
 const rule = (max: number) => ({ max, windowMs: authWindowMs });
 app.addHook('onClose', async () => {

@@ -2,8 +2,8 @@ import { Keyring } from '@autoflow/crypto';
 import { createDatabase, credentials, postgresRateLimitCounter } from '@autoflow/db';
 import {
   createTokenService,
+  fastifyOptions,
   listenUntilSignalled,
-  loggerOptions,
   SharedRateLimits,
 } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
@@ -20,7 +20,7 @@ const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_
 const database = createDatabase(env.DATABASE_URL, { maxConnections: 5 });
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 
-const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL), trustProxy: env.TRUST_PROXY });
+const app = Fastify({ ...fastifyOptions({ logLevel: env.LOG_LEVEL }), trustProxy: env.TRUST_PROXY });
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();

@@ -1,6 +1,6 @@
 import { Keyring } from '@autoflow/crypto';
 import { createDatabase } from '@autoflow/db';
-import { listenUntilSignalled, loggerOptions } from '@autoflow/http-kit';
+import { fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { createPushVerifier } from '@autoflow/provider-gmail';
 import { RunStarter } from '@autoflow/runs';
@@ -15,7 +15,7 @@ const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 
-const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL), bodyLimit: env.WEBHOOK_MAX_BODY_BYTES });
+const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL, bodyLimit: env.WEBHOOK_MAX_BODY_BYTES }));
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();

@@ -1,7 +1,7 @@
 import { Keyring } from '@autoflow/crypto';
 import { createDatabase } from '@autoflow/db';
 import { createEgressDispatcher, parseAllowedHosts } from '@autoflow/egress';
-import { loggerOptions } from '@autoflow/http-kit';
+import { fastifyOptions } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
 import {
@@ -32,7 +32,7 @@ function providerSettingsOrExit(): ReadonlyMap<string, unknown> {
 const providerSettings = providerSettingsOrExit();
 // Fails closed: without keys no credential can be opened, so the worker does not start.
 const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
-const app = Fastify({ logger: loggerOptions(env.LOG_LEVEL) });
+const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL }));
 
 const sdkLevels: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' };
 const sdkLog = app.log.child({ component: 'temporal-sdk' });

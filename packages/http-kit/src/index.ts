@@ -1,5 +1,6 @@
 export * from './auth.js';
 export { unsetWhenEmpty } from './env.js';
+export * from './fastify-options.js';
 export * from './health.js';
 export * from './logging.js';
 export * from './openapi.js';

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
@@ -28,11 +29,14 @@ export const problems = {
   notFound: (what = 'resource') => new ProblemError(404, 'not_found', 'Not found', `${what} not found`),
   conflict: (code: string, detail: string) => new ProblemError(409, code, 'Conflict', detail),
   tooManyRequests: (detail: string) => new ProblemError(429, 'rate_limited', 'Too many requests', detail),
+  /** The workflow's action is not installed (any more): retrying cannot help. */
+  actionUnavailable: (detail: string) =>
+    new ProblemError(422, 'action_unavailable', 'Action unavailable', detail),
   unavailable: (detail: string) =>
     new ProblemError(503, 'service_unavailable', 'Service unavailable', detail),
 };
 
-function send(reply: FastifyReply, problem: ProblemError) {
+export function sendProblem(reply: FastifyReply, problem: ProblemError) {
   return reply
     .code(problem.status)
     .type('application/problem+json')
@@ -46,13 +50,27 @@ function send(reply: FastifyReply, problem: ProblemError) {
     });
 }
 
+/** The SQLSTATE of a Postgres error, also when wrapped (drizzle wraps driver errors in `cause`). */
+function postgresErrorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let hops = 0; hops < 3 && typeof current === 'object' && current !== null; hops++) {
+    if ('name' in current && current.name === 'PostgresError' && 'code' in current)
+      return typeof current.code === 'string' ? current.code : undefined;
+    current = 'cause' in current ? current.cause : undefined;
+  }
+  return undefined;
+}
+
 /** Installs the error and not-found handlers that turn every failure into problem+json. */
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
-    send(reply, problems.notFound(`route ${request.method} ${request.url.split('?')[0]}`)),
+    sendProblem(
+      reply,
+      problems.notFound(`route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`),
+    ),
   );
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof ProblemError) return send(reply, error);
+    if (error instanceof ProblemError) return sendProblem(reply, error);
     if (hasZodFastifySchemaValidationErrors(error)) {
       const issues = error.validation.map((issue) => ({
         path: [
@@ -61,14 +79,25 @@ export function registerProblemHandlers(app: FastifyInstance): void {
         ],
         message: issue.message ?? 'invalid',
       }));
-      return send(reply, problems.validationFailed(issues));
+      return sendProblem(reply, problems.validationFailed(issues));
+    }
+    const sqlState = postgresErrorCode(error);
+    if (sqlState && (sqlState.startsWith('22') || sqlState === '54001')) {
+      // A data exception (a value out of range, text Postgres cannot store, …) comes from the request:
+      // the routes validate first, this is the net behind them.
+      request.log.warn({ sqlState }, 'the database refused a value of the request');
+      return sendProblem(
+        reply,
+        new ProblemError(400, 'invalid_value', 'Invalid value', 'a value of the request cannot be stored'),
+      );
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       const code = error.code ? error.code.toLowerCase().replace(/^fst_/, '') : 'bad_request';
-      return send(reply, new ProblemError(error.statusCode, code, 'Bad request', error.message));
+      const title = STATUS_CODES[error.statusCode] ?? 'Bad request';
+      return sendProblem(reply, new ProblemError(error.statusCode, code, title, error.message));
     }
     request.log.error({ err: error }, 'request failed');
-    return send(
+    return sendProblem(
       reply,
       new ProblemError(500, 'internal_error', 'Internal error', 'an unexpected error occurred'),
     );

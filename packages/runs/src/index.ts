@@ -7,6 +7,7 @@ import {
   type JsonValue,
   type RunSource,
   runWorkflowId,
+  storableJson,
   TASK_QUEUES,
   WORKFLOW_TYPES,
 } from '@autoflow/workflow-contracts';
@@ -36,8 +37,13 @@ export interface RunEvent {
 
 export interface StartedRun {
   temporalWorkflowId: string;
-  /** False when this event had already started a run (a redelivery). */
+  /** False when this event had already started a run (a redelivery), or when it cannot run. */
   started: boolean;
+  /**
+   * Why the event cannot run at all (its action is no longer installed): it is recorded as a failed
+   * execution with this reason, and senders should not retry it.
+   */
+  unavailable?: string;
 }
 
 export class UnknownActionError extends Error {
@@ -54,6 +60,10 @@ export interface RunStarterDeps {
 export class RunStarter {
   constructor(private readonly deps: RunStarterDeps) {}
 
+  /**
+   * The run's input. Its trigger data is made storable here, the choke point every run passes:
+   * U+0000 and lone surrogates, which Postgres refuses, become U+FFFD (see workflow-contracts' storable.ts).
+   */
   buildInput(event: RunEvent): AutomationRunInput {
     const { workflow } = event;
     const action = this.deps.registry.action(workflow.actionProvider, workflow.actionId);
@@ -64,7 +74,11 @@ export class RunStarter {
       workflowId: workflow.id,
       userId: workflow.userId,
       source: event.source,
-      trigger: { provider: workflow.triggerProvider, triggerId: workflow.triggerId, data: event.triggerData },
+      trigger: {
+        provider: workflow.triggerProvider,
+        triggerId: workflow.triggerId,
+        data: storableJson(event.triggerData),
+      },
       action: {
         provider: workflow.actionProvider,
         actionId: workflow.actionId,
@@ -78,9 +92,57 @@ export class RunStarter {
     };
   }
 
-  /** Resolves once Temporal has accepted the run (or had already accepted it for this event). */
+  /** Why a workflow cannot run at all, or undefined when it can. */
+  private unavailable(workflow: RunnableWorkflow): string | undefined {
+    return this.deps.registry.action(workflow.actionProvider, workflow.actionId)
+      ? undefined
+      : `the action ${workflow.actionProvider}.${workflow.actionId} is not installed`;
+  }
+
+  /**
+   * Records an event that cannot run as a failed execution with its reason (once per event id), so
+   * that the event is not lost without a trace although no run starts. Returns the execution's id.
+   */
+  private async recordUnavailable(event: RunEvent, temporalWorkflowId: string, reason: string) {
+    const { db } = this.deps;
+    const [inserted] = await db
+      .insert(workflowExecutions)
+      .values({
+        workflowId: event.workflow.id,
+        userId: event.workflow.userId,
+        temporalWorkflowId,
+        status: 'failed',
+        triggerData: storableJson(event.triggerData),
+        errorMessage: reason,
+        completedAt: new Date(),
+      })
+      .onConflictDoNothing({ target: workflowExecutions.temporalWorkflowId })
+      .returning({ id: workflowExecutions.id });
+    if (inserted) return inserted.id;
+    const [existing] = await db
+      .select({ id: workflowExecutions.id })
+      .from(workflowExecutions)
+      .where(
+        and(
+          eq(workflowExecutions.temporalWorkflowId, temporalWorkflowId),
+          eq(workflowExecutions.userId, event.workflow.userId),
+        ),
+      );
+    if (!existing) throw new Error('the execution row vanished between insert and select');
+    return existing.id;
+  }
+
+  /**
+   * Resolves once Temporal has accepted the run (or had already accepted it for this event). An event
+   * that cannot run resolves with `unavailable`, recorded as a failed execution.
+   */
   async start(event: RunEvent): Promise<StartedRun> {
     const temporalWorkflowId = runWorkflowId(event.workflow.id, event.source, event.eventId ?? randomUUID());
+    const unavailable = this.unavailable(event.workflow);
+    if (unavailable) {
+      await this.recordUnavailable(event, temporalWorkflowId, unavailable);
+      return { temporalWorkflowId, started: false, unavailable };
+    }
     try {
       await this.deps.temporal.workflow.start(WORKFLOW_TYPES.automation, {
         taskQueue: TASK_QUEUES.automation,
@@ -104,6 +166,11 @@ export class RunStarter {
   async startRecorded(event: RunEvent): Promise<StartedRun & { executionId: number }> {
     const eventId = event.eventId ?? randomUUID();
     const temporalWorkflowId = runWorkflowId(event.workflow.id, event.source, eventId);
+    const unavailable = this.unavailable(event.workflow);
+    if (unavailable) {
+      const executionId = await this.recordUnavailable(event, temporalWorkflowId, unavailable);
+      return { temporalWorkflowId, started: false, unavailable, executionId };
+    }
     const { db } = this.deps;
     const [inserted] = await db
       .insert(workflowExecutions)
@@ -112,7 +179,7 @@ export class RunStarter {
         userId: event.workflow.userId,
         temporalWorkflowId,
         status: 'running',
-        triggerData: event.triggerData,
+        triggerData: storableJson(event.triggerData),
       })
       .onConflictDoNothing({ target: workflowExecutions.temporalWorkflowId })
       .returning({ id: workflowExecutions.id });

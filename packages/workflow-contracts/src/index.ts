@@ -202,3 +202,4 @@ export interface GmailMailboxActivities {
 }
 
 export * from './limits.js';
+export * from './storable.js';

@@ -1,13 +1,19 @@
 import { type WorkflowExecution, workflowExecutions, workflows } from '@autoflow/db';
 import { authenticate, problems } from '@autoflow/http-kit';
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { z } from 'zod';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { z } from 'zod';
+import { decodeCursor, encodeCursor, microsecondTimestamp, rowId } from '../cursor.js';
 import type { ApiGatewayDeps } from '../deps.js';
 import { executionSchema, idParam, pageOf, pageQuery, problemSchema } from '../schemas.js';
 
 const secured = [{ bearer: [] }];
+
+/** Executions are listed newest first by (started_at, id): unique, so no row is skipped or repeated. */
+const executionCursor = z.tuple([microsecondTimestamp, rowId]);
+
+/** started_at as text at full precision, for the cursor of the last row of a page. */
+const startedAtText = sql<string>`to_char(${workflowExecutions.startedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 function toExecutionView(row: WorkflowExecution): z.infer<typeof executionSchema> {
   return {
@@ -45,24 +51,12 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
       if (!workflow) throw problems.notFound('workflow');
 
       const { limit, cursor } = request.query;
-      const after = decodeCursor(cursor);
-      const [afterStartedAt, afterId] = after ?? [];
-      if (cursor && (typeof afterStartedAt !== 'string' || typeof afterId !== 'number')) {
-        throw problems.validationFailed([{ path: ['cursor'], message: 'invalid cursor' }]);
-      }
-      // Newest first; (started_at, id) is unique, so the keyset never skips or repeats a row.
-      const afterCursor =
-        typeof afterStartedAt === 'string' && typeof afterId === 'number'
-          ? or(
-              lt(workflowExecutions.startedAt, sql`${afterStartedAt}::timestamptz`),
-              and(
-                eq(workflowExecutions.startedAt, sql`${afterStartedAt}::timestamptz`),
-                lt(workflowExecutions.id, afterId),
-              ),
-            )
-          : undefined;
+      const after = decodeCursor(cursor, executionCursor);
+      const afterCursor = after
+        ? sql`(${workflowExecutions.startedAt}, ${workflowExecutions.id}) < (${after[0]}::timestamptz, ${after[1]})`
+        : undefined;
       const rows = await db
-        .select()
+        .select({ execution: workflowExecutions, startedAtText })
         .from(workflowExecutions)
         .where(and(eq(workflowExecutions.workflowId, workflow.id), afterCursor))
         .orderBy(desc(workflowExecutions.startedAt), desc(workflowExecutions.id))
@@ -70,9 +64,9 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
-        items: page.map(toExecutionView),
+        items: page.map((row) => toExecutionView(row.execution)),
         nextCursor:
-          rows.length > limit && last ? encodeCursor([last.startedAt.toISOString(), last.id]) : null,
+          rows.length > limit && last ? encodeCursor([last.startedAtText, last.execution.id]) : null,
       };
     },
   );

@@ -3,12 +3,13 @@ import type { Keyring } from '@autoflow/crypto';
 import { credentials, type Database, type Workflow, workflowExecutions, workflows } from '@autoflow/db';
 import { authenticate, ProblemError, problems } from '@autoflow/http-kit';
 import { type ProviderRegistry, toJson } from '@autoflow/provider-registry';
-import { EVENT_ID_PATTERN, type JsonValue } from '@autoflow/workflow-contracts';
+import { UnknownActionError } from '@autoflow/runs';
+import { EVENT_ID_PATTERN, type JsonValue, MAX_SAVED_CONFIG_BYTES } from '@autoflow/workflow-contracts';
 import { and, desc, eq, getTableColumns, inArray, lt, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, encodeCursor, rowId } from '../cursor.js';
 import type { ApiGatewayDeps } from '../deps.js';
 import {
   createWorkflowBody,
@@ -21,6 +22,19 @@ import {
 } from '../schemas.js';
 
 const secured = [{ bearer: [] }];
+
+/** Workflows are listed newest first by id. */
+const workflowCursor = z.tuple([rowId]);
+
+/** Configs over MAX_SAVED_CONFIG_BYTES (as JSON text) are refused at save, naming the side. */
+function oversizedConfigs(spec: { trigger: { config?: unknown }; action: { config?: unknown } }) {
+  return (['trigger', 'action'] as const).flatMap((side) => {
+    const bytes = Buffer.byteLength(JSON.stringify(spec[side].config ?? {}));
+    return bytes > MAX_SAVED_CONFIG_BYTES
+      ? [{ path: [side, 'config'], message: `is ${bytes} bytes as JSON; at most ${MAX_SAVED_CONFIG_BYTES}` }]
+      : [];
+  });
+}
 
 type WorkflowView = z.infer<typeof workflowSchema>;
 
@@ -209,13 +223,41 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
       await schedules.sync(row);
       await listeners.changed(row, previous);
     } catch (error) {
+      // A schedule's run input names the action: one that is not installed cannot be scheduled.
+      if (error instanceof UnknownActionError) throw problems.actionUnavailable(error.message);
       log.error({ err: error, workflowId: row.id }, 'could not update the trigger');
       // Repeating the call is safe: both make Temporal match the rows, whatever it was.
       throw problems.unavailable('the workflow was saved but its trigger could not be updated; try again');
     }
   }
 
+  /**
+   * A workflow saved before a rule existed (a cron Temporal refuses) or whose provider was since
+   * uninstalled is refused at activation with the reasons, rather than failing on every event.
+   */
+  function assertRunnable(row: Workflow): void {
+    const result = registry.validateSpec({
+      trigger: {
+        serviceProvider: row.triggerProvider,
+        triggerId: row.triggerId,
+        config: row.triggerConfig,
+        credentialsId: row.triggerCredentialsId,
+      },
+      action: { serviceProvider: row.actionProvider, actionId: row.actionId, config: row.actionConfig },
+    });
+    if (!result.ok)
+      throw new ProblemError(
+        422,
+        'workflow_not_runnable',
+        'Workflow not runnable',
+        'the saved workflow is no longer valid; edit it first',
+        result.issues,
+      );
+  }
+
   function validate(spec: z.infer<typeof createWorkflowBody>, credentialProviders: Map<number, string>) {
+    const oversized = oversizedConfigs(spec);
+    if (oversized.length > 0) throw problems.validationFailed(oversized, 'a config is too large');
     const actionCredentialProvider = credentialProviders.get(spec.action.credentialsId ?? -1);
     const result = registry.validateSpec(spec, { actionCredentialProvider });
     if (!result.ok) throw problems.validationFailed(result.issues, 'the workflow is not valid');
@@ -269,16 +311,9 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
     async (request) => {
       const userId = await authenticate(tokens, request);
       const { limit, cursor } = request.query;
-      const after = decodeCursor(cursor);
-      if (cursor && typeof after?.[0] !== 'number')
-        throw problems.validationFailed([{ path: ['cursor'], message: 'invalid cursor' }]);
+      const after = decodeCursor(cursor, workflowCursor);
       const rows = await selectWorkflows(db)
-        .where(
-          and(
-            eq(workflows.userId, userId),
-            typeof after?.[0] === 'number' ? lt(workflows.id, after[0]) : undefined,
-          ),
-        )
+        .where(and(eq(workflows.userId, userId), after ? lt(workflows.id, after[0]) : undefined))
         .orderBy(desc(workflows.id))
         .limit(limit + 1);
       const page = rows.slice(0, limit);
@@ -410,11 +445,12 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
           tags: ['workflows'],
           security: secured,
           params: idParam,
-          response: { 200: workflowSchema, 404: problemSchema },
+          response: { 200: workflowSchema, 404: problemSchema, 422: problemSchema },
         },
       },
       async (request) => {
         const userId = await authenticate(tokens, request);
+        if (isActive) assertRunnable(await findOwnWorkflow(db, userId, request.params.id));
         const [row] = await db
           .update(workflows)
           .set({ isActive, updatedAt: new Date() })
@@ -440,6 +476,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
           202: z.object({ executionId: z.number(), temporalWorkflowId: z.string() }),
           400: problemSchema,
           404: problemSchema,
+          422: problemSchema,
           503: problemSchema,
         },
       },
@@ -456,6 +493,8 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
           eventId: request.headers['idempotency-key'],
           triggerData,
         });
+        // Recorded as a failed execution with the reason; running it again cannot help.
+        if (run.unavailable) throw problems.actionUnavailable(run.unavailable);
         return reply
           .code(202)
           .send({ executionId: run.executionId, temporalWorkflowId: run.temporalWorkflowId });

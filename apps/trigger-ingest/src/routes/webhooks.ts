@@ -2,8 +2,13 @@ import type { Keyring } from '@autoflow/crypto';
 import { type Database, workflows } from '@autoflow/db';
 import { ProblemError, problems } from '@autoflow/http-kit';
 import { type InboundRequest, InvalidWebhookBody, type ProviderRegistry } from '@autoflow/provider-registry';
-import type { RunStarter } from '@autoflow/runs';
-import { EVENT_ID_PATTERN, MAX_TRIGGER_DATA_BYTES } from '@autoflow/workflow-contracts';
+import type { RunStarter, StartedRun } from '@autoflow/runs';
+import {
+  EVENT_ID_PATTERN,
+  exceedsJsonTextDepth,
+  MAX_JSON_DEPTH,
+  MAX_TRIGGER_DATA_BYTES,
+} from '@autoflow/workflow-contracts';
 import { and, eq } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -44,7 +49,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
     {
       schema: {
         tags: ['webhooks'],
-        params: z.object({ hookId: z.string().min(1).max(64) }),
+        // Hook ids are base64url; anything else (U+0000, `%`, …) names no hook and never reaches the database.
+        params: z.object({ hookId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'not a hook id') }),
         querystring: z.record(z.string(), z.string()),
         response: {
           202: z.object({
@@ -64,8 +70,21 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
       const handling = trigger?.webhook;
       if (!workflow || !trigger || !handling) throw problems.notFound('hook');
 
+      const rawBody = typeof request.body === 'string' ? request.body : '';
+      // Measured on the text, before any parser or walk recurses into it.
+      if (
+        /\bjson\b/i.test(request.headers['content-type'] ?? '') &&
+        exceedsJsonTextDepth(rawBody, MAX_JSON_DEPTH)
+      ) {
+        throw new ProblemError(
+          400,
+          'invalid_body',
+          'Invalid body',
+          `the body nests deeper than ${MAX_JSON_DEPTH} levels`,
+        );
+      }
       const inbound: InboundRequest = {
-        rawBody: typeof request.body === 'string' ? request.body : '',
+        rawBody,
         headers: singleValues(request.headers),
         query: request.query,
       };
@@ -112,13 +131,16 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
           `the event's data (body, headers and query as JSON) is ${triggerDataBytes} bytes; at most ${MAX_TRIGGER_DATA_BYTES} (MAX_TRIGGER_DATA_BYTES)`,
         );
       }
+      let run: StartedRun;
       try {
-        const run = await runs.start({ workflow, source: 'webhook', eventId, triggerData });
-        return reply.code(202).send({ accepted: true, duplicate: !run.started });
+        run = await runs.start({ workflow, source: 'webhook', eventId, triggerData });
       } catch (error) {
         request.log.error({ err: error, workflowId: workflow.id }, 'Temporal did not accept the run');
         throw problems.unavailable('the event could not be accepted; retry later');
       }
+      // Recorded as a failed execution; a retry would fail the same way, so the sender must not retry.
+      if (run.unavailable) throw problems.actionUnavailable(run.unavailable);
+      return reply.code(202).send({ accepted: true, duplicate: !run.started });
     },
   );
 };
