@@ -14,7 +14,7 @@ import {
   type ProviderRegistry,
   toJson,
 } from '@autoflow/provider-registry';
-import { type RunStarter, UnknownActionError } from '@autoflow/runs';
+import type { RunStarter } from '@autoflow/runs';
 import type { JsonValue } from '@autoflow/workflow-contracts';
 import { runWorkflowId } from '@autoflow/workflow-contracts';
 import { isGrpcServiceError, ServiceError } from '@temporalio/client';
@@ -44,9 +44,11 @@ function toRecord(row: TriggerListener): ListenerRecord {
 /** gRPC INVALID_ARGUMENT: Temporal refuses the start itself (e.g. an input over its blob size limit). */
 const GRPC_INVALID_ARGUMENT = 3;
 
-/** Why a run can never start, or undefined when retrying may help (Temporal or Postgres unavailable). */
+/**
+ * Why a run can never start, or undefined when retrying may help (Temporal or Postgres unavailable).
+ * An uninstalled action is not an error here: RunStarter records it and answers `unavailable`.
+ */
 function permanentStartFailure(error: unknown): string | undefined {
-  if (error instanceof UnknownActionError) return error.message;
   if (
     error instanceof ServiceError &&
     isGrpcServiceError(error.cause) &&

@@ -196,7 +196,7 @@ describe('one mail never holds up its mailbox', () => {
     });
     for (const execution of refused) {
       expect(field(execution, 'status')).toBe('failed');
-      expect(String(field(execution, 'errorMessage'))).toContain('could not start');
+      expect(String(field(execution, 'errorMessage'))).toContain('is not installed');
     }
     expect((await system.executions(token, working ?? 0)).length).toBe(2);
   });
