@@ -23,6 +23,7 @@ import type {
   RunFinishedRecord,
   RunStartedRecord,
 } from '@autoflow/workflow-contracts';
+import { storableJson, storableText } from '@autoflow/workflow-contracts';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
@@ -102,8 +103,9 @@ function createBookkeeping(
         .update(workflowExecutions)
         .set({
           status: record.status,
-          actionResult: record.actionResult,
-          errorMessage: record.errorMessage,
+          // A target's answer may hold text Postgres refuses (U+0000): stored as U+FFFD, like event data.
+          actionResult: record.actionResult === null ? null : storableJson(record.actionResult),
+          errorMessage: record.errorMessage === null ? null : storableText(record.errorMessage),
           completedAt: new Date(),
         })
         .where(eq(workflowExecutions.temporalWorkflowId, record.temporalWorkflowId))

@@ -87,6 +87,12 @@ export class Sink {
       }
       case '/bad':
         return reply(400, { error: 'the sink does not like this request' });
+      // Text Postgres cannot store (U+0000, a lone surrogate) in an answer and in an error.
+      case '/unstorable':
+        return reply(200, { text: 'x\u0000y', lone: '\ud800' });
+      case '/unstorable-error':
+        response.writeHead(400, { 'content-type': 'text/plain' });
+        return response.end('bad\u0000request');
       case '/slow':
         await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get('ms') ?? 500)));
         return reply(200, { ok: true });

@@ -183,6 +183,39 @@ describe('text Postgres cannot store', () => {
   });
 });
 
+describe('answers Postgres cannot store', () => {
+  it('records a target answer and an error holding U+0000 or a lone surrogate as U+FFFD', async () => {
+    for (const [path, status] of [
+      ['/unstorable', 'completed'],
+      ['/unstorable-error', 'failed'],
+    ] as const) {
+      const created = await system.api('POST', '/api/workflows', {
+        token,
+        body: {
+          name: `answer ${path}`,
+          trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
+          action: { serviceProvider: 'http', actionId: 'request', config: { url: `${sink.baseUrl}${path}` } },
+        },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const id = Number(field(created.body, 'id'));
+      expect((await system.api('POST', `/api/workflows/${id}/activate`, { token })).status).toBe(200);
+      const hookUrl = String(field(created.body, 'webhook', 'url'));
+      const accepted = await http('POST', hookUrl, { body: {}, headers: { 'webhook-id': `answer-${id}` } });
+      expect(accepted.status).toBe(202);
+      const [execution] = await waitFor(`the ${status} run of ${path}`, async () => {
+        const executions = await system.executions(token, id);
+        return executions.some((execution) => field(execution, 'status') === status) ? executions : undefined;
+      });
+      if (status === 'completed') {
+        expect(field(execution, 'actionResult', 'body')).toEqual({ text: 'x\ufffdy', lone: '\ufffd' });
+      } else {
+        expect(String(field(execution, 'errorMessage'))).toContain('bad\ufffdrequest');
+      }
+    }
+  });
+});
+
 describe('depth and size', () => {
   const deep = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 
