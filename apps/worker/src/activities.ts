@@ -10,13 +10,14 @@ import {
   renderTemplates,
   toJson,
 } from '@autoflow/provider-registry';
-import type {
-  ActionActivity,
-  ActionActivityInput,
-  RecordedActionInput,
-  RunBookkeepingActivities,
-  RunFinishedRecord,
-  RunStartedRecord,
+import {
+  ACTION_ACTIVITY_ID,
+  type ActionActivity,
+  type ActionActivityInput,
+  type RecordedActionInput,
+  type RunBookkeepingActivities,
+  type RunFinishedRecord,
+  type RunStartedRecord,
 } from '@autoflow/workflow-contracts';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -114,7 +115,11 @@ function actionActivity(action: ActionDefinition, deps: ActivityDeps): ActionAct
     try {
       const output = await action.run({
         config: config.data,
-        idempotencyKey: idempotencyKeyOf(temporalWorkflowId, context.info.activityId),
+        // A local action's regular-activity attempts use ACTION_ACTIVITY_ID too: one key for the run.
+        idempotencyKey: idempotencyKeyOf(
+          temporalWorkflowId,
+          context.info.isLocal ? ACTION_ACTIVITY_ID : context.info.activityId,
+        ),
         signal: context.cancellationSignal,
         heartbeat: () => context.heartbeat(),
         attempt: context.info.attempt,
@@ -165,15 +170,11 @@ export function createActivitiesByQueue(
   const localActions = new Map<string, ActionActivity>();
   for (const [name, action] of deps.registry.actionsByActivityName()) {
     const execution = deps.registry.executionOptions(action);
-    if (execution.mode === 'local') {
-      // Run through runRecordedAction, in the worker that runs the workflow.
-      localActions.set(name, actionActivity(action, deps));
-    } else {
-      byQueue.set(execution.taskQueue, {
-        ...byQueue.get(execution.taskQueue),
-        [name]: actionActivity(action, deps),
-      });
-    }
+    const activity = actionActivity(action, deps);
+    // A local action runs through runRecordedAction in the worker that runs the workflow, and as a
+    // regular activity on its queue once it leaves the local path.
+    if (execution.mode === 'local') localActions.set(name, activity);
+    byQueue.set(execution.taskQueue, { ...byQueue.get(execution.taskQueue), [name]: activity });
   }
   byQueue.set(mainQueue, { ...byQueue.get(mainQueue), ...createBookkeeping(deps.db, localActions) });
   return byQueue;

@@ -50,6 +50,7 @@ const workers = await createAutomationWorkers({
   env: process.env,
   maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
   maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+  maxLocalActionsPerTenant: env.WORKER_MAX_LOCAL_ACTIONS_PER_TENANT,
 });
 
 await app.register(workerHttp, {

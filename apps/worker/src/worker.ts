@@ -4,10 +4,12 @@ import type { CredentialService } from '@autoflow/oauth';
 import type { ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
 import { TASK_QUEUES } from '@autoflow/workflow-contracts';
+import proto from '@temporalio/proto';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Dispatcher } from 'undici';
 import { createActivitiesByQueue } from './activities.js';
 import { createListenerActivities } from './listeners.js';
+import { localBudgetInterceptor, TenantLocalBudget } from './local-budget.js';
 
 /** Built by `pnpm build` (scripts: bundle-workflows): production never bundles at start-up. */
 export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
@@ -24,12 +26,39 @@ export interface AutomationWorkersOptions {
   env: Readonly<Record<string, string | undefined>>;
   maxConcurrentActivities: number;
   maxConcurrentWorkflowTasks: number;
+  /** Local actions one tenant may run at once in this process (each holds a workflow-task slot). */
+  maxLocalActionsPerTenant: number;
 }
 
 /**
- * One Temporal worker per task queue: the main queue runs workflows, bookkeeping, generic actions and
- * listener activities (a mailbox's history); each rate-limited provider queue (gmail-queue,
- * slack-queue, …) runs only its provider's actions.
+ * Each account (credential) of a provider gets the provider's rate on its queue: a Temporal fairness-key
+ * rate limit, held by the server, so it holds across every worker process, and tasks of different keys
+ * are dispatched in turn (fairness needs `matching.enableFairness`, see temporal-dev-server.ts). The
+ * queue itself has no overall limit: one account's backlog does not delay another's.
+ */
+async function limitEachAccount(
+  connection: NativeConnection,
+  namespace: string,
+  taskQueue: string,
+  requestsPerSecond: number,
+): Promise<void> {
+  await connection.workflowService.updateTaskQueueConfig({
+    namespace,
+    identity: `autoflow-worker@${process.pid}`,
+    taskQueue,
+    taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    updateFairnessKeyRateLimitDefault: {
+      rateLimit: { requestsPerSecond },
+      reason: "the provider's per-account quota",
+    },
+  });
+}
+
+/**
+ * One Temporal worker per task queue: the main queue runs workflows, bookkeeping, local actions (inside
+ * workflow tasks) and listener activities (a mailbox's history); `automation-actions` runs local actions
+ * that left the local path; each rate-limited provider queue (gmail-queue, slack-queue, …) runs only its
+ * provider's actions.
  */
 export async function createAutomationWorkers(options: AutomationWorkersOptions): Promise<Worker[]> {
   const activitiesByQueue = createActivitiesByQueue(
@@ -49,6 +78,9 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
   const queueLimits = new Map(
     options.registry.providers.flatMap((provider) => Object.entries(provider.queues ?? {})),
   );
+  for (const [taskQueue, { maxActivitiesPerSecond }] of queueLimits)
+    await limitEachAccount(options.connection, options.namespace, taskQueue, maxActivitiesPerSecond);
+  const localBudget = new TenantLocalBudget(options.maxLocalActionsPerTenant);
   return Promise.all(
     [...activitiesByQueue].map(([taskQueue, activities]) =>
       Worker.create({
@@ -58,12 +90,11 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
         activities,
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
         maxConcurrentLocalActivityExecutions: options.maxConcurrentActivities,
-        // A provider queue runs at most its provider's quota, across every worker process.
-        maxTaskQueueActivitiesPerSecond: queueLimits.get(taskQueue)?.maxActivitiesPerSecond,
         ...(taskQueue === TASK_QUEUES.automation
           ? {
               workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
               maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
+              interceptors: { activity: [localBudgetInterceptor(localBudget, 'runRecordedAction')] },
             }
           : {}),
       }),

@@ -12,7 +12,10 @@ import { listTemplateReferences } from './templates.js';
 /** Applied to every action unless its definition overrides a part. */
 export const DEFAULT_ACTION_EXECUTION: ActionExecutionOptions = {
   mode: 'local',
-  taskQueue: TASK_QUEUES.automation,
+  taskQueue: TASK_QUEUES.actions,
+  // A local attempt holds a workflow-task slot: it stays short, and a slower target continues as a
+  // regular activity (design notes §11, slow targets).
+  localAttemptTimeoutMs: 3_000,
   startToCloseTimeoutMs: 40_000,
   heartbeatTimeoutMs: 10_000,
   retry: { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 30_000 },

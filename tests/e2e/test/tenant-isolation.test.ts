@@ -144,6 +144,39 @@ it(`delivers tenant B's Slack post while tenant A has ${QUEUED_POSTS} posts queu
   expect(postedA).toBeLessThan(QUEUED_POSTS);
 }, 300_000);
 
+/** Fires `count` webhooks at once; the sorted milliseconds from each one's POST to its arrival at the sink. */
+async function fireAndMeasure(hookUrl: string, label: string, count: number): Promise<number[]> {
+  const sentAt = new Map<string, number>();
+  const answers = await Promise.all(
+    Array.from({ length: count }, (_, index) => {
+      const n = `${label}-${index}`;
+      sentAt.set(n, Date.now());
+      return http('POST', hookUrl, { body: { n }, headers: { 'webhook-id': n } });
+    }),
+  );
+  expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 202));
+  const arrivals = () => {
+    const first = new Map<string, number>();
+    for (const request of sink.forPath('/ok')) {
+      const n = String(field(request.body, 'n'));
+      if (sentAt.has(n) && !first.has(n)) first.set(n, request.receivedAt);
+    }
+    return first;
+  };
+  const reached = await waitFor(
+    `${count} runs (${label}) at the sink`,
+    async () => (arrivals().size === count ? arrivals() : undefined),
+    30_000,
+    20,
+  ).catch((error: unknown) => {
+    console.log(
+      `[tenant-isolation] slow target: only ${arrivals().size} of ${count} runs (${label}) arrived`,
+    );
+    throw error;
+  });
+  return [...reached].map(([n, at]) => at - (sentAt.get(n) ?? at)).sort((a, b) => a - b);
+}
+
 it("reaches tenant B's fast target while tenant A's 60 runs hang on theirs", async () => {
   const tenantA = await system.signUp();
   const tenantB = await system.signUp();
@@ -152,6 +185,8 @@ it("reaches tenant B's fast target while tenant A's 60 runs hang on theirs", asy
     webhookToHttp(`http://${hanging.hostPort}/never`),
   );
   const fastWorkflow = await createActiveWorkflow(tenantB.token, webhookToHttp(`${sink.baseUrl}/ok`));
+  // The same burst with nothing else running, as the yardstick on this machine.
+  const baseline = await fireAndMeasure(fastWorkflow.hookUrl, 'alone', 20);
 
   const hangingAnswers = await Promise.all(
     Array.from({ length: 60 }, (_, n) =>
@@ -161,33 +196,12 @@ it("reaches tenant B's fast target while tenant A's 60 runs hang on theirs", asy
   expect(hangingAnswers.map((answer) => answer.status)).toEqual(hangingAnswers.map(() => 202));
   await new Promise((resolve) => setTimeout(resolve, 3_000));
 
-  const sentAt = new Map<string, number>();
-  const fastAnswers = await Promise.all(
-    Array.from({ length: 20 }, (_, n) => {
-      sentAt.set(String(n), Date.now());
-      return http('POST', fastWorkflow.hookUrl, { body: { n }, headers: { 'webhook-id': `b-${n}` } });
-    }),
-  );
-  expect(fastAnswers.map((answer) => answer.status)).toEqual(fastAnswers.map(() => 202));
-
-  const reached = await waitFor(
-    "tenant B's 20 runs at the sink",
-    async () => {
-      const first = new Map<string, number>();
-      for (const request of sink.forPath('/ok')) {
-        const n = String(field(request.body, 'n'));
-        if (sentAt.has(n) && !first.has(n)) first.set(n, request.receivedAt);
-      }
-      return first.size === 20 ? first : undefined;
-    },
-    30_000,
-    20,
-  );
-  const latencies = [...reached].map(([n, at]) => at - (sentAt.get(n) ?? at)).sort((a, b) => a - b);
+  // Tenant B's 20 runs must all reach the target, within a generous bound (the figure is for the report).
+  const latencies = await fireAndMeasure(fastWorkflow.hookUrl, 'during', 20);
   console.log(
     `[tenant-isolation] slow target: tenant B's 20 webhooks reached the sink with p50 ` +
-      `${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${latencies.at(-1)} ms ` +
-      `while tenant A's 60 runs hung`,
+      `${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms while tenant A's 60 runs hung ` +
+      `(alone, before: p50 ${percentile(baseline, 50)} ms, p99 ${percentile(baseline, 99)} ms)`,
   );
-  expect(reached.size).toBe(20);
+  expect(latencies).toHaveLength(20);
 }, 120_000);
