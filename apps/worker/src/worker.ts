@@ -5,7 +5,7 @@ import type { ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
 import { TASK_QUEUES } from '@autoflow/workflow-contracts';
 import proto from '@temporalio/proto';
-import { type NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Dispatcher } from 'undici';
 import { createActivitiesByQueue } from './activities.js';
 import { createListenerActivities } from './listeners.js';
@@ -34,24 +34,34 @@ export interface AutomationWorkersOptions {
  * Each account (credential) of a provider gets the provider's rate on its queue: a Temporal fairness-key
  * rate limit, held by the server, so it holds across every worker process, and tasks of different keys
  * are dispatched in turn (fairness needs `matching.enableFairness`, see temporal-dev-server.ts). The
- * queue itself has no overall limit: one account's backlog does not delay another's.
+ * queue itself has no overall limit: one account's backlog does not delay another's. False when the
+ * server refused (older than 1.29, or no permission).
  */
 async function limitEachAccount(
   connection: NativeConnection,
   namespace: string,
   taskQueue: string,
   requestsPerSecond: number,
-): Promise<void> {
-  await connection.workflowService.updateTaskQueueConfig({
-    namespace,
-    identity: `autoflow-worker@${process.pid}`,
-    taskQueue,
-    taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-    updateFairnessKeyRateLimitDefault: {
-      rateLimit: { requestsPerSecond },
-      reason: "the provider's per-account quota",
-    },
-  });
+): Promise<boolean> {
+  try {
+    await connection.workflowService.updateTaskQueueConfig({
+      namespace,
+      identity: `autoflow-worker@${process.pid}`,
+      taskQueue,
+      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      updateFairnessKeyRateLimitDefault: {
+        rateLimit: { requestsPerSecond },
+        reason: "the provider's per-account quota",
+      },
+    });
+    return true;
+  } catch (error) {
+    Runtime.instance().logger.warn(
+      `no per-account rate limit on ${taskQueue}; the whole queue gets the provider's rate instead`,
+      { error: error instanceof Error ? error.message : String(error) },
+    );
+    return false;
+  }
 }
 
 /**
@@ -78,8 +88,12 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
   const queueLimits = new Map(
     options.registry.providers.flatMap((provider) => Object.entries(provider.queues ?? {})),
   );
-  for (const [taskQueue, { maxActivitiesPerSecond }] of queueLimits)
-    await limitEachAccount(options.connection, options.namespace, taskQueue, maxActivitiesPerSecond);
+  // Queues whose accounts could not get their own limit fall back to one limit for the whole queue.
+  const queueWideLimits = new Map<string, number>();
+  for (const [taskQueue, { maxActivitiesPerSecond }] of queueLimits) {
+    if (!(await limitEachAccount(options.connection, options.namespace, taskQueue, maxActivitiesPerSecond)))
+      queueWideLimits.set(taskQueue, maxActivitiesPerSecond);
+  }
   const localBudget = new TenantLocalBudget(options.maxLocalActionsPerTenant);
   return Promise.all(
     [...activitiesByQueue].map(([taskQueue, activities]) =>
@@ -90,6 +104,7 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
         activities,
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
         maxConcurrentLocalActivityExecutions: options.maxConcurrentActivities,
+        maxTaskQueueActivitiesPerSecond: queueWideLimits.get(taskQueue),
         ...(taskQueue === TASK_QUEUES.automation
           ? {
               workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
