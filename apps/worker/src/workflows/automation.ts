@@ -50,7 +50,7 @@ function describeFailure(error: unknown): string {
  * What the failed local attempt leaves to the regular activity: how many attempts it used and how long
  * to wait first, or nothing when the run fails here (a permanent error, a cancellation).
  */
-function afterLocalAttempt(error: unknown): { attemptsUsed: number; backoff: boolean } | undefined {
+export function afterLocalAttempt(error: unknown): { attemptsUsed: number; backoff: boolean } | undefined {
   if (isCancellation(error)) return undefined;
   // A local activity's failure arrives wrapped in an ActivityFailure or bare, depending on how it ended.
   const cause = error instanceof ActivityFailure ? error.cause : error;
