@@ -1,6 +1,7 @@
 import {
   type ActionExecutionOptions,
   actionActivityName,
+  DEFAULT_LOCAL_ATTEMPT_TIMEOUT_MS,
   type JsonValue,
   TASK_QUEUES,
 } from '@autoflow/workflow-contracts';
@@ -13,9 +14,7 @@ import { listTemplateReferences } from './templates.js';
 export const DEFAULT_ACTION_EXECUTION: ActionExecutionOptions = {
   mode: 'local',
   taskQueue: TASK_QUEUES.actions,
-  // A local attempt holds a workflow-task slot: it stays short, and a slower target continues as a
-  // regular activity (design notes §11, slow targets).
-  localAttemptTimeoutMs: 3_000,
+  localAttemptTimeoutMs: DEFAULT_LOCAL_ATTEMPT_TIMEOUT_MS,
   startToCloseTimeoutMs: 40_000,
   heartbeatTimeoutMs: 10_000,
   retry: { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 30_000 },

@@ -42,6 +42,12 @@ export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
+/**
+ * A local attempt holds a workflow-task slot of its worker: it stays short, and a slower target continues
+ * as a regular activity (design notes §11, slow targets).
+ */
+export const DEFAULT_LOCAL_ATTEMPT_TIMEOUT_MS = 3_000;
+
 /** Retry policy of one action, in plain data so that it travels inside the run input. */
 export interface ActionRetryPolicy {
   maximumAttempts: number;
@@ -63,8 +69,11 @@ export interface ActionExecutionOptions {
   mode: 'local' | 'queued';
   /** Where the action runs as a regular activity: always when `queued`, after the local attempt when `local`. */
   taskQueue: string;
-  /** `local` only: the bound of the one attempt made inside the workflow task. */
-  localAttemptTimeoutMs: number;
+  /**
+   * `local` only: the bound of the one attempt made inside the workflow task. Absent from runs started
+   * before it existed: they use DEFAULT_LOCAL_ATTEMPT_TIMEOUT_MS.
+   */
+  localAttemptTimeoutMs?: number;
   startToCloseTimeoutMs: number;
   /** `queued` only: lets a dead worker's attempt be retried quickly instead of waiting for the whole timeout. */
   heartbeatTimeoutMs: number;

@@ -5,6 +5,7 @@ import {
   type AutomationRunInput,
   accountFairnessKey,
   actionActivityName,
+  DEFAULT_LOCAL_ATTEMPT_TIMEOUT_MS,
   type JsonValue,
   LOCAL_BUDGET_EXHAUSTED,
   type RunBookkeepingActivities,
@@ -112,7 +113,7 @@ export async function automationWorkflow(input: AutomationRunInput): Promise<Jso
     if (execution.mode === 'local') {
       // One bounded attempt inside the workflow task: the common case, a run in one workflow task.
       const localAttempt = proxyLocalActivities<RunBookkeepingActivities>({
-        startToCloseTimeout: execution.localAttemptTimeoutMs,
+        startToCloseTimeout: execution.localAttemptTimeoutMs ?? DEFAULT_LOCAL_ATTEMPT_TIMEOUT_MS,
         retry: { maximumAttempts: 1 },
       });
       try {
