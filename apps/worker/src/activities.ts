@@ -14,16 +14,18 @@ import {
   toJson,
   UrlTemplateError,
 } from '@autoflow/provider-registry';
-import type {
-  ActionActivity,
-  ActionActivityInput,
-  JsonValue,
-  RecordedActionInput,
-  RunBookkeepingActivities,
-  RunFinishedRecord,
-  RunStartedRecord,
+import {
+  ACTION_ACTIVITY_ID,
+  type ActionActivity,
+  type ActionActivityInput,
+  type JsonValue,
+  type RecordedActionInput,
+  type RunBookkeepingActivities,
+  type RunFinishedRecord,
+  type RunStartedRecord,
+  storableJson,
+  storableText,
 } from '@autoflow/workflow-contracts';
-import { storableJson, storableText } from '@autoflow/workflow-contracts';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
@@ -198,7 +200,11 @@ function actionActivity(providerId: string, action: ActionDefinition, deps: Acti
     try {
       const output = await action.run({
         config: config.data,
-        idempotencyKey: idempotencyKeyOf(temporalWorkflowId, context.info.activityId),
+        // A local action's regular-activity attempts use ACTION_ACTIVITY_ID too: one key for the run.
+        idempotencyKey: idempotencyKeyOf(
+          temporalWorkflowId,
+          context.info.isLocal ? ACTION_ACTIVITY_ID : context.info.activityId,
+        ),
         signal: context.cancellationSignal,
         heartbeat: () => context.heartbeat(),
         attempt: context.info.attempt,
@@ -257,15 +263,11 @@ export function createActivitiesByQueue(
   const localActions = new Map<string, ActionActivity>();
   for (const { activityName: name, provider, action } of deps.registry.actionEntries()) {
     const execution = deps.registry.executionOptions(action);
-    if (execution.mode === 'local') {
-      // Run through runRecordedAction, in the worker that runs the workflow.
-      localActions.set(name, actionActivity(provider.id, action, deps));
-    } else {
-      byQueue.set(execution.taskQueue, {
-        ...byQueue.get(execution.taskQueue),
-        [name]: actionActivity(provider.id, action, deps),
-      });
-    }
+    const activity = actionActivity(provider.id, action, deps);
+    // A local action runs through runRecordedAction in the worker that runs the workflow, and as a
+    // regular activity on its queue once it leaves the local path.
+    if (execution.mode === 'local') localActions.set(name, activity);
+    byQueue.set(execution.taskQueue, { ...byQueue.get(execution.taskQueue), [name]: activity });
   }
   byQueue.set(mainQueue, { ...byQueue.get(mainQueue), ...createBookkeeping(deps.db, localActions) });
   return byQueue;

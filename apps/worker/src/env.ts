@@ -21,6 +21,11 @@ export const envSchema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   /** Workflow tasks one worker process runs at once. */
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(40),
+  /**
+   * Local actions (HTTP, GitHub) one tenant may run at once in one worker process; each holds a
+   * workflow-task slot for up to 3 s. Past it, the tenant's runs call their target as regular activities.
+   */
+  WORKER_MAX_LOCAL_ACTIONS_PER_TENANT: z.coerce.number().int().positive().default(10),
   /** Postgres connections; bookkeeping runs two short writes per run. */
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
   /** Port of the health endpoints (/healthz, /readyz). */

@@ -67,6 +67,7 @@ const workers = await createAutomationWorkers({
   providerSettings,
   maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
   maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+  maxLocalActionsPerTenant: env.WORKER_MAX_LOCAL_ACTIONS_PER_TENANT,
 });
 
 await app.register(workerHttp, {

@@ -4,10 +4,12 @@ import type { CredentialService } from '@autoflow/oauth';
 import type { ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
 import { TASK_QUEUES } from '@autoflow/workflow-contracts';
-import { type NativeConnection, Worker } from '@temporalio/worker';
+import proto from '@temporalio/proto';
+import { type NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Dispatcher } from 'undici';
 import { createActivitiesByQueue } from './activities.js';
 import { createListenerActivities } from './listeners.js';
+import { localBudgetInterceptor, TenantLocalBudget } from './local-budget.js';
 
 /** Built by `pnpm build` (scripts: bundle-workflows): production never bundles at start-up. */
 export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
@@ -25,12 +27,49 @@ export interface AutomationWorkersOptions {
   providerSettings: ReadonlyMap<string, unknown>;
   maxConcurrentActivities: number;
   maxConcurrentWorkflowTasks: number;
+  /** Local actions one tenant may run at once in this process (each holds a workflow-task slot). */
+  maxLocalActionsPerTenant: number;
 }
 
 /**
- * One Temporal worker per task queue: the main queue runs workflows, bookkeeping, generic actions and
- * listener activities (a mailbox's history); each rate-limited provider queue (gmail-queue,
- * slack-queue, …) runs only its provider's actions.
+ * Each account (credential) of a provider gets the provider's rate on its queue: a Temporal fairness-key
+ * rate limit, held by the server, so it holds across every worker process, and tasks of different keys
+ * are dispatched in turn (fairness needs `matching.enableFairness`, see temporal-dev-server.ts). The
+ * queue itself has no overall limit: one account's backlog does not delay another's. False when the
+ * server refused (older than 1.29, or no permission).
+ */
+async function limitEachAccount(
+  connection: NativeConnection,
+  namespace: string,
+  taskQueue: string,
+  requestsPerSecond: number,
+): Promise<boolean> {
+  try {
+    await connection.workflowService.updateTaskQueueConfig({
+      namespace,
+      identity: `autoflow-worker@${process.pid}`,
+      taskQueue,
+      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      updateFairnessKeyRateLimitDefault: {
+        rateLimit: { requestsPerSecond },
+        reason: "the provider's per-account quota",
+      },
+    });
+    return true;
+  } catch (error) {
+    Runtime.instance().logger.warn(
+      `no per-account rate limit on ${taskQueue}; the whole queue gets the provider's rate instead`,
+      { error: error instanceof Error ? error.message : String(error) },
+    );
+    return false;
+  }
+}
+
+/**
+ * One Temporal worker per task queue: the main queue runs workflows, bookkeeping, local actions (inside
+ * workflow tasks) and listener activities (a mailbox's history); `automation-actions` runs local actions
+ * that left the local path; each rate-limited provider queue (gmail-queue, slack-queue, …) runs only its
+ * provider's actions.
  */
 export async function createAutomationWorkers(options: AutomationWorkersOptions): Promise<Worker[]> {
   const activitiesByQueue = createActivitiesByQueue(
@@ -50,6 +89,13 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
   const queueLimits = new Map(
     options.registry.providers.flatMap((provider) => Object.entries(provider.queues ?? {})),
   );
+  // Queues whose accounts could not get their own limit fall back to one limit for the whole queue.
+  const queueWideLimits = new Map<string, number>();
+  for (const [taskQueue, { maxActivitiesPerSecond }] of queueLimits) {
+    if (!(await limitEachAccount(options.connection, options.namespace, taskQueue, maxActivitiesPerSecond)))
+      queueWideLimits.set(taskQueue, maxActivitiesPerSecond);
+  }
+  const localBudget = new TenantLocalBudget(options.maxLocalActionsPerTenant);
   return Promise.all(
     [...activitiesByQueue].map(([taskQueue, activities]) =>
       Worker.create({
@@ -59,12 +105,12 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
         activities,
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
         maxConcurrentLocalActivityExecutions: options.maxConcurrentActivities,
-        // A provider queue runs at most its provider's quota, across every worker process.
-        maxTaskQueueActivitiesPerSecond: queueLimits.get(taskQueue)?.maxActivitiesPerSecond,
+        maxTaskQueueActivitiesPerSecond: queueWideLimits.get(taskQueue),
         ...(taskQueue === TASK_QUEUES.automation
           ? {
               workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
               maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
+              interceptors: { activity: [localBudgetInterceptor(localBudget, 'runRecordedAction')] },
             }
           : {}),
       }),

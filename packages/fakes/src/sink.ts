@@ -92,7 +92,8 @@ export class Sink {
         return reply(200, { text: 'x\u0000y', lone: '\ud800' });
       case '/unstorable-error':
         response.writeHead(400, { 'content-type': 'text/plain' });
-        return response.end('bad\u0000request');
+        response.end('bad\u0000request');
+        return;
       case '/slow':
         await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get('ms') ?? 500)));
         return reply(200, { ok: true });

@@ -17,6 +17,10 @@ export const TEMPORAL_DEV_SERVER_FLAGS: readonly string[] = [
   // dispatch less for queued actions on the main queue. (HTTP runs as a local activity: no dispatch.)
   '--dynamic-config-value',
   'system.enableActivityEagerExecution=true',
+  // Task-queue fairness (Temporal 1.29): tasks are dispatched in turn across fairness keys (tenants,
+  // provider accounts), and a provider queue limits each account to its quota (design notes §11).
+  '--dynamic-config-value',
+  'matching.enableFairness=true',
   // WAL lets readers (visibility, UI) proceed while history is written.
   '--sqlite-pragma',
   'journal_mode=wal',

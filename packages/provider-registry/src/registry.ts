@@ -1,6 +1,7 @@
 import {
   type ActionExecutionOptions,
   actionActivityName,
+  DEFAULT_LOCAL_ATTEMPT_TIMEOUT_MS,
   type JsonValue,
   TASK_QUEUES,
 } from '@autoflow/workflow-contracts';
@@ -14,7 +15,8 @@ import { checkUrlTemplate, UrlTemplateError, urlTemplateIssues } from './url-tem
 /** Applied to every action unless its definition overrides a part. */
 export const DEFAULT_ACTION_EXECUTION: ActionExecutionOptions = {
   mode: 'local',
-  taskQueue: TASK_QUEUES.automation,
+  taskQueue: TASK_QUEUES.actions,
+  localAttemptTimeoutMs: DEFAULT_LOCAL_ATTEMPT_TIMEOUT_MS,
   startToCloseTimeoutMs: 40_000,
   heartbeatTimeoutMs: 10_000,
   retry: { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 30_000 },

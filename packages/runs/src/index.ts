@@ -9,6 +9,7 @@ import {
   runWorkflowId,
   storableJson,
   TASK_QUEUES,
+  tenantFairnessKey,
   WORKFLOW_TYPES,
 } from '@autoflow/workflow-contracts';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
@@ -150,6 +151,8 @@ export class RunStarter {
         args: [this.buildInput(event)],
         // Even after the first run of this event has closed, its id is not reused.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // Workflow tasks are dispatched in turn across tenants: one tenant's burst does not queue others.
+        priority: { fairnessKey: tenantFairnessKey(event.workflow.userId) },
       });
       return { temporalWorkflowId, started: true };
     } catch (error) {

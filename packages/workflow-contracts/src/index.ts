@@ -2,8 +2,14 @@
 // This module is imported by workflow code, so it stays deterministic: no I/O, no Node APIs.
 
 export const TASK_QUEUES = {
-  /** Workflow tasks, bookkeeping and generic actions (HTTP), so those can be dispatched eagerly. */
+  /** Workflow tasks and bookkeeping; local actions (HTTP) run inside these workflow tasks. */
   automation: 'automation-workflows',
+  /**
+   * Local actions that left the local path (a slow or failing target, or a tenant over its local
+   * budget) run here as regular activities, dispatched fairly across tenants, so that they hold no
+   * workflow-task slot.
+   */
+  actions: 'automation-actions',
 } as const;
 
 export const WORKFLOW_TYPES = {
@@ -36,6 +42,12 @@ export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
+/**
+ * A local attempt holds a workflow-task slot of its worker: it stays short, and a slower target continues
+ * as a regular activity (design notes §11, slow targets).
+ */
+export const DEFAULT_LOCAL_ATTEMPT_TIMEOUT_MS = 3_000;
+
 /** Retry policy of one action, in plain data so that it travels inside the run input. */
 export interface ActionRetryPolicy {
   maximumAttempts: number;
@@ -47,13 +59,21 @@ export interface ActionRetryPolicy {
 /** How the action's activity is scheduled; resolved from the provider registry when the run starts. */
 export interface ActionExecutionOptions {
   /**
-   * `local`: a local activity inside the workflow task, for short actions (HTTP): no activity dispatch and
-   * one workflow task per run instead of two. `queued`: a regular activity on `taskQueue`, for actions
-   * that must be rate-limited per provider (gmail-queue, slack-queue) or run long.
+   * `local`: one attempt as a local activity inside the workflow task, for short actions (HTTP): no
+   * activity dispatch and one workflow task per run instead of two. That attempt is bounded by
+   * `localAttemptTimeoutMs`; when it times out or fails retryably, or the tenant is over its local
+   * budget, the remaining attempts run as a regular activity on `taskQueue`, so that a slow target holds
+   * a workflow-task slot for at most that long. `queued`: a regular activity on `taskQueue`, for actions
+   * that must be rate-limited per provider account (gmail-queue, slack-queue) or run long.
    */
   mode: 'local' | 'queued';
-  /** Used when `mode` is `queued`. */
+  /** Where the action runs as a regular activity: always when `queued`, after the local attempt when `local`. */
   taskQueue: string;
+  /**
+   * `local` only: the bound of the one attempt made inside the workflow task. Absent from runs started
+   * before it existed: they use DEFAULT_LOCAL_ATTEMPT_TIMEOUT_MS.
+   */
+  localAttemptTimeoutMs?: number;
   startToCloseTimeoutMs: number;
   /** `queued` only: lets a dead worker's attempt be retried quickly instead of waiting for the whole timeout. */
   heartbeatTimeoutMs: number;
@@ -79,6 +99,30 @@ export interface AutomationRunInput {
 }
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * Failure type of a local attempt refused because its tenant already runs its share of local actions in
+ * this worker process; the action then runs as a regular activity and the attempt does not count.
+ */
+export const LOCAL_BUDGET_EXHAUSTED = 'LocalBudgetExhausted';
+
+/**
+ * The activity id of a local action in every path it takes (local attempt, regular activity), so that
+ * its idempotency key stays the same for every attempt of one run.
+ */
+export const ACTION_ACTIVITY_ID = 'action';
+
+/**
+ * Temporal fairness keys (task-queue fairness, server ≥ 1.29 with `matching.enableFairness`): tasks are
+ * dispatched in turn across keys, and a provider queue limits each key to its per-account rate.
+ */
+export function tenantFairnessKey(userId: number): string {
+  return `tenant:${userId}`;
+}
+
+export function accountFairnessKey(credentialId: number): string {
+  return `credential:${credentialId}`;
+}
 
 /** The activity name of an action: `${provider}.${actionId}`. */
 export function actionActivityName(provider: string, actionId: string): string {

@@ -1,9 +1,15 @@
 import {
+  ACTION_ACTIVITY_ID,
   type ActionActivity,
+  type ActionExecutionOptions,
   type AutomationRunInput,
+  accountFairnessKey,
   actionActivityName,
+  DEFAULT_LOCAL_ATTEMPT_TIMEOUT_MS,
   type JsonValue,
+  LOCAL_BUDGET_EXHAUSTED,
   type RunBookkeepingActivities,
+  tenantFairnessKey,
 } from '@autoflow/workflow-contracts';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
@@ -13,6 +19,8 @@ import {
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
+  sleep,
+  TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 
@@ -55,9 +63,37 @@ function describeFailure(error: unknown): string {
 }
 
 /**
+ * What the failed local attempt leaves to the regular activity: how many attempts it used and how long
+ * to wait first, or nothing when the run fails here (a permanent error, a cancellation).
+ */
+export function afterLocalAttempt(error: unknown): { attemptsUsed: number; backoff: boolean } | undefined {
+  if (isCancellation(error)) return undefined;
+  // A local activity's failure arrives wrapped in an ActivityFailure or bare, depending on how it ended.
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof TimeoutFailure) return { attemptsUsed: 1, backoff: false };
+  if (!(cause instanceof ApplicationFailure)) return undefined;
+  if (cause.type === LOCAL_BUDGET_EXHAUSTED) return { attemptsUsed: 0, backoff: false };
+  if (cause.nonRetryable) return undefined;
+  // A fast failure (5xx, 429): back off before the next attempt, as a retry would.
+  return { attemptsUsed: 1, backoff: true };
+}
+
+/**
+ * Queued actions of an account share its provider's per-account rate limit (the fairness key's rate on
+ * the provider's queue); everything else is dispatched fairly per tenant.
+ */
+function fairnessKey(input: AutomationRunInput, execution: ActionExecutionOptions): string {
+  const { credentialsId } = input.action;
+  return execution.mode === 'queued' && credentialsId !== null
+    ? accountFairnessKey(credentialsId)
+    : tenantFairnessKey(input.userId);
+}
+
+/**
  * One run: record the start, call the action, record the outcome. A local action does all three in one
- * local activity, so the run is a single workflow task; a queued action (a provider's rate-limited queue)
- * adds its activity dispatch and a second workflow task.
+ * local activity, so the run is a single workflow task; a queued action (a provider's rate-limited queue),
+ * or a local one whose bounded local attempt did not succeed, adds its activity dispatch and a second
+ * workflow task.
  */
 export async function automationWorkflow(input: AutomationRunInput): Promise<JsonValue> {
   const { workflowId: temporalWorkflowId, runId } = workflowInfo();
@@ -88,19 +124,37 @@ export async function automationWorkflow(input: AutomationRunInput): Promise<Jso
   const activityName = actionActivityName(input.action.provider, input.action.actionId);
 
   try {
+    let attemptsUsed = 0;
     if (execution.mode === 'local') {
-      const recorded = proxyLocalActivities<RunBookkeepingActivities>({
-        startToCloseTimeout: execution.startToCloseTimeoutMs,
-        retry,
+      // One bounded attempt inside the workflow task: the common case, a run in one workflow task.
+      const localAttempt = proxyLocalActivities<RunBookkeepingActivities>({
+        startToCloseTimeout: execution.localAttemptTimeoutMs ?? DEFAULT_LOCAL_ATTEMPT_TIMEOUT_MS,
+        retry: { maximumAttempts: 1 },
       });
-      return await recorded.runRecordedAction({ activityName, action, started });
+      try {
+        return await localAttempt.runRecordedAction({ activityName, action, started });
+      } catch (error) {
+        const next = afterLocalAttempt(error);
+        // maximumAttempts 0 means unlimited, in Temporal as here.
+        const exhausted = retry.maximumAttempts > 0 && (next?.attemptsUsed ?? 0) >= retry.maximumAttempts;
+        if (!next || exhausted) throw error;
+        attemptsUsed = next.attemptsUsed;
+        if (next.backoff) await sleep(retry.initialInterval);
+      }
     }
+    // Idempotent: the local attempt may have recorded it already.
     await bookkeeping.recordRunStarted(started);
     const runAction = proxyActivities<Record<string, ActionActivity>>({
       taskQueue: execution.taskQueue,
       startToCloseTimeout: execution.startToCloseTimeoutMs,
       heartbeatTimeout: execution.heartbeatTimeoutMs,
-      retry,
+      retry: {
+        ...retry,
+        maximumAttempts: retry.maximumAttempts > 0 ? retry.maximumAttempts - attemptsUsed : 0,
+      },
+      priority: { fairnessKey: fairnessKey(input, execution) },
+      // The local attempt's id, so that every attempt sends the same idempotency key.
+      ...(execution.mode === 'local' ? { activityId: ACTION_ACTIVITY_ID } : {}),
     })[activityName];
     if (!runAction)
       throw ApplicationFailure.nonRetryable(`no activity ${activityName}`, 'PermanentActionError');
