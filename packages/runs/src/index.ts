@@ -120,13 +120,18 @@ export class RunStarter {
       .onConflictDoNothing({ target: workflowExecutions.temporalWorkflowId })
       .returning({ id: workflowExecutions.id });
     if (inserted) return inserted.id;
-    const [existing] = await db
+    return this.existingExecutionId(temporalWorkflowId, event.workflow.userId);
+  }
+
+  /** The execution an earlier delivery of the same event recorded (an insert that found it there). */
+  private async existingExecutionId(temporalWorkflowId: string, userId: number): Promise<number> {
+    const [existing] = await this.deps.db
       .select({ id: workflowExecutions.id })
       .from(workflowExecutions)
       .where(
         and(
           eq(workflowExecutions.temporalWorkflowId, temporalWorkflowId),
-          eq(workflowExecutions.userId, event.workflow.userId),
+          eq(workflowExecutions.userId, userId),
         ),
       );
     if (!existing) throw new Error('the execution row vanished between insert and select');
@@ -187,19 +192,10 @@ export class RunStarter {
       .onConflictDoNothing({ target: workflowExecutions.temporalWorkflowId })
       .returning({ id: workflowExecutions.id });
     if (!inserted) {
-      const [existing] = await db
-        .select({ id: workflowExecutions.id })
-        .from(workflowExecutions)
-        .where(
-          and(
-            eq(workflowExecutions.temporalWorkflowId, temporalWorkflowId),
-            eq(workflowExecutions.userId, event.workflow.userId),
-          ),
-        );
-      if (!existing) throw new Error('the execution row vanished between insert and select');
+      const existingId = await this.existingExecutionId(temporalWorkflowId, event.workflow.userId);
       // A first attempt may have recorded the row and then failed to reach Temporal: starting again is safe.
       const started = await this.start({ ...event, eventId });
-      return { ...started, executionId: existing.id };
+      return { ...started, executionId: existingId };
     }
     try {
       const started = await this.start({ ...event, eventId });
