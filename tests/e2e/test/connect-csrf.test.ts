@@ -100,7 +100,8 @@ describe('the connect CSRF (RFC 9700 §4.7)', () => {
       }),
       await begin(attacker.token, { provider: 'gmail', name: 'victim mailbox' }),
     ];
-    const credentialIds = async () => (await system.sql`select id from credentials order by id`).map((row) => row.id);
+    const credentialIds = async () =>
+      (await system.sql`select id from credentials order by id`).map((row) => row.id);
     const credentialsBefore = await credentialIds();
 
     for (const authorizationUrl of flows) {
@@ -174,7 +175,9 @@ describe('the connect CSRF (RFC 9700 §4.7)', () => {
 
   it('sends a flow without a redirectUrl to the default frontend URL', async () => {
     const owner = await system.signUp();
-    const { landing } = await browserConsents(await begin(owner.token, { provider: 'gmail', name: 'default' }));
+    const { landing } = await browserConsents(
+      await begin(owner.token, { provider: 'gmail', name: 'default' }),
+    );
     expect(`${landing.origin}${landing.pathname}`).toBe(DEFAULT_LANDING);
     expect(landing.searchParams.get('status')).toBe('pending');
     const completed = await complete(owner.token, landing.searchParams.get('handle') ?? '');

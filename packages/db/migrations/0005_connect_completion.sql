@@ -1,0 +1,3 @@
+ALTER TABLE "oauth_states" ADD COLUMN "code" text;--> statement-breakpoint
+ALTER TABLE "oauth_states" ADD COLUMN "handle_hash" varchar(64);--> statement-breakpoint
+ALTER TABLE "oauth_states" ADD CONSTRAINT "oauth_states_handle_hash_unique" UNIQUE("handle_hash");
