@@ -1,4 +1,4 @@
-import { trustProxySchema } from '@autoflow/http-kit';
+import { trustProxySchema, unsetWhenEmpty } from '@autoflow/http-kit';
 import { z } from 'zod';
 
 const baseSchema = z.object({
@@ -21,7 +21,7 @@ const baseSchema = z.object({
    * callback names no known flow); its origin must be on OAUTH_REDIRECT_ALLOWLIST. Default: the first
    * origin of the allow-list.
    */
-  OAUTH_DEFAULT_REDIRECT_URL: z.string().url().optional(),
+  OAUTH_DEFAULT_REDIRECT_URL: unsetWhenEmpty(z.string().url().optional()),
   /** Accept plain-http provider endpoints (local fakes in tests). Never in production. */
   OAUTH_ALLOW_HTTP_ENDPOINTS: z.enum(['true', 'false']).default('false'),
   /** Requests per minute, endpoint and client address on the OAuth endpoints, counted across replicas. */

@@ -15,16 +15,18 @@ export interface OAuthRouteDeps {
 
 const secured = [{ bearer: [] }];
 
-const problemSchema = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number(),
-  detail: z.string(),
-  code: z.string(),
-  issues: z
-    .array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() }))
-    .optional(),
-});
+const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number(),
+    detail: z.string(),
+    code: z.string(),
+    issues: z
+      .array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() }))
+      .optional(),
+  })
+  .describe('application/problem+json with a machine-readable `code`');
 
 const redirect = (description: string) => z.null().describe(description);
 

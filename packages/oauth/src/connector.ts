@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Keyring } from '@autoflow/crypto';
 import { credentials, type Database, oauthStates } from '@autoflow/db';
 import type { OAuth2AuthSpec, ProviderRegistry, ResolvedOAuth2 } from '@autoflow/provider-registry';
-import { and, eq, gt, isNull } from 'drizzle-orm';
+import { and, eq, gt, isNull, lt } from 'drizzle-orm';
 import * as oauth from 'oauth4webapi';
 
 // The authorization-code flow for connecting an account: PKCE S256 always, a random single-use
@@ -18,6 +18,8 @@ import * as oauth from 'oauth4webapi';
 const STATE_LIFETIME_MS = 10 * 60 * 1000;
 /** From the callback to /complete: the frontend redeems the handle as soon as it loads. */
 export const HANDLE_LIFETIME_MS = 5 * 60 * 1000;
+/** Abandoned flows (and their parked codes) are deleted this long after they expire; until then an expiry is reported as such. */
+const ABANDONED_FLOW_GRACE_MS = 60 * 60 * 1000;
 
 /** A refusal with a stable code; the service turns it into a problem or an error redirect. */
 export class ConnectError extends Error {
@@ -191,6 +193,9 @@ export class OAuthConnector {
     const state = oauth.generateRandomState();
     const codeVerifier = oauth.generateRandomCodeVerifier();
     const stateHash = hashSecret(state);
+    await this.options.db
+      .delete(oauthStates)
+      .where(lt(oauthStates.expiresAt, new Date(Date.now() - ABANDONED_FLOW_GRACE_MS)));
     await this.options.db.insert(oauthStates).values({
       stateHash,
       userId: input.userId,

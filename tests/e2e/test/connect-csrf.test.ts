@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { FakeOAuthServer } from '@autoflow/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { field, http, listOf, System } from '../src/system.js';
@@ -219,6 +220,16 @@ describe('the connect CSRF (RFC 9700 §4.7)', () => {
     expect(codeRedemptions(code)).toBe(0);
     const again = await complete(owner.token, landing.searchParams.get('handle') ?? '');
     expect(field(again.body, 'code')).toBe('handle_invalid');
+  });
+
+  it('deletes an abandoned flow and its parked code an hour after it expired', async () => {
+    const owner = await system.signUp();
+    const { landing } = await browserConsents(await begin(owner.token, { provider: 'gmail', name: 'left' }));
+    const handle = landing.searchParams.get('handle') ?? '';
+    const handleHash = createHash('sha256').update(handle).digest('hex');
+    await system.sql`update oauth_states set expires_at = now() - interval '61 minutes' where handle_hash = ${handleHash}`;
+    await begin(owner.token, { provider: 'gmail', name: 'next' });
+    expect(await system.sql`select 1 from oauth_states where handle_hash = ${handleHash}`).toHaveLength(0);
   });
 
   it('documents the flow in the OpenAPI document', async () => {
