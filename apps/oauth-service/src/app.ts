@@ -11,7 +11,7 @@ export interface OAuthServiceDeps extends OAuthRouteDeps {
   readiness: ReadinessChecks;
 }
 
-/** Connecting provider accounts: the seed's /api/oauth2-credential/{store,auth,callback}. */
+/** Connecting provider accounts: the seed's /api/oauth2-credential/{store,auth,callback,complete}. */
 export const oauthService = fp<OAuthServiceDeps>(
   async (app, deps) => {
     await registerOpenApi(app, {

@@ -1,7 +1,7 @@
-import { trustProxySchema } from '@autoflow/http-kit';
+import { trustProxySchema, unsetWhenEmpty } from '@autoflow/http-kit';
 import { z } from 'zod';
 
-export const envSchema = z.object({
+const baseSchema = z.object({
   /** Postgres: oauth_states and credentials live here. */
   DATABASE_URL: z.string().url(),
   /** Temporal frontend, host:port; checked by /readyz. */
@@ -16,6 +16,12 @@ export const envSchema = z.object({
   OAUTH_CALLBACK_URL: z.string().url().default('http://localhost:3001/api/oauth2-credential/callback'),
   /** Comma-separated origins a flow may send the browser back to. */
   OAUTH_REDIRECT_ALLOWLIST: z.string().default('http://localhost:5173'),
+  /**
+   * The frontend page the callback sends the browser to when the flow named no redirectUrl (or the
+   * callback names no known flow); its origin must be on OAUTH_REDIRECT_ALLOWLIST. Default: the first
+   * origin of the allow-list.
+   */
+  OAUTH_DEFAULT_REDIRECT_URL: unsetWhenEmpty(z.string().url().optional()),
   /** Accept plain-http provider endpoints (local fakes in tests). Never in production. */
   OAUTH_ALLOW_HTTP_ENDPOINTS: z.enum(['true', 'false']).default('false'),
   /** Requests per minute, endpoint and client address on the OAuth endpoints, counted across replicas. */
@@ -33,4 +39,28 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type Env = z.infer<typeof envSchema>;
+export function redirectAllowlist(env: { OAUTH_REDIRECT_ALLOWLIST: string }): Set<string> {
+  return new Set(
+    env.OAUTH_REDIRECT_ALLOWLIST.split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+  );
+}
+
+/** Resolves OAUTH_DEFAULT_REDIRECT_URL (the first allowed origin when unset) and checks its origin. */
+export const envSchema = baseSchema.transform((env, context) => {
+  const allowed = redirectAllowlist(env);
+  const [firstOrigin] = allowed;
+  const landing = env.OAUTH_DEFAULT_REDIRECT_URL ?? (firstOrigin ? `${firstOrigin}/` : '');
+  if (!URL.canParse(landing) || !allowed.has(new URL(landing).origin)) {
+    context.addIssue({
+      code: 'custom',
+      path: ['OAUTH_DEFAULT_REDIRECT_URL'],
+      message: 'must be a URL whose origin is on OAUTH_REDIRECT_ALLOWLIST',
+    });
+    return z.NEVER;
+  }
+  return { ...env, OAUTH_DEFAULT_REDIRECT_URL: landing };
+});
+
+export type Env = z.output<typeof envSchema>;

@@ -12,7 +12,7 @@ import { resolveOAuth2Providers } from '@autoflow/provider-registry';
 import { Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { oauthService } from './app.js';
-import { envSchema } from './env.js';
+import { envSchema, redirectAllowlist } from './env.js';
 
 const env = envSchema.parse(process.env);
 // Fails closed: no keys, no service.
@@ -32,16 +32,13 @@ await app.register(oauthService, {
     registry,
     oauth: resolveOAuth2Providers(registry.providers, process.env),
     callbackUrl: env.OAUTH_CALLBACK_URL,
-    redirectAllowlist: new Set(
-      env.OAUTH_REDIRECT_ALLOWLIST.split(',')
-        .map((origin) => origin.trim())
-        .filter(Boolean),
-    ),
+    redirectAllowlist: redirectAllowlist(env),
     allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
   }),
   tokens: createTokenService(env.JWT_SECRET),
   rateLimits: new SharedRateLimits(postgresRateLimitCounter(database.db)),
   rateLimitPerMinute: env.OAUTH_RATE_LIMIT_PER_MINUTE,
+  defaultRedirectUrl: env.OAUTH_DEFAULT_REDIRECT_URL,
   readiness: {
     // Reads the shared schema, so a missing migration shows as not ready.
     postgres: () => database.db.select({ id: credentials.id }).from(credentials).limit(1),

@@ -47,6 +47,13 @@ const ENCRYPTED_COLUMNS: {
     key: oauthStates.stateHash,
     keyName: 'code_verifier',
   },
+  {
+    table: oauthStates,
+    name: 'oauth_states',
+    column: oauthStates.code,
+    key: oauthStates.stateHash,
+    keyName: 'code',
+  },
 ];
 
 export interface ReencryptProgress {

@@ -61,21 +61,35 @@ export const credentials = pgTable(
  * One pending OAuth authorization: single-use (consumed by delete … returning), expires within minutes,
  * bound to a user, a provider and (for a user-provided app) a credential. Only a hash of `state` is kept.
  */
-export const oauthStates = pgTable('oauth_states', {
-  stateHash: varchar('state_hash', { length: 64 }).primaryKey(),
-  userId: integer('user_id')
-    .notNull()
-    .references(() => users.id, { onDelete: 'cascade' }),
-  provider: varchar('provider', { length: 50 }).notNull(),
-  credentialId: integer('credential_id').references(() => credentials.id, { onDelete: 'cascade' }),
-  /** The name of the credential a platform-app connection creates. */
-  credentialName: varchar('credential_name', { length: 255 }),
-  // Encrypted; bound to this row's state hash.
-  codeVerifier: text('code_verifier').notNull(),
-  redirectUrl: text('redirect_url'),
-  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
-  createdAt: createdAt(),
-});
+/**
+ * A connect flow, from /auth to /complete. The callback does not finish it: it parks the provider's
+ * code (sealed) and hands the browser a one-time handle (kept as its hash) that only the user who
+ * started the flow can redeem, so a flow cannot be completed in another user's browser (RFC 9700 §4.7).
+ */
+export const oauthStates = pgTable(
+  'oauth_states',
+  {
+    stateHash: varchar('state_hash', { length: 64 }).primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    provider: varchar('provider', { length: 50 }).notNull(),
+    credentialId: integer('credential_id').references(() => credentials.id, { onDelete: 'cascade' }),
+    /** The name of the credential a platform-app connection creates. */
+    credentialName: varchar('credential_name', { length: 255 }),
+    // Encrypted; bound to this row's state hash.
+    codeVerifier: text('code_verifier').notNull(),
+    redirectUrl: text('redirect_url'),
+    /** The provider's authorization code, parked by the callback; encrypted, bound to the state hash. */
+    code: text('code'),
+    /** SHA-256 of the one-time handle the callback gave the browser; set once the code is parked. */
+    handleHash: varchar('handle_hash', { length: 64 }).unique(),
+    /** Until the callback: the state's lifetime; once parked: the handle's. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [index('oauth_states_expires_at_idx').on(table.expiresAt)],
+);
 
 export const workflows = pgTable(
   'workflows',

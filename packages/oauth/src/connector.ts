@@ -2,14 +2,24 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Keyring } from '@autoflow/crypto';
 import { credentials, type Database, oauthStates } from '@autoflow/db';
 import type { OAuth2AuthSpec, ProviderRegistry, ResolvedOAuth2 } from '@autoflow/provider-registry';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, gt, isNull, lt } from 'drizzle-orm';
 import * as oauth from 'oauth4webapi';
 
 // The authorization-code flow for connecting an account: PKCE S256 always, a random single-use
 // state kept (hashed) in Postgres and bound to user, provider and credential, and tokens encrypted
 // at rest. Works for platform apps (client from env) and user-provided apps (the seed's /store).
+//
+// The flow ends in two steps, so that only the user who started it can finish it (RFC 9700 §4.7):
+// the callback, which anyone's browser may reach, only parks the code (sealed) and hands out a
+// one-time handle; `complete`, called with the starter's bearer token, redeems it. Any other user's
+// attempt discards the parked code unredeemed.
 
+/** From /auth to the provider's callback. */
 const STATE_LIFETIME_MS = 10 * 60 * 1000;
+/** From the callback to /complete: the frontend redeems the handle as soon as it loads. */
+export const HANDLE_LIFETIME_MS = 5 * 60 * 1000;
+/** Abandoned flows (and their parked codes) are deleted this long after they expire; until then an expiry is reported as such. */
+const ABANDONED_FLOW_GRACE_MS = 60 * 60 * 1000;
 
 /** A refusal with a stable code; the service turns it into a problem or an error redirect. */
 export class ConnectError extends Error {
@@ -55,14 +65,24 @@ export interface BeginInput {
   name?: string | undefined;
 }
 
-export interface CompletedConnection {
-  credentialId: number;
+/** The callback's outcome: where to send the browser, with the handle that completes the flow. */
+export interface ParkedConnection {
+  handle: string;
   redirectUrl: string | null;
 }
 
-function hashState(state: string): string {
-  return createHash('sha256').update(state).digest('hex');
+export interface CompleteInput {
+  /** The authenticated caller: it must be the user who started the flow. */
+  userId: number;
+  handle: string;
 }
+
+/** States and handles are kept only as their SHA-256. */
+function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+const codeLocation = (stateHash: string) => ({ table: 'oauth_states', column: 'code', row: stateHash });
 
 export const secretLocation = (
   column: 'access_token' | 'refresh_token' | 'client_secret',
@@ -172,7 +192,10 @@ export class OAuthConnector {
     const client = await this.client(input.userId, input.provider, input.credentialId);
     const state = oauth.generateRandomState();
     const codeVerifier = oauth.generateRandomCodeVerifier();
-    const stateHash = hashState(state);
+    const stateHash = hashSecret(state);
+    await this.options.db
+      .delete(oauthStates)
+      .where(lt(oauthStates.expiresAt, new Date(Date.now() - ABANDONED_FLOW_GRACE_MS)));
     await this.options.db.insert(oauthStates).values({
       stateHash,
       userId: input.userId,
@@ -201,35 +224,97 @@ export class OAuthConnector {
     return url.toString();
   }
 
-  /** The callback: consumes the state once, exchanges the code with the PKCE verifier, stores the tokens. */
-  async complete(query: URLSearchParams): Promise<CompletedConnection> {
+  /**
+   * The callback: consumes the state once and parks the code under a new one-time handle. Nothing is
+   * redeemed here, since whoever's browser reaches this URL need not be the user who started the flow.
+   */
+  async park(query: URLSearchParams): Promise<ParkedConnection> {
     const state = query.get('state');
     if (!state) throw new ConnectError('state_missing', 'the callback carries no state');
-    const [pending] = await this.options.db
+    const stateHash = hashSecret(state);
+    const code = query.get('code');
+    const providerError = query.get('error');
+    if (providerError || !code) {
+      // Nothing to park: the flow ends here.
+      const [ended] = await this.options.db
+        .delete(oauthStates)
+        .where(and(eq(oauthStates.stateHash, stateHash), isNull(oauthStates.handleHash)))
+        .returning({ redirectUrl: oauthStates.redirectUrl });
+      if (!ended) throw new ConnectError('state_invalid', 'the state is unknown or was already used');
+      throw providerError
+        ? new ConnectError(
+            'access_denied',
+            `the provider answered ${providerError}`,
+            400,
+            ended.redirectUrl ?? undefined,
+          )
+        : new ConnectError(
+            'code_missing',
+            'the callback carries no code',
+            400,
+            ended.redirectUrl ?? undefined,
+          );
+    }
+    const handle = randomBytes(32).toString('base64url');
+    const [parked] = await this.options.db
+      .update(oauthStates)
+      .set({
+        code: this.options.keyring.encrypt(code, codeLocation(stateHash)),
+        handleHash: hashSecret(handle),
+        expiresAt: new Date(Date.now() + HANDLE_LIFETIME_MS),
+      })
+      // Single use: a state whose code is parked already is not parked again.
+      .where(
+        and(
+          eq(oauthStates.stateHash, stateHash),
+          isNull(oauthStates.handleHash),
+          gt(oauthStates.expiresAt, new Date()),
+        ),
+      )
+      .returning({ redirectUrl: oauthStates.redirectUrl });
+    if (parked) return { handle, redirectUrl: parked.redirectUrl };
+    const [expired] = await this.options.db
       .delete(oauthStates)
-      .where(eq(oauthStates.stateHash, hashState(state)))
+      .where(and(eq(oauthStates.stateHash, stateHash), isNull(oauthStates.handleHash)))
+      .returning({ redirectUrl: oauthStates.redirectUrl });
+    if (!expired) throw new ConnectError('state_invalid', 'the state is unknown or was already used');
+    throw new ConnectError(
+      'state_expired',
+      'the authorization took too long; start again',
+      400,
+      expired.redirectUrl ?? undefined,
+    );
+  }
+
+  /**
+   * Redeems a parked code for the user who started the flow, and only for them: the handle is
+   * consumed whoever presents it, so a wrong user's attempt discards the code unredeemed.
+   */
+  async complete(input: CompleteInput): Promise<number> {
+    const [flow] = await this.options.db
+      .delete(oauthStates)
+      .where(eq(oauthStates.handleHash, hashSecret(input.handle)))
       .returning();
-    if (!pending) throw new ConnectError('state_invalid', 'the state is unknown or was already used');
-    const redirectUrl = pending.redirectUrl ?? undefined;
-    if (pending.expiresAt.getTime() < Date.now()) {
+    if (!flow?.code)
+      throw new ConnectError('handle_invalid', 'the handle is unknown or was already used', 404);
+    if (flow.userId !== input.userId) {
       throw new ConnectError(
-        'state_expired',
-        'the authorization took too long; start again',
-        400,
-        redirectUrl,
+        'flow_started_by_another_user',
+        'another user started this connection; it is discarded and nothing was stored',
+        403,
       );
     }
-    const providerError = query.get('error');
-    if (providerError)
-      throw new ConnectError('access_denied', `the provider answered ${providerError}`, 400, redirectUrl);
+    if (flow.expiresAt.getTime() < Date.now())
+      throw new ConnectError('handle_expired', 'the connection was not completed in time; start again');
 
-    const resolved = this.resolved(pending.provider);
-    const client = await this.client(pending.userId, pending.provider, pending.credentialId);
-    const codeVerifier = this.options.keyring.decrypt(pending.codeVerifier, {
+    const resolved = this.resolved(flow.provider);
+    const client = await this.client(flow.userId, flow.provider, flow.credentialId);
+    const codeVerifier = this.options.keyring.decrypt(flow.codeVerifier, {
       table: 'oauth_states',
       column: 'code_verifier',
-      row: pending.stateHash,
+      row: flow.stateHash,
     });
+    const code = this.options.keyring.decrypt(flow.code, codeLocation(flow.stateHash));
     const server: oauth.AuthorizationServer = {
       issuer: new URL(resolved.tokenUrl).origin,
       token_endpoint: resolved.tokenUrl,
@@ -238,7 +323,12 @@ export class OAuthConnector {
     const httpOption = { [oauth.allowInsecureRequests]: this.options.allowHttpEndpoints };
     let tokens: oauth.TokenEndpointResponse;
     try {
-      const params = oauth.validateAuthResponse(server, oauthClient, query, oauth.skipStateCheck);
+      const params = oauth.validateAuthResponse(
+        server,
+        oauthClient,
+        new URLSearchParams({ code }),
+        oauth.skipStateCheck,
+      );
       const response = await oauth.authorizationCodeGrantRequest(
         server,
         oauthClient,
@@ -251,15 +341,9 @@ export class OAuthConnector {
       tokens = await oauth.processAuthorizationCodeResponse(server, oauthClient, response);
     } catch (error) {
       const reason = error instanceof oauth.ResponseBodyError ? error.error : 'token_exchange_failed';
-      throw new ConnectError(
-        'token_exchange_failed',
-        `the provider refused the code (${reason})`,
-        400,
-        redirectUrl,
-      );
+      throw new ConnectError('token_exchange_failed', `the provider refused the code (${reason})`);
     }
-    const credentialId = await this.saveTokens(pending, tokens, resolved);
-    return { credentialId, redirectUrl: pending.redirectUrl };
+    return this.saveTokens(flow, tokens, resolved);
   }
 
   private async saveTokens(

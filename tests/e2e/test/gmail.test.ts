@@ -68,9 +68,15 @@ async function connectGmailThroughOAuth(): Promise<number> {
   expect(begin.status, JSON.stringify(begin.body)).toBe(200);
   const consent = await fetch(String(field(begin.body, 'authorizationUrl')), { redirect: 'manual' });
   const callback = await fetch(consent.headers.get('location') ?? '', { redirect: 'manual' });
-  const done = new URL(callback.headers.get('location') ?? '');
-  expect(done.searchParams.get('status')).toBe('success');
-  return Number(done.searchParams.get('credentialId'));
+  const landing = new URL(callback.headers.get('location') ?? '');
+  expect(landing.searchParams.get('status')).toBe('pending');
+  // The frontend, signed in as the user who started the flow, completes it.
+  const completed = await http('POST', system.url('oauth-service', '/api/oauth2-credential/complete'), {
+    token,
+    body: { handle: landing.searchParams.get('handle') },
+  });
+  expect(completed.status, JSON.stringify(completed.body)).toBe(200);
+  return Number(field(completed.body, 'credentialId'));
 }
 
 /** A mailbox of its own, connected by inserting its credential (the OAuth flow is tested above and in oauth.test). */

@@ -16,6 +16,10 @@ let system: System;
 let token: string;
 /** Every API answer of this file, scanned for secrets at the end. */
 const answers: string[] = [];
+/** Every completion handle the callback gave out: none may reach a log line. */
+const handles: string[] = [];
+/** Where the callback sends a browser when the flow named no redirectUrl (the first allowed origin). */
+const DEFAULT_LANDING = `${FRONTEND}/`;
 
 beforeAll(async () => {
   await google.start();
@@ -87,6 +91,28 @@ async function consent(authorizationUrl: string): Promise<string> {
   return atProvider.location;
 }
 
+/** The frontend, signed in as `as`, completes the flow it landed on with `handle`. */
+async function complete(handle: string, as = token) {
+  handles.push(handle);
+  return oauth('POST', '/api/oauth2-credential/complete', { token: as, body: { handle } });
+}
+
+/** The browser reaches the callback and lands on the frontend with a handle; answers the handle. */
+async function pendingHandle(callbackUrl: string): Promise<string> {
+  const callback = await locationOf(callbackUrl);
+  expect(callback.status).toBe(302);
+  const landing = new URL(callback.location);
+  expect(landing.searchParams.get('status'), callback.location).toBe('pending');
+  return landing.searchParams.get('handle') ?? '';
+}
+
+/** The callback, then the completion by the user who started the flow; answers the credential id. */
+async function connect(callbackUrl: string, as = token): Promise<number> {
+  const completed = await complete(await pendingHandle(callbackUrl), as);
+  expect(completed.status, JSON.stringify(completed.body)).toBe(200);
+  return Number(field(completed.body, 'credentialId'));
+}
+
 async function credentialsList(): Promise<unknown[]> {
   const response = await system.api('GET', '/api/credentials', { token });
   answers.push(JSON.stringify(response.body));
@@ -107,10 +133,15 @@ describe('connecting an account', () => {
     expect(authorize.searchParams.get('access_type')).toBe('offline');
     expect(authorize.searchParams.get('state')?.length).toBeGreaterThanOrEqual(22);
 
-    const callback = await locationOf(await consent(authorizationUrl));
+    const callbackUrl = await consent(authorizationUrl);
+    const callback = await locationOf(callbackUrl);
     expect(callback.status).toBe(302);
     expect(callback.referrerPolicy).toBe('no-referrer');
-    expect(callback.location).toBe(`${FRONTEND}/done?status=success&credentialId=${credentialId}`);
+    const landing = new URL(callback.location);
+    expect(`${landing.origin}${landing.pathname}`).toBe(`${FRONTEND}/done`);
+    expect(landing.searchParams.get('status')).toBe('pending');
+    const completed = await complete(landing.searchParams.get('handle') ?? '');
+    expect(completed.body).toEqual({ credentialId });
 
     const listed = (await credentialsList()).find((credential) => field(credential, 'id') === credentialId);
     expect(field(listed, 'status')).toBe('valid');
@@ -132,8 +163,7 @@ describe('connecting an account', () => {
       redirectUrl: `${FRONTEND}/done`,
     });
     expect(new URL(authorizationUrl).searchParams.get('client_id')).toBe('platform-app');
-    const callback = await locationOf(await consent(authorizationUrl));
-    const credentialId = Number(new URL(callback.location).searchParams.get('credentialId'));
+    const credentialId = await connect(await consent(authorizationUrl));
     const listed = (await credentialsList()).find((credential) => field(credential, 'id') === credentialId);
     expect(field(listed, 'name')).toBe('platform mail');
     expect(field(listed, 'status')).toBe('valid');
@@ -149,7 +179,7 @@ describe('testing a credential', () => {
 
   it('names the connected account', async () => {
     const credentialId = await storeApp('identity');
-    await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
     const tested = await test(credentialId);
     expect(tested.body).toEqual({ ok: true, account: google.account });
   });
@@ -158,7 +188,7 @@ describe('testing a credential', () => {
     const first = await storeApp('copy source');
     const second = await storeApp('copy target');
     for (const id of [first, second]) {
-      await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(id) })));
+      await connect(await consent(await begin({ provider: 'gmail', credentialId: String(id) })));
     }
     await system.sql`update credentials set access_token = (select access_token from credentials where id = ${first})
       where id = ${second}`;
@@ -170,10 +200,14 @@ describe('testing a credential', () => {
 describe('refusals', () => {
   it('refuses a replayed state', async () => {
     const callbackUrl = await consent(await begin({ provider: 'gmail', name: 'replay' }));
-    expect((await http('GET', callbackUrl)).status).toBe(200);
-    const replay = await oauth('GET', callbackUrl.slice(system.url('oauth-service', '').length));
-    expect(replay.status).toBe(400);
-    expect(field(replay.body, 'code')).toBe('state_invalid');
+    const handle = await pendingHandle(callbackUrl);
+    const replay = await locationOf(callbackUrl);
+    expect(replay.location).toBe(`${DEFAULT_LANDING}?status=error&code=state_invalid`);
+    // Also after completion.
+    expect((await complete(handle)).status).toBe(200);
+    expect((await locationOf(callbackUrl)).location).toBe(
+      `${DEFAULT_LANDING}?status=error&code=state_invalid`,
+    );
   });
 
   it("refuses to start a flow on another user's credential", async () => {
@@ -209,8 +243,9 @@ describe('refusals', () => {
     );
     const injected = new URL(victimCallback);
     injected.searchParams.set('code', attackerCallback.searchParams.get('code') ?? '');
-    const callback = await locationOf(injected.toString());
-    expect(callback.location).toBe(`${FRONTEND}/v?status=error&code=token_exchange_failed`);
+    const completed = await complete(await pendingHandle(injected.toString()));
+    expect(completed.status).toBe(400);
+    expect(field(completed.body, 'code')).toBe('token_exchange_failed');
     const listed = (await credentialsList()).find(
       (credential) => field(credential, 'id') === victimCredential,
     );
@@ -221,14 +256,16 @@ describe('refusals', () => {
     const callbackUrl = new URL(await consent(await begin({ provider: 'gmail', name: 'tampered' })));
     const state = callbackUrl.searchParams.get('state') ?? '';
     callbackUrl.searchParams.set('state', `${state.slice(0, -2)}xx`);
-    const tampered = await oauth('GET', `${callbackUrl.pathname}${callbackUrl.search}`);
-    expect(field(tampered.body, 'code')).toBe('state_invalid');
-    const missing = await oauth(
-      'GET',
-      `/api/oauth2-credential/callback?code=${callbackUrl.searchParams.get('code')}`,
+    const tampered = await locationOf(callbackUrl.toString());
+    expect(tampered.location).toBe(`${DEFAULT_LANDING}?status=error&code=state_invalid`);
+    const missing = await locationOf(
+      system.url(
+        'oauth-service',
+        `/api/oauth2-credential/callback?code=${callbackUrl.searchParams.get('code')}`,
+      ),
     );
-    expect(missing.status).toBe(400);
-    expect(field(missing.body, 'code')).toBe('state_missing');
+    expect(missing.status).toBe(302);
+    expect(missing.location).toBe(`${DEFAULT_LANDING}?status=error&code=state_missing`);
   });
 
   it('refuses an expired state', async () => {
@@ -255,8 +292,9 @@ describe('refusals', () => {
       row: stateHash,
     });
     await system.sql`update oauth_states set code_verifier = ${wrong} where state_hash = ${stateHash}`;
-    const callback = await locationOf(callbackUrl);
-    expect(callback.location).toBe(`${FRONTEND}/done?status=error&code=token_exchange_failed`);
+    const completed = await complete(await pendingHandle(callbackUrl));
+    expect(completed.status).toBe(400);
+    expect(field(completed.body, 'code')).toBe('token_exchange_failed');
     const listed = (await credentialsList()).find((credential) => field(credential, 'id') === credentialId);
     expect(field(listed, 'status')).toBe('needs_reconnect');
   });
@@ -288,13 +326,15 @@ describe('refusals', () => {
       await waitUntilReady(limited);
       const statuses: number[] = [];
       for (let attempt = 0; attempt < 4; attempt++) {
-        const answer = await http('GET', `${limited.baseUrl}/api/oauth2-credential/callback?state=x`, {
+        const answer = await fetch(`${limited.baseUrl}/api/oauth2-credential/callback?state=x`, {
           headers: { 'x-forwarded-for': '203.0.113.77' },
+          redirect: 'manual',
         });
         statuses.push(answer.status);
-        if (answer.status === 429) expect(field(answer.body, 'code')).toBe('rate_limited');
+        const body = await answer.text();
+        if (answer.status === 429) expect(field(JSON.parse(body), 'code')).toBe('rate_limited');
       }
-      expect(statuses).toEqual([400, 400, 400, 429]);
+      expect(statuses).toEqual([302, 302, 302, 429]);
       // Health probes are not limited.
       expect((await http('GET', `${limited.baseUrl}/healthz`)).status).toBe(200);
     } finally {
@@ -319,7 +359,7 @@ describe('refusals', () => {
 describe('tokens in runs', () => {
   async function connectedCredential(name: string): Promise<number> {
     const credentialId = await storeApp(name);
-    await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
     return credentialId;
   }
 
@@ -390,7 +430,7 @@ describe('tokens in runs', () => {
     >`select refresh_token from credentials where id = ${credentialId}`;
     google.behaviour.refreshTokenOnFirstConsentOnly = true;
     try {
-      await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+      await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
     } finally {
       google.behaviour.refreshTokenOnFirstConsentOnly = false;
     }
@@ -420,7 +460,7 @@ describe('tokens in runs', () => {
     const listed = (await credentialsList()).find((credential) => field(credential, 'id') === credentialId);
     expect(field(listed, 'status')).toBe('needs_reconnect');
 
-    await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
     const reconnected = (await credentialsList()).find(
       (credential) => field(credential, 'id') === credentialId,
     );
@@ -433,7 +473,7 @@ describe('tokens in runs', () => {
 describe('deleting a credential', () => {
   it('revokes it at the provider and deactivates the workflows that use it', async () => {
     const credentialId = await storeApp('to delete');
-    await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
     const created = await system.api('POST', '/api/workflows', {
       token,
       body: {
@@ -465,7 +505,7 @@ describe('deleting a credential', () => {
 describe('key rotation', () => {
   it('moves every secret to a new key while runs go on, after which the old key can go', async () => {
     const credentialId = await storeApp('rotation');
-    await locationOf(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
     const created = await system.api('POST', '/api/workflows', {
       token,
       body: {
@@ -549,5 +589,8 @@ describe('secrets', () => {
     expect(google.issuedSecrets.length).toBeGreaterThan(10);
     const everything = `${answers.join('\n')}\n${system.logLines.join('\n')}`;
     for (const secret of google.issuedSecrets) expect(everything).not.toContain(secret);
+    expect(handles.length).toBeGreaterThan(10);
+    const logs = system.logLines.join('\n');
+    for (const handle of handles) expect(logs).not.toContain(handle);
   });
 });
