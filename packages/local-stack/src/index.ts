@@ -4,5 +4,4 @@ export * from './namespaces.js';
 export * from './postgres.js';
 export * from './temporal-dev-server.js';
 export * from './temporal-server.js';
-export * from './test-certificates.js';
 export * from './test-services.js';

@@ -2,7 +2,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:tls';
-import { makeTestCertificates, type TestCertificates } from '@autoflow/local-stack';
+import { createSecureServer } from 'node:http2';
+import { makeTestCertificates, type TestCertificates } from '@autoflow/fakes';
+import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   describeTemporalConnection,
@@ -208,5 +210,46 @@ describe('why a TLS connection failed', () => {
     expect(plain.message).toBe(
       `cannot connect to Temporal at ${address} (tls: off, api key: no): connection refused`,
     );
+  });
+});
+
+describe('an API key on the wire', () => {
+  it('reaches the frontend as a bearer token, with the namespace header, over TLS only', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const server = createSecureServer({
+      cert: await readFile(certs.serverCertFile),
+      key: await readFile(certs.serverKeyFile),
+    });
+    server.on('stream', (stream, headers) => {
+      seen.push({ ...headers });
+      // A gRPC answer the client gives up on: what matters is what it sent.
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '16' }, { endStream: true });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const listening = server.address();
+    const port = typeof listening === 'object' && listening ? listening.port : 0;
+    try {
+      const options = await resolveTemporalConnection(
+        {
+          TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+          TEMPORAL_TLS_CA_FILE: certs.caFile,
+          TEMPORAL_TLS_SERVER_NAME: certs.serverName,
+          TEMPORAL_API_KEY: 'key-123',
+        },
+        { namespace: 'prod.abc12' },
+      );
+      await Connection.connect({ ...options, connectTimeout: 3_000 }).then(
+        (connection) => connection.close(),
+        () => undefined,
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen[0]).toMatchObject({
+      ':scheme': 'https',
+      authorization: 'Bearer key-123',
+      'temporal-namespace': 'prod.abc12',
+    });
   });
 });

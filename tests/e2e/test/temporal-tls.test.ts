@@ -1,16 +1,15 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Sink } from '@autoflow/fakes';
+import { makeTestCertificates, Sink, type TestCertificates } from '@autoflow/fakes';
 import {
   APP_NAMES,
   type AppName,
   freePort,
-  makeTestCertificates,
   type RunningTemporal,
   spawnApp,
   startTemporalServer,
-  type TestCertificates,
+  waitUntilReady,
 } from '@autoflow/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { field, http, System, waitFor } from '../src/system.js';
@@ -37,7 +36,12 @@ function mtlsEnv(): Record<string, string> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'temporal-tls-'));
   certs = await makeTestCertificates(dir);
-  const serverLines: string[] = [];
+  // How the test itself reaches the frontend (to wait for it and create the namespace).
+  const clientTls = {
+    serverRootCACertificate: await readFile(certs.caFile),
+    serverNameOverride: certs.serverName,
+    clientCertPair: { crt: await readFile(certs.clientCertFile), key: await readFile(certs.clientKeyFile) },
+  };
   temporal = await startTemporalServer({
     tls: {
       certFile: certs.serverCertFile,
@@ -46,27 +50,12 @@ beforeAll(async () => {
       caFile: certs.caFile,
       clientCaFile: certs.caFile,
     },
-    clientTls: {
-      serverRootCACertificate: await readFile(certs.caFile),
-      serverNameOverride: certs.serverName,
-      clientCertPair: { crt: await readFile(certs.clientCertFile), key: await readFile(certs.clientKeyFile) },
-    },
-    onOutput: (line) => serverLines.push(line),
+    clientTls,
   });
   await sink.start();
   system = new System({
     allowedHosts: [sink.hostPort],
-    temporal: {
-      address: temporal.address,
-      tls: {
-        serverRootCACertificate: await readFile(certs.caFile),
-        serverNameOverride: certs.serverName,
-        clientCertPair: {
-          crt: await readFile(certs.clientCertFile),
-          key: await readFile(certs.clientKeyFile),
-        },
-      },
-    },
+    temporal: { address: temporal.address, tls: clientTls },
     env: mtlsEnv(),
   });
   await system.start();
@@ -171,5 +160,52 @@ describe('authenticated connections to Temporal', () => {
     const result = await startExpectingExit('api-gateway', { TEMPORAL_TLS_KEY_FILE: certs.serverKeyFile });
     expect(result.code, result.output).not.toBe(0);
     expect(result.output).toContain('TEMPORAL_TLS_KEY_FILE is not the key of TEMPORAL_TLS_CERT_FILE');
+  });
+
+  it('connects with TLS alone (CA and server name) to a frontend that asks no client certificate', async () => {
+    const tlsOnly = await startTemporalServer({
+      tls: {
+        certFile: certs.serverCertFile,
+        keyFile: certs.serverKeyFile,
+        serverName: certs.serverName,
+        caFile: certs.caFile,
+      },
+      clientTls: {
+        serverRootCACertificate: await readFile(certs.caFile),
+        serverNameOverride: certs.serverName,
+      },
+    });
+    try {
+      const app = spawnApp({
+        name: 'trigger-ingest',
+        port: await freePort(),
+        env: {
+          ...system.launched.env,
+          TEMPORAL_ADDRESS: tlsOnly.address,
+          TEMPORAL_TLS_CA_FILE: certs.caFile,
+          TEMPORAL_TLS_SERVER_NAME: certs.serverName,
+          TEMPORAL_TLS_CERT_FILE: '',
+          TEMPORAL_TLS_KEY_FILE: '',
+        },
+      });
+      try {
+        await waitUntilReady(app);
+        expect((await http('GET', `${app.baseUrl}/readyz`)).status).toBe(200);
+      } finally {
+        await app.stop();
+      }
+      // The same app in plaintext is refused by the TLS frontend.
+      const plaintext = await startExpectingExit('trigger-ingest', {
+        TEMPORAL_ADDRESS: tlsOnly.address,
+        TEMPORAL_TLS_CA_FILE: undefined,
+        TEMPORAL_TLS_SERVER_NAME: undefined,
+        TEMPORAL_TLS_CERT_FILE: undefined,
+        TEMPORAL_TLS_KEY_FILE: undefined,
+      });
+      expect(plaintext.code, plaintext.output).not.toBe(0);
+      expect(plaintext.output).toContain(`cannot connect to Temporal at ${tlsOnly.address} (tls: off`);
+    } finally {
+      await tlsOnly.stop();
+    }
   });
 });
