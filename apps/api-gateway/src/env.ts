@@ -1,4 +1,5 @@
 import { trustProxySchema } from '@autoflow/http-kit';
+import { temporalConnectionEnv } from '@autoflow/temporal-connection';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -6,6 +7,8 @@ export const envSchema = z.object({
   DATABASE_URL: z.string().url(),
   /** Temporal frontend, host:port. */
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  /** TLS, mTLS and API key for the Temporal connection (TEMPORAL_TLS*, TEMPORAL_API_KEY), documented in temporal-connection's env.ts. */
+  ...temporalConnectionEnv,
   /** Temporal namespace every app of a deployment shares. */
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /** HS256 key for the JWTs this app issues and every app verifies (at least 32 characters). */

@@ -10,6 +10,7 @@ import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
 import { resolveOAuth2Providers } from '@autoflow/provider-registry';
 import { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
+import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { apiGateway } from './app.js';
@@ -18,7 +19,11 @@ import { envSchema } from './env.js';
 const env = envSchema.parse(process.env);
 const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
 const database = createDatabase(env.DATABASE_URL);
-const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+// TLS, mTLS and API key from env; a bad setting or a server the CA does not vouch for stops the start.
+const temporalOptions = await resolveTemporalConnection(env, { namespace: env.TEMPORAL_NAMESPACE });
+const connection = await Connection.connect(temporalOptions).catch(async (error: unknown) => {
+  throw await temporalConnectError(temporalOptions, error);
+});
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 
 const runs = new RunStarter({ db: database.db, temporal, registry });

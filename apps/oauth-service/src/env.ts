@@ -1,4 +1,5 @@
 import { trustProxySchema, unsetWhenEmpty } from '@autoflow/http-kit';
+import { temporalConnectionEnv } from '@autoflow/temporal-connection';
 import { z } from 'zod';
 
 const baseSchema = z.object({
@@ -6,6 +7,8 @@ const baseSchema = z.object({
   DATABASE_URL: z.string().url(),
   /** Temporal frontend, host:port; checked by /readyz. */
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  /** TLS, mTLS and API key for the Temporal connection (TEMPORAL_TLS*, TEMPORAL_API_KEY), documented in temporal-connection's env.ts. */
+  ...temporalConnectionEnv,
   /** HS256 key of the JWTs api-gateway issues (at least 32 characters). */
   JWT_SECRET: z.string().min(32),
   /** Keyring for tokens and client secrets at rest: "id:base64key[,…]". Required: the service refuses to start without it. */

@@ -9,6 +9,7 @@ import {
 import { registry } from '@autoflow/installed-providers';
 import { OAuthConnector } from '@autoflow/oauth';
 import { resolveOAuth2Providers } from '@autoflow/provider-registry';
+import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { oauthService } from './app.js';
@@ -18,7 +19,11 @@ const env = envSchema.parse(process.env);
 // Fails closed: no keys, no service.
 const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
 const database = createDatabase(env.DATABASE_URL, { maxConnections: 5 });
-const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+// TLS, mTLS and API key from env; a bad setting or a server the CA does not vouch for stops the start.
+const temporalOptions = await resolveTemporalConnection(env);
+const connection = await Connection.connect(temporalOptions).catch(async (error: unknown) => {
+  throw await temporalConnectError(temporalOptions, error);
+});
 
 const app = Fastify({ ...fastifyOptions({ logLevel: env.LOG_LEVEL }), trustProxy: env.TRUST_PROXY });
 app.addHook('onClose', async () => {

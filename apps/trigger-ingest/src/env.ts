@@ -1,5 +1,6 @@
 import { unsetWhenEmpty } from '@autoflow/http-kit';
 import { GOOGLE_JWKS_URL } from '@autoflow/provider-gmail';
+import { temporalConnectionEnv } from '@autoflow/temporal-connection';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -7,6 +8,8 @@ export const envSchema = z.object({
   DATABASE_URL: z.string().url(),
   /** Temporal frontend, host:port. Events are acknowledged only once Temporal accepted their run. */
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  /** TLS, mTLS and API key for the Temporal connection (TEMPORAL_TLS*, TEMPORAL_API_KEY), documented in temporal-connection's env.ts. */
+  ...temporalConnectionEnv,
   /** Temporal namespace every app of a deployment shares. */
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /** Keyring that opens webhook signing secrets: "id:base64key[,…]". Required. */

@@ -4,6 +4,7 @@ import { fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { createPushVerifier } from '@autoflow/provider-gmail';
 import { RunStarter } from '@autoflow/runs';
+import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { triggerIngest } from './app.js';
@@ -12,7 +13,11 @@ import { envSchema } from './env.js';
 const env = envSchema.parse(process.env);
 const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
 const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE_POOL_SIZE });
-const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+// TLS, mTLS and API key from env; a bad setting or a server the CA does not vouch for stops the start.
+const temporalOptions = await resolveTemporalConnection(env, { namespace: env.TEMPORAL_NAMESPACE });
+const connection = await Connection.connect(temporalOptions).catch(async (error: unknown) => {
+  throw await temporalConnectError(temporalOptions, error);
+});
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 
 const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL, bodyLimit: env.WEBHOOK_MAX_BODY_BYTES }));

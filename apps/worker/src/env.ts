@@ -1,3 +1,4 @@
+import { temporalConnectionEnv } from '@autoflow/temporal-connection';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -5,6 +6,8 @@ export const envSchema = z.object({
   DATABASE_URL: z.string().url(),
   /** Temporal frontend, host:port. */
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  /** TLS, mTLS and API key for the Temporal connection (TEMPORAL_TLS*, TEMPORAL_API_KEY), documented in temporal-connection's env.ts. */
+  ...temporalConnectionEnv,
   /** Temporal namespace every app of a deployment shares. */
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /** Keyring that opens credentials' tokens: "id:base64key[,…]". Required: the worker refuses to start without it. */

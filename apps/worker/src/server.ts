@@ -11,6 +11,7 @@ import {
   resolveProviderSettings,
 } from '@autoflow/provider-registry';
 import { RunStarter } from '@autoflow/runs';
+import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime } from '@temporalio/worker';
 import Fastify from 'fastify';
@@ -46,9 +47,15 @@ Runtime.install({
 });
 
 const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE_POOL_SIZE });
-const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+// TLS, mTLS and API key from env; a bad setting or a server the CA does not vouch for stops the start.
+const temporalOptions = await resolveTemporalConnection(env, { namespace: env.TEMPORAL_NAMESPACE });
+const connection = await NativeConnection.connect(temporalOptions).catch(async (error: unknown) => {
+  throw await temporalConnectError(temporalOptions, error);
+});
 // A client too: listener workflows' activities start runs for the events they find.
-const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+const clientConnection = await Connection.connect(temporalOptions).catch(async (error: unknown) => {
+  throw await temporalConnectError(temporalOptions, error);
+});
 const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
 const workers = await createAutomationWorkers({
   connection,

@@ -1,8 +1,10 @@
 // Fakes of the internet services the apps talk to, each on its own loopback port, so that tests run
-// the real clients against the real wire formats without leaving the machine.
+// the real clients against the real wire formats without leaving the machine. test-certificates: a
+// throwaway PKI (CA, server and client certificates) for TLS tests.
 export * from './fake-gmail.js';
 export * from './fake-oauth.js';
 export * from './fake-pubsub.js';
 export * from './fake-slack.js';
 export * from './local-server.js';
 export * from './sink.js';
+export * from './test-certificates.js';

@@ -3,4 +3,5 @@ export * from './launch.js';
 export * from './namespaces.js';
 export * from './postgres.js';
 export * from './temporal-dev-server.js';
+export * from './temporal-server.js';
 export * from './test-services.js';

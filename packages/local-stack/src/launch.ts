@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { generateKey, Keyring } from '@autoflow/crypto';
 import { runMigrations } from '@autoflow/db';
+import type { ConnectionOptions } from '@temporalio/client';
 import type postgres from 'postgres';
 import { APP_NAMES, type AppName, freePort, type ManagedProcess, spawnApp, waitUntilReady } from './apps.js';
 import { ensureNamespace } from './namespaces.js';
@@ -10,6 +11,8 @@ export interface LaunchOptions {
   /** A Postgres URL; a fresh database is created next to the one it names. */
   baseDatabaseUrl: string;
   temporalAddress: string;
+  /** TLS (and mTLS) for creating the namespace, when the server requires it; the apps get theirs from `env`. */
+  temporalTls?: ConnectionOptions['tls'];
   /** Prefix of the database and namespace names, e.g. "e2e" or "bench". */
   label: string;
   apps?: readonly AppName[];
@@ -41,7 +44,7 @@ export class LaunchedSystem {
     const databaseUrl = await createDatabase(options.baseDatabaseUrl, databaseName);
     await runMigrations(databaseUrl);
     const namespace = `${options.label}-${suffix}`;
-    await ensureNamespace(options.temporalAddress, namespace);
+    await ensureNamespace(options.temporalAddress, namespace, undefined, options.temporalTls);
     const names = options.apps ?? APP_NAMES;
     const ports = new Map(await Promise.all(names.map(async (name) => [name, await freePort()] as const)));
     const env = {

@@ -1,9 +1,17 @@
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 
-/** Registers a namespace (if new) and waits until the frontend serves it. */
-export async function ensureNamespace(address: string, namespace: string, timeoutMs = 30_000): Promise<void> {
-  const connection = await Connection.connect({ address });
+/**
+ * Registers a namespace (if new) and waits until the frontend serves it. `tls` for a server that
+ * requires it (the TLS test's real server).
+ */
+export async function ensureNamespace(
+  address: string,
+  namespace: string,
+  timeoutMs = 30_000,
+  tls?: ConnectionOptions['tls'],
+): Promise<void> {
+  const connection = await Connection.connect({ address, tls });
   try {
     try {
       await connection.workflowService.registerNamespace({

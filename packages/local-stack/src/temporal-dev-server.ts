@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 
 /**
  * The dev server's flags, in one place. Each one is a measured latency or throughput decision
@@ -47,13 +47,17 @@ export interface RunningTemporal {
   stop(): Promise<void>;
 }
 
-/** Polls until the frontend answers a real RPC, not just an open port. */
-export async function waitForTemporal(address: string, timeoutMs = 60_000): Promise<void> {
+/** Polls until the frontend answers a real RPC, not just an open port (over TLS when `tls` is given). */
+export async function waitForTemporal(
+  address: string,
+  timeoutMs = 60_000,
+  tls?: ConnectionOptions['tls'],
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      const connection = await Connection.connect({ address, tls, connectTimeout: 1_000 });
       try {
         await connection.workflowService.getSystemInfo({});
         return;

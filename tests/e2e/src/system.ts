@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type AppName, LaunchedSystem } from '@autoflow/local-stack';
+import type { ConnectionOptions } from '@temporalio/client';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 
@@ -67,6 +68,8 @@ export interface SystemOptions {
   allowedHosts: string[];
   /** More variables for every app (provider URL overrides, …). */
   env?: Record<string, string>;
+  /** Another Temporal server than the run's (the TLS test's), and the TLS to create the namespace on it. */
+  temporal?: { address: string; tls: ConnectionOptions['tls'] };
 }
 
 /**
@@ -100,7 +103,8 @@ export class System {
   async start(): Promise<void> {
     this.#launched = await LaunchedSystem.launch({
       baseDatabaseUrl: inject('databaseUrl'),
-      temporalAddress: inject('temporalAddress'),
+      temporalAddress: this.options.temporal?.address ?? inject('temporalAddress'),
+      temporalTls: this.options.temporal?.tls,
       label: 'e2e',
       env: { HTTP_ACTION_ALLOWED_HOSTS: this.options.allowedHosts.join(','), ...this.options.env },
       inheritedEnv: process.env,
