@@ -138,6 +138,10 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
     {
       schema: {
         tags: ['credentials'],
+        description:
+          "Calls the provider's identity endpoint with the credential's token. A token the provider refuses " +
+          'before its stored expiry is refreshed once and the call made once more; a refused refresh token ' +
+          'marks the credential needs_reconnect and answers `{ok: false, reason: "credential_needs_reconnect"}`.',
         security: secured,
         params: idParam,
         response: {
