@@ -1,4 +1,4 @@
-import { FakeGmail, FakeOAuthServer, FakePubSubPush, Sink } from '@autoflow/fakes';
+import { FakeGmail, FakeOAuthServer, FakePubSubPush, FakeSlack, Sink } from '@autoflow/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { field, http, listOf, System, waitFor } from '../src/system.js';
 
@@ -15,11 +15,13 @@ const google = new FakeOAuthServer();
 const gmail = new FakeGmail();
 const pubsub = new FakePubSubPush({ audience: AUDIENCE, serviceAccount: PUSH_ACCOUNT });
 const sink = new Sink();
+const slack = new FakeSlack();
 let system: System;
 let token: string;
+let userId: number;
 
 beforeAll(async () => {
-  await Promise.all([google.start(), gmail.start(), pubsub.start(), sink.start()]);
+  await Promise.all([google.start(), gmail.start(), pubsub.start(), sink.start(), slack.start()]);
   gmail.addMailbox(google.account);
   // Both APIs honour exactly the access tokens the OAuth server still considers valid.
   gmail.tokenOwner = (accessToken) => (google.isAccessToken(accessToken) ? google.account : undefined);
@@ -33,16 +35,17 @@ beforeAll(async () => {
       PUBSUB_PUSH_AUDIENCE: AUDIENCE,
       PUBSUB_PUSH_SERVICE_ACCOUNT: PUSH_ACCOUNT,
       PUBSUB_PUSH_JWKS_URL: pubsub.jwksUrl,
+      SLACK_API_URL: slack.apiUrl,
       OAUTH_RATE_LIMIT_PER_MINUTE: '1000',
     },
   });
   await system.start();
-  ({ token } = await system.signUp());
+  ({ token, userId } = await system.signUp());
 });
 
 afterAll(async () => {
   await system?.stop();
-  await Promise.all([google.stop(), gmail.stop(), pubsub.stop(), sink.stop()]);
+  await Promise.all([google.stop(), gmail.stop(), pubsub.stop(), sink.stop(), slack.stop()]);
 });
 
 /** Connects the fake Google account through oauth-service; answers the credential and the tokens it got. */
@@ -190,6 +193,34 @@ describe('runs after the provider invalidated the token', () => {
     expect(field(run, 'status'), JSON.stringify(run)).toBe('completed');
     expect(google.refreshCount - refreshesBefore).toBe(1);
     expect(gmail.sent.filter((mail) => mail.subject === 'after invalidation')).toHaveLength(1);
+  });
+});
+
+describe('Slack', () => {
+  it('a bot token Slack answers invalid_auth for, with no refresh token, marks the credential needs_reconnect', async () => {
+    const botToken = 'xoxb-early-invalidation';
+    slack.validTokens.add(botToken);
+    const credentialId = await system.insertConnectedCredential(userId, 'slack', botToken);
+    const workflowId = await createWorkflow({
+      trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+      action: {
+        serviceProvider: 'slack',
+        actionId: 'post-message',
+        config: { channel: '#general', text: 'hello' },
+        credentialsId: credentialId,
+      },
+    });
+    const [first] = await runAll(workflowId, 1);
+    expect(field(first, 'status')).toBe('completed');
+    // Slack drops the token (the app was uninstalled, the token revoked from Slack's side).
+    slack.validTokens.delete(botToken);
+
+    const [failed] = await runAll(workflowId, 1, 2).then((all) =>
+      all.filter((execution) => field(execution, 'status') !== 'completed'),
+    );
+    expect(field(failed, 'status')).toBe('failed');
+    expect(String(field(failed, 'errorMessage'))).toContain('needs reconnecting');
+    expect(await statusOf(credentialId)).toBe('needs_reconnect');
   });
 });
 
