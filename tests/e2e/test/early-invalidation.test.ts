@@ -270,3 +270,12 @@ describe('the Gmail mailbox listener after the provider invalidated the token', 
     expect(sink.forPath('/ok-listener')).toHaveLength(1);
   });
 });
+
+describe('secrets', () => {
+  it('shows no token, refused or renewed, in any log line', () => {
+    const logs = system.logLines.join('\n');
+    for (const secret of [...google.issuedSecrets, 'xoxb-early-invalidation']) {
+      expect(logs).not.toContain(secret);
+    }
+  });
+});
