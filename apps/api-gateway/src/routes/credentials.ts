@@ -56,7 +56,10 @@ async function identityCall(
     headers: { authorization: `Bearer ${accessToken}` },
     signal: AbortSignal.timeout(5_000),
   }).catch(() => undefined);
-  if (response?.status === 401) throw new IdentityRefusedError('provider_answered_401');
+  if (response?.status === 401) {
+    await response.body?.cancel().catch(() => {});
+    throw new IdentityRefusedError('provider_answered_401');
+  }
   if (!response?.ok)
     return {
       ok: false,
