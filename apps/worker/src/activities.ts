@@ -11,6 +11,7 @@ import {
   RetryableActionError,
   renderTemplates,
   renderUrlFields,
+  TokenRejectedError,
   toJson,
   UrlTemplateError,
 } from '@autoflow/provider-registry';
@@ -216,11 +217,13 @@ function actionActivity(providerId: string, action: ActionDefinition, deps: Acti
             : {
                 // The platform, not the action, decides where the token may go: the owner's list is
                 // read from the stored config, never from a rendered template.
-                accessTokenFor: (url) =>
-                  deps.credentials.accessTokenFor(credentialsId, url, {
-                    userId: input.userId,
-                    listedHosts: ownerListedHosts(action, input.config),
-                  }),
+                withAccessTokenFor: (url, use) =>
+                  deps.credentials.withAccessTokenFor(
+                    credentialsId,
+                    url,
+                    { userId: input.userId, listedHosts: ownerListedHosts(action, input.config) },
+                    use,
+                  ),
               },
       });
       return toJson(output);
@@ -229,6 +232,14 @@ function actionActivity(providerId: string, action: ActionDefinition, deps: Acti
         throw ApplicationFailure.create({
           message: error.message,
           type: 'CredentialNeedsReconnect',
+          nonRetryable: true,
+        });
+      }
+      if (error instanceof TokenRejectedError) {
+        // Refused again right after a renewal: another try would only be refused a third time.
+        throw ApplicationFailure.create({
+          message: `the provider refused the credential's renewed token: ${error.message}`,
+          type: 'CredentialRejected',
           nonRetryable: true,
         });
       }

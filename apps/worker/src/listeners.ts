@@ -105,7 +105,8 @@ function listenerServices(providerId: string, deps: ListenerDeps): ListenerServi
     httpDispatcher: deps.httpDispatcher,
     settings: deps.providerSettings.get(providerId) ?? {},
     // The listener reads its own account: no owner to check against, so no owner lookup first.
-    accessTokenFor: (credentialId, url) => deps.credentials.accessTokenFor(credentialId, url),
+    withAccessTokenFor: (credentialId, url, use) =>
+      deps.credentials.withAccessTokenFor(credentialId, url, {}, use),
     async subscribers(credentialId) {
       const rows = await db
         .select()

@@ -44,6 +44,8 @@ export class FakeOAuthServer extends FakeServer {
   readonly issuedSecrets: string[] = [];
   readonly revoked: string[] = [];
   readonly tokenRequests: URLSearchParams[] = [];
+  /** Every token pair issued (code exchange or refresh), oldest first: tests pick a credential's tokens here. */
+  readonly issuedTokens: { accessToken: string; refreshToken: string | undefined }[] = [];
 
   url(path: string): string {
     return `http://127.0.0.1:${this.port}${path}`;
@@ -162,6 +164,20 @@ export class FakeOAuthServer extends FakeServer {
     return this.#accessTokens.has(token);
   }
 
+  /**
+   * The provider drops an access token before its announced expiry (password change, security event):
+   * the APIs that consult this server (isAccessToken) answer 401 for it from now on.
+   */
+  invalidateAccessToken(token: string): void {
+    this.#accessTokens.delete(token);
+  }
+
+  /** One refresh token stops working: its next refresh grant answers invalid_grant. */
+  revokeRefreshToken(token: string): void {
+    const grant = this.#refreshTokens.get(token);
+    if (grant) grant.revoked = true;
+  }
+
   /** The user revokes the app's access at the provider: every refresh token stops working. */
   revokeAll(): void {
     for (const grant of this.#refreshTokens.values()) grant.revoked = true;
@@ -176,6 +192,7 @@ export class FakeOAuthServer extends FakeServer {
       this.#refreshTokens.set(refreshToken, { clientId, revoked: false });
       this.issuedSecrets.push(refreshToken);
     }
+    this.issuedTokens.push({ accessToken, refreshToken });
     return {
       access_token: accessToken,
       token_type: 'Bearer',

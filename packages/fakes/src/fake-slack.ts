@@ -12,6 +12,8 @@ export interface SlackCall {
 export class FakeSlack extends FakeServer {
   readonly calls: SlackCall[] = [];
   readonly validTokens = new Set<string>();
+  /** Consulted for a token not in `validTokens`, e.g. whether the fake OAuth server still honours it. */
+  tokenAccepted: ((token: string) => boolean) | undefined;
   /** Answer this many calls with 429 before accepting. */
   rateLimitNext = 0;
   retryAfterSeconds = 2;
@@ -42,7 +44,8 @@ export class FakeSlack extends FakeServer {
       });
     if (request.url !== '/api/chat.postMessage') return json(404, { ok: false, error: 'unknown_method' });
     const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '';
-    if (!this.validTokens.has(token)) {
+    if (!this.validTokens.has(token) && !this.tokenAccepted?.(token)) {
+      // Slack's wire format for a token it does not (or no longer) honour: HTTP 200, ok false.
       record(200);
       return json(200, { ok: false, error: 'invalid_auth' });
     }

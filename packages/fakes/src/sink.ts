@@ -17,10 +17,13 @@ export interface SinkRequest {
  *   /flaky       500 for the first two attempts of each Idempotency-Key, then 200
  *   /bad         400
  *   /slow?ms=N   200 after N ms
+ *   /protected   401 unless `acceptsBearer` accepts the request's bearer token, as an OAuth-protected API
  */
 export class Sink {
   readonly requests: SinkRequest[] = [];
   readonly #attempts = new Map<string, number>();
+  /** Which bearer tokens `/protected` accepts, e.g. those the fake OAuth server still considers valid. */
+  acceptsBearer: ((token: string) => boolean) | undefined;
   #stop: (() => Promise<void>) | undefined;
   port = 0;
 
@@ -84,6 +87,12 @@ export class Sink {
         const attempt = (this.#attempts.get(idempotencyKey ?? '') ?? 0) + 1;
         this.#attempts.set(idempotencyKey ?? '', attempt);
         return attempt <= 2 ? reply(500, { error: 'try again' }) : reply(200, { ok: true, attempt });
+      }
+      case '/protected': {
+        const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '';
+        return this.acceptsBearer?.(bearer)
+          ? reply(200, { ok: true })
+          : reply(401, { error: 'invalid_token' });
       }
       case '/bad':
         return reply(400, { error: 'the sink does not like this request' });

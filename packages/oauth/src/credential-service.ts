@@ -1,6 +1,6 @@
 import type { Keyring } from '@autoflow/crypto';
 import { type Credential, credentials, type Database } from '@autoflow/db';
-import { assertCredentialHost, type ResolvedOAuth2 } from '@autoflow/provider-registry';
+import { assertCredentialHost, type ResolvedOAuth2, TokenRejectedError } from '@autoflow/provider-registry';
 import { and, eq } from 'drizzle-orm';
 import * as oauth from 'oauth4webapi';
 import { secretLocation } from './connector.js';
@@ -22,7 +22,7 @@ export interface CredentialServiceOptions {
   allowHttpEndpoints: boolean;
   /**
    * By provider id, the hosts its credentials' tokens may be sent to (declared API hosts and the hosts of
-   * base-URL settings). A provider missing here sends its tokens nowhere through `accessTokenFor`.
+   * base-URL settings). A provider missing here sends its tokens nowhere through `withAccessTokenFor`.
    */
   credentialHosts?: ReadonlyMap<string, ReadonlySet<string>>;
   /** Counts refresh grants sent; for metrics and tests. */
@@ -30,32 +30,46 @@ export interface CredentialServiceOptions {
 }
 
 /**
- * The one place activities get access tokens from. A token close to expiry is refreshed under a row
- * lock (SELECT … FOR UPDATE), so concurrent activities cause one refresh; whoever waited on the lock
- * re-reads the token the first one stored instead of spending the refresh token again.
+ * The one place activities get access tokens from. A token close to expiry, or one the provider refused
+ * before its expiry, is refreshed under a row lock (SELECT … FOR UPDATE), so concurrent activities cause
+ * one refresh; whoever waited on the lock re-reads the token the first one stored instead of spending
+ * the refresh token again.
  */
 export class CredentialService {
   constructor(private readonly options: CredentialServiceOptions) {}
 
   /**
-   * `userId`: a run acts for its workflow's owner, so the credential must be that user's. Without it
-   * (a listener watching the account it was started for) the credential is read by id alone.
+   * Calls `use` with the credential's token, for the platform's own calls (the identity call of
+   * `/test`), without a host check. `userId`: a request acts for a user, so the credential must be
+   * that user's. On TokenRejectedError from `use`: one renewal, one more call (see withAccessTokenFor).
    */
-  async accessToken(credentialId: number, userId?: number): Promise<string> {
+  async withAccessToken<T>(
+    credentialId: number,
+    userId: number | undefined,
+    use: (accessToken: string) => Promise<T>,
+  ): Promise<T> {
     const row = await this.#read(this.options.db, credentialId, userId, false);
-    return this.#usable(row) ?? this.#refreshLocked(credentialId, userId);
+    const token = this.#usable(row) ?? (await this.#refreshLocked(credentialId, userId));
+    return this.#withOneRenewal(credentialId, userId, token, use);
   }
 
   /**
-   * The token for a call to `url`: handed out only when the URL's host is one of the credential's
-   * provider's hosts or in `listedHosts` (the action's owner-listed hosts); otherwise
-   * CredentialHostRefusedError, before anything is decrypted or refreshed.
+   * Calls `use` with the token for calls to `url`: handed out only when the URL's host is one of the
+   * credential's provider's hosts or in `listedHosts` (the action's owner-listed hosts); otherwise
+   * CredentialHostRefusedError, before anything is decrypted or refreshed. `userId`: a run acts for its
+   * workflow's owner, so the credential must be that user's; without it (a listener watching the
+   * account it was started for) the credential is read by id alone.
+   *
+   * When `use` throws TokenRejectedError (the provider no longer honours a token we believed valid),
+   * the token is renewed once under the row lock and `use` is called once more; a second rejection
+   * reaches the caller. A refused refresh token marks the credential needs_reconnect.
    */
-  async accessTokenFor(
+  async withAccessTokenFor<T>(
     credentialId: number,
     url: string | URL,
-    options: { userId?: number | undefined; listedHosts?: readonly string[] } = {},
-  ): Promise<string> {
+    options: { userId?: number | undefined; listedHosts?: readonly string[] },
+    use: (accessToken: string) => Promise<T>,
+  ): Promise<T> {
     const row = await this.#read(this.options.db, credentialId, options.userId, false);
     assertCredentialHost(
       url,
@@ -63,7 +77,22 @@ export class CredentialService {
       this.options.credentialHosts?.get(row.serviceProvider) ?? new Set(),
       options.listedHosts ?? [],
     );
-    return this.#usable(row) ?? this.#refreshLocked(credentialId, options.userId);
+    const token = this.#usable(row) ?? (await this.#refreshLocked(credentialId, options.userId));
+    return this.#withOneRenewal(credentialId, options.userId, token, use);
+  }
+
+  async #withOneRenewal<T>(
+    credentialId: number,
+    userId: number | undefined,
+    token: string,
+    use: (accessToken: string) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await use(token);
+    } catch (error) {
+      if (!(error instanceof TokenRejectedError)) throw error;
+      return use(await this.#refreshLocked(credentialId, userId, token));
+    }
   }
 
   async #read(
@@ -96,16 +125,23 @@ export class CredentialService {
     return this.options.keyring.decrypt(row.accessToken, secretLocation('access_token', row.id));
   }
 
-  async #refreshLocked(credentialId: number, userId: number | undefined): Promise<string> {
+  /**
+   * A new token, by one refresh grant under the row lock. `rejected`: the token the provider refused;
+   * a stored token other than it was renewed by a concurrent caller and is answered as it is.
+   */
+  async #refreshLocked(credentialId: number, userId: number | undefined, rejected?: string): Promise<string> {
     const { db, keyring } = this.options;
     let needsReconnect: string | undefined;
     const token = await db.transaction(async (tx) => {
       const row = await this.#read(tx, credentialId, userId, true);
-      // Another worker refreshed while this one waited for the lock.
+      // Another worker refreshed while this one waited for the lock (or before the provider's refusal).
       const fresh = this.#usable(row);
-      if (fresh) return fresh;
+      if (fresh !== undefined && fresh !== rejected) return fresh;
       if (!row.refreshToken) {
-        needsReconnect = `credential ${credentialId} expired and has no refresh token`;
+        needsReconnect =
+          rejected === undefined
+            ? `credential ${credentialId} expired and has no refresh token`
+            : `credential ${credentialId} needs reconnecting: the provider refused its access token and it has no refresh token`;
         return undefined;
       }
       const refreshToken = keyring.decrypt(row.refreshToken, secretLocation('refresh_token', row.id));

@@ -9,6 +9,7 @@ import {
   RetryableActionError,
   renderTemplates,
   resolveProviderSettings,
+  TokenRejectedError,
   toJson,
   toJsonSchema,
 } from '@autoflow/provider-registry';
@@ -133,6 +134,7 @@ async function callAgainst(
   provider: ProviderDefinition,
   action: ActionDefinition,
   status: number,
+  tokenUses = { count: 0, renewed: 0 },
 ): Promise<unknown> {
   const server = createServer((request, response) => {
     request.resume();
@@ -165,9 +167,17 @@ async function callAgainst(
       httpDispatcher: dispatcher,
       settings,
       credential: {
-        accessTokenFor: async (url) => {
+        // As the platform: one renewal and one more call when the provider refused the token.
+        withAccessTokenFor: async (url, use) => {
           assertCredentialHost(url, provider.id, hosts, listed);
-          return 'contract-test-token';
+          tokenUses.count++;
+          try {
+            return await use('contract-test-token');
+          } catch (error) {
+            if (!(error instanceof TokenRejectedError)) throw error;
+            tokenUses.renewed++;
+            return use('contract-test-token-renewed');
+          }
         },
       },
     });
@@ -196,6 +206,13 @@ async function checkFailureClasses(provider: ProviderDefinition, failures: Contr
     const on500 = await callAgainst(provider, action, 500);
     if (!(on500 instanceof RetryableActionError))
       fail(`500 gave ${String(on500)}, not a RetryableActionError`);
+    // An action that uses the credential reports a 401 as TokenRejectedError, so the platform renews
+    // the token once and calls once more.
+    const tokenUses = { count: 0, renewed: 0 };
+    const on401 = await callAgainst(provider, action, 401, tokenUses);
+    if (tokenUses.count > 0 && (!(on401 instanceof TokenRejectedError) || tokenUses.renewed !== 1)) {
+      fail(`401 gave ${String(on401)}, not a TokenRejectedError after one renewal`);
+    }
   }
 }
 

@@ -78,7 +78,8 @@ export const exampleAction = defineAction({
   output: z.object({ status: z.number() }),
   settings: ${camel}Settings,
   sampleConfig: () => ({ message: 'hello' }),
-  // With a credential: \`await credential.accessTokenFor(url)\` answers its token, for the provider's hosts only.
+  // With a credential: \`credential.withAccessTokenFor(url, async (token) => …)\` calls back with its token, for the
+  // provider's hosts only; throw TokenRejectedError on a 401 and the platform renews the token and calls once more.
   async run({ config, settings, httpDispatcher, idempotencyKey, signal }) {
     const base = settings.${upper}_API_URL;
     const response = await request(\`\${base}/messages\`, {

@@ -3,6 +3,8 @@ import {
   defineProvider,
   defineTrigger,
   PermanentActionError,
+  RetryableActionError,
+  TokenRejectedError,
 } from '@autoflow/provider-registry';
 import { expect, it } from 'vitest';
 import { z } from 'zod';
@@ -49,4 +51,43 @@ it('reports every broken part of a provider', async () => {
     'failure-classes',
     'failure-classes',
   ]);
+});
+
+it('reports an action that takes a 401 to its token for a final refusal, and accepts one that reports it', async () => {
+  const withTokenAction = (reportsRejection: boolean) =>
+    defineAction({
+      id: 'uses-token',
+      name: 'Uses a token',
+      description: '',
+      config: z.object({ url: z.string() }),
+      output: z.object({}),
+      sampleConfig: (baseUrl) => ({ url: baseUrl }),
+      urlFields: ['url'],
+      async run({ config, credential }) {
+        if (!credential) throw new PermanentActionError('needs a credential');
+        return credential.withAccessTokenFor(config.url, async (token) => {
+          const response = await fetch(config.url, { headers: { authorization: `Bearer ${token}` } });
+          await response.arrayBuffer();
+          if (response.status === 401 && reportsRejection) throw new TokenRejectedError('401');
+          if (response.status === 429 || response.status >= 500)
+            throw new RetryableActionError(String(response.status), 3_000);
+          if (!response.ok) throw new PermanentActionError(String(response.status));
+          return {};
+        });
+      },
+    });
+  const provider = (reportsRejection: boolean) =>
+    defineProvider({
+      id: 'tokens',
+      name: 'Tokens',
+      auth: { type: 'none' },
+      triggers: [],
+      actions: [withTokenAction(reportsRejection)],
+    });
+
+  const failures = await checkProvider(provider(false));
+  expect(failures).toEqual([
+    { check: 'failure-classes', detail: expect.stringContaining('401 gave PermanentActionError') },
+  ]);
+  expect(await checkProvider(provider(true))).toEqual([]);
 });

@@ -147,10 +147,15 @@ export interface ListenerRecord {
 /** What the worker hands a provider's listener activities. */
 export interface ListenerServices<Settings = unknown> extends ActionServices<Settings> {
   /**
-   * A valid access token of the credential (refreshed when close to expiry) for a call to `url`;
-   * refused unless the URL's host is one of the credential's provider's API hosts.
+   * Calls `use` with a valid access token of the credential (refreshed when close to expiry) for calls
+   * to `url`; refused unless the URL's host is one of the credential's provider's API hosts. When `use`
+   * throws TokenRejectedError, the token is renewed once and `use` is called once more (see CredentialAccess).
    */
-  accessTokenFor(credentialId: number, url: string): Promise<string>;
+  withAccessTokenFor<T>(
+    credentialId: number,
+    url: string,
+    use: (accessToken: string) => Promise<T>,
+  ): Promise<T>;
   subscribers(credentialId: number): Promise<ListenerSubscriber[]>;
   records: {
     get(credentialId: number): Promise<ListenerRecord | undefined>;
@@ -201,11 +206,17 @@ export interface ActionServices<Settings = unknown> {
 /** The account a workflow's action acts as, when it names a credential. */
 export interface CredentialAccess {
   /**
-   * A valid access token (refreshed when close to expiry) for a call to `url`. Refused with
-   * CredentialHostRefusedError unless the URL's host is one its provider declares (`apiHosts`, or a
+   * Calls `use` with a valid access token (refreshed when close to expiry) for calls to `url`. Refused
+   * with CredentialHostRefusedError unless the URL's host is one its provider declares (`apiHosts`, or a
    * base-URL setting's host) or one the workflow's owner listed on the action.
+   *
+   * When the provider answers that it no longer honours the token (a 401 before the stored expiry),
+   * `use` throws TokenRejectedError: the platform then renews the token ONCE (under the credential's row
+   * lock: a token a concurrent run already renewed is reused, not refreshed again) and calls `use` ONCE
+   * more. A refused refresh token marks the credential needs_reconnect; a renewed token refused again
+   * fails the run (TokenRejectedError is a PermanentActionError).
    */
-  accessTokenFor(url: string | URL): Promise<string>;
+  withAccessTokenFor<T>(url: string | URL, use: (accessToken: string) => Promise<T>): Promise<T>;
 }
 
 export interface ActionContext<Config, Settings = unknown> extends ActionServices<Settings> {
@@ -303,6 +314,14 @@ export class PermanentActionError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * The provider refused the access token it was given (HTTP 401, Slack's `invalid_auth`): thrown inside
+ * `withAccessTokenFor`'s callback, it makes the platform renew the token and call once more.
+ */
+export class TokenRejectedError extends PermanentActionError {
+  override name = 'TokenRejectedError';
 }
 
 /** A failure worth retrying: 5xx, 429, timeouts, connection errors. */

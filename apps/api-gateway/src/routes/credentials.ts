@@ -2,7 +2,7 @@ import { DecryptionError } from '@autoflow/crypto';
 import { type Credential, credentials, type Workflow, workflows } from '@autoflow/db';
 import { authenticate, problems } from '@autoflow/http-kit';
 import { CredentialNeedsReconnectError } from '@autoflow/oauth';
-import { resolveOAuth2 } from '@autoflow/provider-registry';
+import { resolveOAuth2, TokenRejectedError } from '@autoflow/provider-registry';
 import { and, eq, or } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -32,6 +32,53 @@ function toCredentialView(row: Credential): z.infer<typeof credentialSchema> {
     expiresAt: row.expiresAt?.toISOString() ?? null,
   };
 }
+
+/** What `/test` answers: the account, or why it could not tell. */
+interface TestResult {
+  ok: boolean;
+  account?: string;
+  reason?: string;
+}
+
+/** The provider refused the token; `reason` is what `/test` answers if a renewed token is refused too. */
+class IdentityRefusedError extends TokenRejectedError {
+  constructor(readonly reason: string) {
+    super(`the identity call was refused: ${reason}`);
+  }
+}
+
+/** The provider's cheap identity call (Gmail's getProfile, Slack's auth.test) with one token. */
+async function identityCall(
+  identity: { url: string; accountField: string },
+  accessToken: string,
+): Promise<TestResult> {
+  const response = await fetch(identity.url, {
+    headers: { authorization: `Bearer ${accessToken}` },
+    signal: AbortSignal.timeout(5_000),
+  }).catch(() => undefined);
+  if (response?.status === 401) {
+    await response.body?.cancel().catch(() => {});
+    throw new IdentityRefusedError('provider_answered_401');
+  }
+  if (!response?.ok)
+    return {
+      ok: false,
+      reason: response ? `provider_answered_${response.status}` : 'provider_unreachable',
+    };
+  const body: unknown = await response.json().catch(() => null);
+  const fields = typeof body === 'object' && body !== null ? Object.fromEntries(Object.entries(body)) : {};
+  // Slack answers 200 with {ok: false} when it refuses a token; invalid_auth and the like are worth a renewal.
+  if (fields.ok === false) {
+    if (typeof fields.error === 'string' && SLACK_REJECTED_TOKEN.has(fields.error))
+      throw new IdentityRefusedError('provider_refused');
+    return { ok: false, reason: 'provider_refused' };
+  }
+  const account = fields[identity.accountField];
+  return typeof account === 'string' ? { ok: true, account } : { ok: true };
+}
+
+/** Slack's errors for a token it no longer honours. */
+const SLACK_REJECTED_TOKEN = new Set(['invalid_auth', 'token_expired', 'token_revoked']);
 
 export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, deps) => {
   const { db, tokens, keyring, registry, listeners, schedules } = deps;
@@ -94,6 +141,10 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
     {
       schema: {
         tags: ['credentials'],
+        description:
+          "Calls the provider's identity endpoint with the credential's token. A token the provider refuses " +
+          'before its stored expiry is refreshed once and the call made once more; a refused refresh token ' +
+          'marks the credential needs_reconnect and answers `{ok: false, reason: "credential_needs_reconnect"}`.',
         security: secured,
         params: idParam,
         response: {
@@ -108,30 +159,17 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
       const auth = registry.provider(row.serviceProvider)?.auth;
       const identity = auth?.type === 'oauth2' ? resolveOAuth2(auth, process.env).identity : undefined;
       if (!identity) return { ok: false, reason: 'provider_has_no_identity_call' };
-      let accessToken: string;
       try {
-        accessToken = await deps.credentials.accessToken(row.id, userId);
+        // A token the provider dropped before its expiry is renewed once and the call made once more.
+        return await deps.credentials.withAccessToken(row.id, userId, (accessToken) =>
+          identityCall(identity, accessToken),
+        );
       } catch (error) {
         if (error instanceof CredentialNeedsReconnectError) return { ok: false, reason: error.code };
         if (error instanceof DecryptionError) return { ok: false, reason: 'credential_unreadable' };
+        if (error instanceof IdentityRefusedError) return { ok: false, reason: error.reason };
         throw error;
       }
-      const response = await fetch(identity.url, {
-        headers: { authorization: `Bearer ${accessToken}` },
-        signal: AbortSignal.timeout(5_000),
-      }).catch(() => undefined);
-      if (!response?.ok)
-        return {
-          ok: false,
-          reason: response ? `provider_answered_${response.status}` : 'provider_unreachable',
-        };
-      const body: unknown = await response.json().catch(() => null);
-      const fields =
-        typeof body === 'object' && body !== null ? Object.fromEntries(Object.entries(body)) : {};
-      // Slack answers 200 with {ok: false} when it refuses a token.
-      if (fields.ok === false) return { ok: false, reason: 'provider_refused' };
-      const account = fields[identity.accountField];
-      return typeof account === 'string' ? { ok: true, account } : { ok: true };
     },
   );
 

@@ -1,4 +1,4 @@
-import { PermanentActionError, RetryableActionError } from '@autoflow/provider-registry';
+import { PermanentActionError, RetryableActionError, TokenRejectedError } from '@autoflow/provider-registry';
 import { auth, gmail, type gmail_v1 } from '@googleapis/gmail';
 import { z } from 'zod';
 
@@ -73,11 +73,13 @@ export function isNotFound(error: unknown): boolean {
 
 /**
  * Gmail failures as action failures: 429, 5xx, rate-limit 403s and network errors are retried
- * (with Gmail's Retry-After); other 4xx are permanent.
+ * (with Gmail's Retry-After); 401 is TokenRejectedError; other 4xx are permanent.
  */
 export function toActionError(error: unknown, what: string): Error {
   const failure = describeGmailFailure(error);
   const { status, reason } = failure;
+  // The token was dropped before its expiry: the platform renews it and calls once more.
+  if (status === 401) return new TokenRejectedError(`${what}: Gmail answered 401: ${failure.message}`);
   const retryable =
     status === undefined ||
     status === 408 ||

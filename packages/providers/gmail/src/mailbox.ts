@@ -1,4 +1,10 @@
-import { type ListenerServices, type ListenerSubscriber, toJson } from '@autoflow/provider-registry';
+import {
+  type ListenerRecord,
+  type ListenerServices,
+  type ListenerSubscriber,
+  TokenRejectedError,
+  toJson,
+} from '@autoflow/provider-registry';
 import type {
   GmailHistoryResult,
   GmailMailboxActivities,
@@ -59,10 +65,14 @@ function wasReceived(labelIds: readonly string[]): boolean {
   return !labelIds.includes('SENT') || labelIds.includes('INBOX');
 }
 
-/** Gmail's 401/403 on a token the refresh just produced: the grant is gone or lacks a scope. */
+/**
+ * Gmail failures as activity failures. A 401 is TokenRejectedError, which withGmail turns into one
+ * renewal of the token; a 403 for a missing scope means the grant lacks it.
+ */
 function rethrow(error: unknown, what: string): never {
   const failure = describeGmailFailure(error);
-  if (failure.status === 401 || (failure.status === 403 && failure.reason === 'insufficientPermissions')) {
+  if (failure.status === 401) throw new TokenRejectedError(`${what}: Gmail answered 401`);
+  if (failure.status === 403 && failure.reason === 'insufficientPermissions') {
     throw unusable(`${what}: Gmail refused the credential (${failure.status})`);
   }
   if (failure.status === 400 || (failure.status === 403 && !isRateLimitedForbidden(failure))) {
@@ -83,11 +93,28 @@ export function createMailboxActivities(services: ListenerServices<GmailSettings
   const settings = mailboxSettingsFrom(services.settings);
   const rootUrl = services.settings.GMAIL_API_ROOT_URL;
 
-  async function client(credentialId: number): Promise<gmail_v1.Gmail> {
+  /**
+   * Runs `use` with a Gmail client of the credential's token. A Gmail 401 inside renews the token once
+   * and runs `use` again (whose reads and run starts are idempotent); failing to get a token (deleted,
+   * needs reconnecting) or a renewed token refused again makes the mailbox unusable until the user acts.
+   */
+  async function withGmail<T>(credentialId: number, use: (gmail: gmail_v1.Gmail) => Promise<T>): Promise<T> {
+    let failedInUse = false;
     try {
-      return gmailClient(await services.accessTokenFor(credentialId, rootUrl), rootUrl);
+      return await services.withAccessTokenFor(credentialId, rootUrl, async (accessToken) => {
+        failedInUse = false;
+        try {
+          return await use(gmailClient(accessToken, rootUrl));
+        } catch (error) {
+          failedInUse = !(error instanceof TokenRejectedError);
+          throw error;
+        }
+      });
     } catch (error) {
-      // Deleted, or needs reconnecting: nothing to do until the user acts.
+      if (failedInUse) throw error;
+      if (error instanceof TokenRejectedError) {
+        throw unusable(`${error.message}, also after renewing the token: Gmail refused the credential`);
+      }
       throw unusable(error instanceof Error ? error.message : String(error));
     }
   }
@@ -106,7 +133,11 @@ export function createMailboxActivities(services: ListenerServices<GmailSettings
     if (subscribers.length === 0) {
       if (record) {
         try {
-          await (await client(credentialId)).users.stop({ userId: 'me' });
+          await withGmail(credentialId, (gmail) =>
+            gmail.users
+              .stop({ userId: 'me' })
+              .catch((error: unknown) => rethrow(error, 'stopping the watch')),
+          );
         } catch {
           // A revoked grant has no watch left to stop; an expired watch lapses by itself within 7 days.
         }
@@ -123,8 +154,18 @@ export function createMailboxActivities(services: ListenerServices<GmailSettings
     if (stillWatched && !renew && record.cursor !== null) {
       return { watching: true, historyId: record.cursor, renewWatchAt: watchedAt + settings.renewEveryMs };
     }
-    if (!settings.topicName) throw unusable('GMAIL_PUBSUB_TOPIC is not set: Gmail has nowhere to push');
-    const gmail = await client(credentialId);
+    const topicName = settings.topicName;
+    if (!topicName) throw unusable('GMAIL_PUBSUB_TOPIC is not set: Gmail has nowhere to push');
+    return withGmail(credentialId, (gmail) => startWatch(gmail, credentialId, record, topicName, now));
+  }
+
+  async function startWatch(
+    gmail: gmail_v1.Gmail,
+    credentialId: number,
+    record: ListenerRecord | undefined,
+    topicName: string,
+    now: number,
+  ): Promise<GmailWatchResult> {
     let account = record?.account;
     let cursor = record?.cursor ?? null;
     if (!account || cursor === null) {
@@ -139,7 +180,7 @@ export function createMailboxActivities(services: ListenerServices<GmailSettings
       await services.records.save(credentialId, { account, cursor, watchedAt: null, watchExpiresAt: null });
     }
     const watch = await gmail.users
-      .watch({ userId: 'me', requestBody: { topicName: settings.topicName } })
+      .watch({ userId: 'me', requestBody: { topicName } })
       .catch((error: unknown) => rethrow(error, 'starting the watch'));
     const expiresAt = new Date(Number(watch.data.expiration ?? now + 7 * DAY_MS));
     await services.records.save(credentialId, {
@@ -234,7 +275,16 @@ export function createMailboxActivities(services: ListenerServices<GmailSettings
     cursorTime: number | null;
   }): Promise<GmailHistoryResult> {
     const startedAt = Date.now();
-    const gmail = await client(credentialId);
+    return withGmail(credentialId, (gmail) =>
+      readHistory(gmail, { credentialId, cursor, cursorTime }, startedAt),
+    );
+  }
+
+  async function readHistory(
+    gmail: gmail_v1.Gmail,
+    { credentialId, cursor, cursorTime }: { credentialId: number; cursor: string; cursorTime: number | null },
+    startedAt: number,
+  ): Promise<GmailHistoryResult> {
     const listed = await listAdded(gmail, cursor);
     let resynced = false;
     let candidates: Map<string, string[]>;

@@ -1,7 +1,12 @@
 // The mailbox activities against the shared fake Gmail API (real HTTP, real @googleapis/gmail client)
 // and in-memory listener services.
 import { FakeGmail, type GmailCall, type GmailMethod } from '@autoflow/fakes';
-import type { ListenerRecord, ListenerServices, ListenerSubscriber } from '@autoflow/provider-registry';
+import {
+  type ListenerRecord,
+  type ListenerServices,
+  type ListenerSubscriber,
+  TokenRejectedError,
+} from '@autoflow/provider-registry';
 import type { GmailMailboxActivities, JsonValue } from '@autoflow/workflow-contracts';
 import { ApplicationFailure } from '@temporalio/common';
 import { Agent } from 'undici';
@@ -30,6 +35,9 @@ let runs: StartedRun[];
 let env: Record<string, string | undefined>;
 let tokenUrls: string[];
 let tokenFailure: Error | undefined;
+/** Renewals after a Gmail 401, and what the next renewal throws (a refused refresh token). */
+let renewals: number;
+let renewalFailure: Error | undefined;
 
 afterAll(() => dispatcher.close());
 
@@ -43,6 +51,8 @@ beforeEach(async () => {
   subscribers = [];
   runs = [];
   tokenFailure = undefined;
+  renewals = 0;
+  renewalFailure = undefined;
   tokenUrls = [];
   env = { GMAIL_API_ROOT_URL: gmail.rootUrl, GMAIL_PUBSUB_TOPIC: TOPIC };
 });
@@ -68,10 +78,18 @@ function activities(): GmailMailboxActivities {
     httpDispatcher: dispatcher,
     // Parsed by the provider's own schema, as the worker does at start.
     settings: gmailSettings.parse(env),
-    async accessTokenFor(credentialId, url) {
+    // As the platform: on TokenRejectedError, one renewal (which may fail) and one more call.
+    async withAccessTokenFor(credentialId, url, use) {
       tokenUrls.push(url);
       if (tokenFailure) throw tokenFailure;
-      return `access-token-${credentialId}`;
+      try {
+        return await use(`access-token-${credentialId}`);
+      } catch (error) {
+        if (!(error instanceof TokenRejectedError)) throw error;
+        renewals++;
+        if (renewalFailure) throw renewalFailure;
+        return use(`access-token-${credentialId}`);
+      }
     },
     async subscribers() {
       return subscribers;
@@ -240,7 +258,8 @@ describe('gmailSyncWatch', () => {
     [400, 'invalidArgument'],
   ])('calls the mailbox unusable when Gmail refuses the watch with %i %s', async (status, reason) => {
     subscribe(1, {});
-    gmail.failNext('watch', status, 1, { reason });
+    // Twice: a 401 is worth one renewal of the token, after which it is final.
+    gmail.failNext('watch', status, 2, { reason });
 
     await expect(
       activities().gmailSyncWatch({ credentialId: CREDENTIAL_ID, renew: false }),
@@ -451,11 +470,36 @@ describe('gmailProcessHistory', () => {
     expect(records.get(CREDENTIAL_ID)?.cursor).toBe(gmail.historyId(ADDRESS).toString());
   });
 
-  it('calls the mailbox unusable when Gmail refuses the credential', async () => {
+  it('calls the mailbox unusable when Gmail refuses the credential, also after a renewal', async () => {
+    subscribe(1, {});
+    gmail.failNext('history.list', 401, 2, { reason: 'authError' });
+
+    await expect(read()).rejects.toMatchObject({ type: 'MailboxUnusable', nonRetryable: true });
+    expect(renewals).toBe(1);
+    expect(records.get(CREDENTIAL_ID)?.cursor).toBe('4000');
+  });
+
+  it('renews a token Gmail dropped before its expiry once, and reads on', async () => {
     subscribe(1, {});
     gmail.failNext('history.list', 401, 1, { reason: 'authError' });
 
-    await expect(read()).rejects.toMatchObject({ type: 'MailboxUnusable', nonRetryable: true });
+    await read();
+
+    expect(renewals).toBe(1);
+    expect(new Set(runs.map((run) => run.eventId))).toEqual(new Set([mail.boss, mail.other, mail.self]));
+    expect(records.get(CREDENTIAL_ID)?.cursor).toBe(gmail.historyId(ADDRESS).toString());
+  });
+
+  it('calls the mailbox unusable when the renewal after a 401 is refused (invalid_grant)', async () => {
+    subscribe(1, {});
+    gmail.failNext('history.list', 401, 1, { reason: 'authError' });
+    renewalFailure = new Error('credential 7 needs reconnecting: invalid_grant');
+
+    await expect(read()).rejects.toMatchObject({
+      type: 'MailboxUnusable',
+      nonRetryable: true,
+      message: 'credential 7 needs reconnecting: invalid_grant',
+    });
     expect(records.get(CREDENTIAL_ID)?.cursor).toBe('4000');
   });
 

@@ -1,4 +1,9 @@
-import { defineAction, PermanentActionError, RetryableActionError } from '@autoflow/provider-registry';
+import {
+  defineAction,
+  PermanentActionError,
+  RetryableActionError,
+  TokenRejectedError,
+} from '@autoflow/provider-registry';
 import { request } from 'undici';
 import { z } from 'zod';
 import { githubSettings } from '../settings.js';
@@ -21,23 +26,30 @@ export const createIssueAction = defineAction({
     if (!credential) throw new PermanentActionError('create-issue needs a GitHub credential');
     const base = settings.GITHUB_API_URL.replace(/\/$/, '');
     const url = `${base}/repos/${encodeURIComponent(config.owner)}/${encodeURIComponent(config.repo)}/issues`;
-    const authorization = `Bearer ${await credential.accessTokenFor(url)}`;
-    const response = await request(url, {
-      method: 'POST',
-      dispatcher: httpDispatcher,
-      signal,
-      headers: {
-        authorization,
-        accept: 'application/vnd.github+json',
-        'content-type': 'application/json',
-        'user-agent': 'autoflow',
-        'x-github-api-version': '2022-11-28',
-      },
-      body: JSON.stringify({ title: config.title, body: config.body, labels: config.labels }),
-    }).catch((error: unknown) => {
-      throw new RetryableActionError(
-        `GitHub could not be reached: ${error instanceof Error ? error.message : String(error)}`,
-      );
+    const response = await credential.withAccessTokenFor(url, async (accessToken) => {
+      const answer = await request(url, {
+        method: 'POST',
+        dispatcher: httpDispatcher,
+        signal,
+        headers: {
+          authorization: `Bearer ${accessToken}`,
+          accept: 'application/vnd.github+json',
+          'content-type': 'application/json',
+          'user-agent': 'autoflow',
+          'x-github-api-version': '2022-11-28',
+        },
+        body: JSON.stringify({ title: config.title, body: config.body, labels: config.labels }),
+      }).catch((error: unknown) => {
+        throw new RetryableActionError(
+          `GitHub could not be reached: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+      // "Bad credentials": the token was revoked or expired; the platform renews it and calls again.
+      if (answer.statusCode === 401) {
+        await answer.body.dump();
+        throw new TokenRejectedError('GitHub answered 401 (bad credentials)');
+      }
+      return answer;
     });
     const answer: unknown = await response.body.json().catch(() => null);
     const message =

@@ -1,7 +1,8 @@
 import { defineAction, PermanentActionError } from '@autoflow/provider-registry';
+import type { gmail_v1 } from '@googleapis/gmail';
 import { z } from 'zod';
 import { gmailClient, toActionError } from '../api.js';
-import { emailSchema, MAX_EMAIL_BYTES, METADATA_HEADERS, toEmail } from '../email.js';
+import { type Email, emailSchema, MAX_EMAIL_BYTES, METADATA_HEADERS, toEmail } from '../email.js';
 import { GMAIL_QUEUE } from '../queue.js';
 import { gmailSettings } from '../settings.js';
 
@@ -32,39 +33,46 @@ export const readEmailAction = defineAction({
   sampleConfig: () => ({ query: 'in:inbox', maxResults: 1 }),
   async run({ config, credential, settings, signal }) {
     if (!credential) throw new PermanentActionError('read-email needs a Gmail credential');
-    const gmail = gmailClient(
-      await credential.accessTokenFor(settings.GMAIL_API_ROOT_URL),
-      settings.GMAIL_API_ROOT_URL,
+    const rootUrl = settings.GMAIL_API_ROOT_URL;
+    return credential.withAccessTokenFor(rootUrl, (accessToken) =>
+      read(gmailClient(accessToken, rootUrl), config, signal),
     );
-    try {
-      const ids = config.messageId
-        ? [config.messageId]
-        : (
-            (
-              await gmail.users.messages.list(
-                { userId: 'me', q: config.query ?? '', maxResults: config.maxResults },
-                { signal },
-              )
-            ).data.messages ?? []
-          ).flatMap((message) => (message.id ? [message.id] : []));
-      const emails = [];
-      for (const id of ids) {
-        const message = await gmail.users.messages.get(
-          {
-            userId: 'me',
-            id,
-            format: config.includeBody ? 'full' : 'metadata',
-            ...(config.includeBody ? {} : { metadataHeaders: METADATA_HEADERS }),
-          },
-          { signal },
-        );
-        // All of them together stay within what one mail may weigh: the result travels through Temporal.
-        const share = Math.floor(MAX_EMAIL_BYTES / ids.length);
-        emails.push(toEmail(message.data, config.includeBody ? 'full' : 'metadata', share));
-      }
-      return { emails };
-    } catch (error) {
-      throw toActionError(error, 'reading mail');
-    }
   },
 });
+
+async function read(
+  gmail: gmail_v1.Gmail,
+  config: z.infer<typeof readEmailConfig>,
+  signal: AbortSignal,
+): Promise<{ emails: Email[] }> {
+  try {
+    const ids = config.messageId
+      ? [config.messageId]
+      : (
+          (
+            await gmail.users.messages.list(
+              { userId: 'me', q: config.query ?? '', maxResults: config.maxResults },
+              { signal },
+            )
+          ).data.messages ?? []
+        ).flatMap((message) => (message.id ? [message.id] : []));
+    const emails = [];
+    for (const id of ids) {
+      const message = await gmail.users.messages.get(
+        {
+          userId: 'me',
+          id,
+          format: config.includeBody ? 'full' : 'metadata',
+          ...(config.includeBody ? {} : { metadataHeaders: METADATA_HEADERS }),
+        },
+        { signal },
+      );
+      // All of them together stay within what one mail may weigh: the result travels through Temporal.
+      const share = Math.floor(MAX_EMAIL_BYTES / ids.length);
+      emails.push(toEmail(message.data, config.includeBody ? 'full' : 'metadata', share));
+    }
+    return { emails };
+  } catch (error) {
+    throw toActionError(error, 'reading mail');
+  }
+}

@@ -4,6 +4,7 @@ import {
   defineAction,
   PermanentActionError,
   RetryableActionError,
+  TokenRejectedError,
   templatedUrl,
 } from '@autoflow/provider-registry';
 import { request } from 'undici';
@@ -73,9 +74,6 @@ export const requestAction = defineAction({
   }),
   async run({ config, idempotencyKey, httpDispatcher, signal, credential }) {
     const headers: Record<string, string> = { 'idempotency-key': idempotencyKey, ...config.headers };
-    if (credential && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
-      headers.authorization = `Bearer ${await credential.accessTokenFor(config.url)}`;
-    }
     let body: string | undefined;
     if (typeof config.body === 'string') body = config.body;
     else if (config.body !== undefined && config.body !== null) {
@@ -83,22 +81,36 @@ export const requestAction = defineAction({
       headers['content-type'] ??= 'application/json';
     }
 
-    let response: Awaited<ReturnType<typeof request>>;
-    try {
-      response = await request(config.url, {
-        method: config.method,
-        headers,
-        body,
-        dispatcher: httpDispatcher,
-        signal,
-        headersTimeout: REQUEST_TIMEOUT_MS,
-        bodyTimeout: REQUEST_TIMEOUT_MS,
-      });
-    } catch (error) {
-      if (error instanceof EgressRefusedError) throw new PermanentActionError(`refused: ${error.message}`);
-      const message = error instanceof Error ? error.message : String(error);
-      throw new RetryableActionError(`request to ${new URL(config.url).host} failed: ${message}`);
-    }
+    const send = async (sentHeaders: Record<string, string>) => {
+      try {
+        return await request(config.url, {
+          method: config.method,
+          headers: sentHeaders,
+          body,
+          dispatcher: httpDispatcher,
+          signal,
+          headersTimeout: REQUEST_TIMEOUT_MS,
+          bodyTimeout: REQUEST_TIMEOUT_MS,
+        });
+      } catch (error) {
+        if (error instanceof EgressRefusedError) throw new PermanentActionError(`refused: ${error.message}`);
+        const message = error instanceof Error ? error.message : String(error);
+        throw new RetryableActionError(`request to ${new URL(config.url).host} failed: ${message}`);
+      }
+    };
+    const ownAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+    const response =
+      credential && !ownAuthorization
+        ? await credential.withAccessTokenFor(config.url, async (accessToken) => {
+            const answer = await send({ ...headers, authorization: `Bearer ${accessToken}` });
+            // The target no longer honours the credential's token: the platform renews it and calls again.
+            if (answer.statusCode === 401) {
+              await answer.body.dump();
+              throw new TokenRejectedError(`HTTP 401 from ${new URL(config.url).host}`);
+            }
+            return answer;
+          })
+        : await send(headers);
 
     const text = await readLimited(response.body);
     const responseHeaders: Record<string, string> = {};

@@ -1,4 +1,9 @@
-import { defineAction, PermanentActionError, RetryableActionError } from '@autoflow/provider-registry';
+import {
+  defineAction,
+  PermanentActionError,
+  RetryableActionError,
+  TokenRejectedError,
+} from '@autoflow/provider-registry';
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebClient } from '@slack/web-api';
 import { z } from 'zod';
 import { slackSettings } from '../settings.js';
@@ -19,6 +24,30 @@ const PERMANENT_ERRORS = new Set([
   'missing_scope',
 ]);
 
+/** Slack's answers (HTTP 200, `ok: false`) for a token it no longer honours: worth one renewal. */
+const REJECTED_TOKEN_ERRORS = new Set(['invalid_auth', 'token_expired', 'token_revoked']);
+
+function toActionError(error: unknown): Error {
+  if (error instanceof WebAPIRateLimitedError) {
+    return new RetryableActionError('Slack rate limit', error.retryAfter * 1000);
+  }
+  if (error instanceof WebAPIHTTPError && error.statusCode === 401) {
+    return new TokenRejectedError('Slack answered HTTP 401');
+  }
+  if (error instanceof WebAPIHTTPError && error.statusCode >= 400 && error.statusCode < 500) {
+    return new PermanentActionError(`Slack answered HTTP ${error.statusCode}`);
+  }
+  if (error instanceof WebAPIPlatformError) {
+    const code = String(error.data.error);
+    if (REJECTED_TOKEN_ERRORS.has(code)) return new TokenRejectedError(`Slack refused the token: ${code}`);
+    if (PERMANENT_ERRORS.has(code)) return new PermanentActionError(`Slack refused the message: ${code}`);
+    return new RetryableActionError(`Slack answered ${code}`);
+  }
+  return new RetryableActionError(
+    `Slack could not be reached: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
 export const postMessageAction = defineAction({
   id: 'post-message',
   name: 'Post a message',
@@ -37,34 +66,23 @@ export const postMessageAction = defineAction({
   async run({ config, credential, settings }) {
     if (!credential) throw new PermanentActionError('post-message needs a Slack credential');
     const slackApiUrl = settings.SLACK_API_URL.replace(/\/?$/, '/');
-    // Retries belong to Temporal (durable, with the server's Retry-After), not to the client.
-    const client = new WebClient(await credential.accessTokenFor(slackApiUrl), {
-      slackApiUrl,
-      retryConfig: { retries: 0 },
-      rejectRateLimitedCalls: true,
-    });
-    try {
-      const answer = await client.chat.postMessage({
-        channel: config.channel,
-        text: config.text,
-        ...(config.blocks ? { blocks: config.blocks } : {}),
+    return credential.withAccessTokenFor(slackApiUrl, async (accessToken) => {
+      // Retries belong to Temporal (durable, with the server's Retry-After), not to the client.
+      const client = new WebClient(accessToken, {
+        slackApiUrl,
+        retryConfig: { retries: 0 },
+        rejectRateLimitedCalls: true,
       });
-      return { channel: String(answer.channel ?? config.channel), ts: String(answer.ts ?? '') };
-    } catch (error) {
-      if (error instanceof WebAPIRateLimitedError) {
-        throw new RetryableActionError('Slack rate limit', error.retryAfter * 1000);
+      try {
+        const answer = await client.chat.postMessage({
+          channel: config.channel,
+          text: config.text,
+          ...(config.blocks ? { blocks: config.blocks } : {}),
+        });
+        return { channel: String(answer.channel ?? config.channel), ts: String(answer.ts ?? '') };
+      } catch (error) {
+        throw toActionError(error);
       }
-      if (error instanceof WebAPIHTTPError && error.statusCode >= 400 && error.statusCode < 500) {
-        throw new PermanentActionError(`Slack answered HTTP ${error.statusCode}`);
-      }
-      if (error instanceof WebAPIPlatformError) {
-        const code = String(error.data.error);
-        if (PERMANENT_ERRORS.has(code)) throw new PermanentActionError(`Slack refused the message: ${code}`);
-        throw new RetryableActionError(`Slack answered ${code}`);
-      }
-      throw new RetryableActionError(
-        `Slack could not be reached: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
+    });
   },
 });
