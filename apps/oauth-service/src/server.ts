@@ -1,4 +1,4 @@
-import { Keyring } from '@autoflow/crypto';
+import { createKeyProvider } from '@autoflow/crypto';
 import { createDatabase, credentials, postgresRateLimitCounter } from '@autoflow/db';
 import {
   createTokenService,
@@ -16,7 +16,7 @@ import { envSchema } from './env.js';
 
 const env = envSchema.parse(process.env);
 // Fails closed: no keys, no service.
-const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
+const keyring = createKeyProvider(env);
 const database = createDatabase(env.DATABASE_URL, { maxConnections: 5 });
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 
