@@ -21,8 +21,6 @@ export interface KeyProvider extends FieldEncryption {
   reseal(sealed: string, location: FieldLocation): Promise<string | undefined>;
   /** The newest key, as `pnpm reencrypt` reports it ("key k2", "Transit key autoflow v3"). */
   describeNewestKey(): Promise<string>;
-  /** Ends background work (token renewal); nothing to do for the env keyring. */
-  close(): void;
 }
 
 /** The default provider: AES-256-GCM keys from ENCRYPTION_KEYS, values `v1:{keyId}:…`. */
@@ -49,6 +47,4 @@ export class EnvKeyProvider implements KeyProvider {
   async describeNewestKey(): Promise<string> {
     return `key ${this.keyring.currentKeyId}`;
   }
-
-  close(): void {}
 }

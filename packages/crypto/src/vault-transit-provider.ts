@@ -148,8 +148,6 @@ export class VaultTransitKeyProvider implements KeyProvider {
     return `Transit key ${this.#transit.keyName} v${await this.#latest()}`;
   }
 
-  close(): void {}
-
   #latest(): Promise<number> {
     if (this.#latestVersion) return this.#latestVersion;
     const reading = this.#transit.latestKeyVersion();

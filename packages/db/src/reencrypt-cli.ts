@@ -32,6 +32,5 @@ try {
   const moved = results.reduce((sum, result) => sum + result.rewritten, 0);
   console.log(`done: ${moved} values now sealed with ${newestKey}`);
 } finally {
-  keys.close();
   await database.close();
 }
