@@ -1,4 +1,4 @@
-import type { Keyring } from '@autoflow/crypto';
+import type { FieldEncryption } from '@autoflow/crypto';
 import type { Database } from '@autoflow/db';
 import type { RateLimitRule, ReadinessChecks, SharedRateLimits, TokenService } from '@autoflow/http-kit';
 import type { CredentialService } from '@autoflow/oauth';
@@ -16,7 +16,7 @@ export interface ApiGatewayDeps {
   db: Database;
   readiness: ReadinessChecks;
   tokens: TokenService;
-  keyring: Keyring;
+  keyring: FieldEncryption;
   registry: ProviderRegistry;
   runs: RunStarter;
   schedules: ScheduleManager;

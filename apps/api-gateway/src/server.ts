@@ -1,4 +1,4 @@
-import { Keyring } from '@autoflow/crypto';
+import { createKeyProvider } from '@autoflow/crypto';
 import { createDatabase, postgresRateLimitCounter } from '@autoflow/db';
 import {
   createTokenService,
@@ -17,7 +17,7 @@ import { apiGateway } from './app.js';
 import { envSchema } from './env.js';
 
 const env = envSchema.parse(process.env);
-const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
+const keyring = createKeyProvider(env);
 const database = createDatabase(env.DATABASE_URL);
 // TLS, mTLS and API key from env; a bad setting or a server the CA does not vouch for stops the start.
 const temporalOptions = await resolveTemporalConnection(env, { namespace: env.TEMPORAL_NAMESPACE });

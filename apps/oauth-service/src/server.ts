@@ -1,4 +1,4 @@
-import { Keyring } from '@autoflow/crypto';
+import { createKeyProvider } from '@autoflow/crypto';
 import { createDatabase, credentials, postgresRateLimitCounter } from '@autoflow/db';
 import {
   createTokenService,
@@ -17,7 +17,7 @@ import { envSchema, redirectAllowlist } from './env.js';
 
 const env = envSchema.parse(process.env);
 // Fails closed: no keys, no service.
-const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
+const keyring = createKeyProvider(env);
 const database = createDatabase(env.DATABASE_URL, { maxConnections: 5 });
 // TLS, mTLS and API key from env; a bad setting or a server the CA does not vouch for stops the start.
 const temporalOptions = await resolveTemporalConnection(env);

@@ -1,4 +1,4 @@
-import type { Keyring } from '@autoflow/crypto';
+import type { FieldEncryption } from '@autoflow/crypto';
 import type { Database } from '@autoflow/db';
 import {
   type ReadinessChecks,
@@ -15,7 +15,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 
 export interface TriggerIngestDeps {
   db: Database;
-  keyring: Keyring;
+  keyring: FieldEncryption;
   registry: ProviderRegistry;
   runs: RunStarter;
   temporal: Client;

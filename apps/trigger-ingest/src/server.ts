@@ -1,4 +1,4 @@
-import { Keyring } from '@autoflow/crypto';
+import { createKeyProvider } from '@autoflow/crypto';
 import { createDatabase } from '@autoflow/db';
 import { fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
@@ -11,7 +11,7 @@ import { triggerIngest } from './app.js';
 import { envSchema } from './env.js';
 
 const env = envSchema.parse(process.env);
-const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
+const keyring = createKeyProvider(env);
 const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE_POOL_SIZE });
 // TLS, mTLS and API key from env; a bad setting or a server the CA does not vouch for stops the start.
 const temporalOptions = await resolveTemporalConnection(env, { namespace: env.TEMPORAL_NAMESPACE });

@@ -1,4 +1,4 @@
-import { Keyring } from '@autoflow/crypto';
+import { createKeyProvider } from '@autoflow/crypto';
 import { createDatabase } from '@autoflow/db';
 import { createEgressDispatcher, parseAllowedHosts } from '@autoflow/egress';
 import { fastifyOptions } from '@autoflow/http-kit';
@@ -31,8 +31,8 @@ function providerSettingsOrExit(): ReadonlyMap<string, unknown> {
   }
 }
 const providerSettings = providerSettingsOrExit();
-// Fails closed: without keys no credential can be opened, so the worker does not start.
-const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
+// Fails closed: without keys (or Vault settings) no credential can be opened, so the worker does not start.
+const keyring = createKeyProvider(env);
 const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL }));
 
 const sdkLevels: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' };

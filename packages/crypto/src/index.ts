@@ -108,3 +108,8 @@ export class Keyring {
 export function generateKey(): string {
   return randomBytes(KEY_BYTES).toString('base64');
 }
+
+export * from './key-provider.js';
+export * from './key-provider-config.js';
+export * from './vault-transit-client.js';
+export * from './vault-transit-provider.js';

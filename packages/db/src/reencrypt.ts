@@ -1,4 +1,4 @@
-import { DecryptionError, type FieldLocation, Keyring } from '@autoflow/crypto';
+import { DecryptionError, type FieldLocation, type KeyProvider } from '@autoflow/crypto';
 import { and, asc, gt, isNotNull, type SQL, sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Database } from './client.js';
@@ -60,18 +60,20 @@ export interface ReencryptProgress {
   column: string;
   scanned: number;
   rewritten: number;
-  /** Values no key of the keyring opens (tampered, or moved from another row): left as they are. */
+  /** Values the key provider does not open (tampered, or moved from another row): left as they are. */
   unreadable: number;
 }
 
 /**
- * Moves every encrypted value to the keyring's current key, in batches, while the apps keep running:
- * each value is rewritten only if it is still the one that was read (compare and swap), so a token a
- * worker refreshed meanwhile (already sealed with the current key) is never overwritten.
+ * Moves every encrypted value to the key provider's newest key, in batches, while the apps keep
+ * running: the env keyring's current key (decrypt and encrypt again), or Vault Transit's newest key
+ * version (the wrapped data key is rewrapped; the value's ciphertext stays). Each value is rewritten only
+ * if it is still the one that was read (compare and swap), so a token a worker refreshed meanwhile
+ * (already sealed with the newest key) is never overwritten.
  */
 export async function reencryptSecrets(
   db: Database,
-  keyring: Keyring,
+  keys: KeyProvider,
   onProgress: (progress: ReencryptProgress) => void = () => {},
   batchSize = 500,
 ): Promise<ReencryptProgress[]> {
@@ -94,17 +96,16 @@ export async function reencryptSecrets(
         if (typeof sealed !== 'string' || (typeof rowKey !== 'string' && typeof rowKey !== 'number'))
           continue;
         progress.scanned++;
-        if (Keyring.keyIdOf(sealed) === keyring.currentKeyId) continue;
         const location: FieldLocation = { table: name, column: keyName, row: rowKey };
-        let plaintext: string;
+        let resealed: string | undefined;
         try {
-          plaintext = keyring.decrypt(sealed, location);
+          resealed = await keys.reseal(sealed, location);
         } catch (error) {
           if (!(error instanceof DecryptionError)) throw error;
           progress.unreadable++;
           continue;
         }
-        const resealed = keyring.encrypt(plaintext, location);
+        if (resealed === undefined) continue;
         const updated = await db.execute(sql`
           update ${sql.identifier(name)} set ${sql.identifier(column.name)} = ${resealed}
           where ${sql.identifier(key.name)} = ${rowKey} and ${sql.identifier(column.name)} = ${sealed}`);

@@ -5,6 +5,7 @@ export * from './fake-gmail.js';
 export * from './fake-oauth.js';
 export * from './fake-pubsub.js';
 export * from './fake-slack.js';
+export * from './fake-vault.js';
 export * from './local-server.js';
 export * from './sink.js';
 export * from './test-certificates.js';

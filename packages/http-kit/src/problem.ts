@@ -96,6 +96,20 @@ export function registerProblemHandlers(app: FastifyInstance): void {
       const title = STATUS_CODES[error.statusCode] ?? 'Bad request';
       return sendProblem(reply, new ProblemError(error.statusCode, code, title, error.message));
     }
+    if (error.name === 'VaultError') {
+      // The key provider (Vault Transit) refused or could not be reached: nothing is wrong with the
+      // request, and nothing was stored half-sealed; the client may try again.
+      request.log.error({ err: error }, 'the key provider failed');
+      return sendProblem(
+        reply,
+        new ProblemError(
+          503,
+          'key_provider_unavailable',
+          'Service unavailable',
+          'secrets cannot be sealed or opened right now; try again later',
+        ),
+      );
+    }
     request.log.error({ err: error }, 'request failed');
     return sendProblem(
       reply,

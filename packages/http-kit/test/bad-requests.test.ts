@@ -22,6 +22,12 @@ const routes: FastifyPluginAsyncZod = async (scoped) => {
       ok: true,
     }),
   );
+  scoped.get('/key-provider-down', async () => {
+    // What @autoflow/crypto's Vault Transit client throws when Vault refuses or cannot be reached.
+    throw Object.assign(new Error('Vault could not be reached: connect ECONNREFUSED'), {
+      name: 'VaultError',
+    });
+  });
   scoped.get('/database-refuses', async () => {
     throw Object.assign(new Error('query failed'), {
       cause: Object.assign(new Error('invalid byte sequence'), { name: 'PostgresError', code: '22021' }),
@@ -51,6 +57,15 @@ function problemOf(response: { headers: Record<string, unknown>; body: string })
   expect(String(response.headers['content-type'])).toContain('application/problem+json');
   return JSON.parse(response.body);
 }
+
+describe('key provider errors', () => {
+  it('answers 503 key_provider_unavailable when Vault is down, without its message', async () => {
+    const response = await app.inject({ method: 'GET', url: '/key-provider-down' });
+    expect(response.statusCode).toBe(503);
+    expect(problemOf(response).code).toBe('key_provider_unavailable');
+    expect(response.body).not.toContain('ECONNREFUSED');
+  });
+});
 
 describe('framework errors', () => {
   it('answers bad percent-encoding with problem+json that does not echo the URL', async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Keyring } from '@autoflow/crypto';
+import type { FieldEncryption } from '@autoflow/crypto';
 import { credentials, type Database, oauthStates } from '@autoflow/db';
 import type { OAuth2AuthSpec, ProviderRegistry, ResolvedOAuth2 } from '@autoflow/provider-registry';
 import { and, eq, gt, isNull, lt } from 'drizzle-orm';
@@ -37,7 +37,7 @@ export class ConnectError extends Error {
 
 export interface ConnectorOptions {
   db: Database;
-  keyring: Keyring;
+  keyring: FieldEncryption;
   registry: ProviderRegistry;
   /** Each OAuth provider's endpoints and platform client after overrides (resolveOAuth2Providers). */
   oauth: ReadonlyMap<string, ResolvedOAuth2>;
@@ -137,7 +137,7 @@ export class OAuthConnector {
       await tx
         .update(credentials)
         .set({
-          clientSecret: this.options.keyring.encrypt(
+          clientSecret: await this.options.keyring.encrypt(
             input.clientSecret,
             secretLocation('client_secret', row.id),
           ),
@@ -181,7 +181,10 @@ export class OAuthConnector {
     }
     return {
       clientId: row.clientId,
-      clientSecret: this.options.keyring.decrypt(row.clientSecret, secretLocation('client_secret', row.id)),
+      clientSecret: await this.options.keyring.decrypt(
+        row.clientSecret,
+        secretLocation('client_secret', row.id),
+      ),
     };
   }
 
@@ -202,7 +205,7 @@ export class OAuthConnector {
       provider: input.provider,
       credentialId: input.credentialId ?? null,
       credentialName: input.name ?? null,
-      codeVerifier: this.options.keyring.encrypt(codeVerifier, {
+      codeVerifier: await this.options.keyring.encrypt(codeVerifier, {
         table: 'oauth_states',
         column: 'code_verifier',
         row: stateHash,
@@ -259,7 +262,7 @@ export class OAuthConnector {
     const [parked] = await this.options.db
       .update(oauthStates)
       .set({
-        code: this.options.keyring.encrypt(code, codeLocation(stateHash)),
+        code: await this.options.keyring.encrypt(code, codeLocation(stateHash)),
         handleHash: hashSecret(handle),
         expiresAt: new Date(Date.now() + HANDLE_LIFETIME_MS),
       })
@@ -309,12 +312,12 @@ export class OAuthConnector {
 
     const resolved = this.resolved(flow.provider);
     const client = await this.client(flow.userId, flow.provider, flow.credentialId);
-    const codeVerifier = this.options.keyring.decrypt(flow.codeVerifier, {
+    const codeVerifier = await this.options.keyring.decrypt(flow.codeVerifier, {
       table: 'oauth_states',
       column: 'code_verifier',
       row: flow.stateHash,
     });
-    const code = this.options.keyring.decrypt(flow.code, codeLocation(flow.stateHash));
+    const code = await this.options.keyring.decrypt(flow.code, codeLocation(flow.stateHash));
     const server: oauth.AuthorizationServer = {
       issuer: new URL(resolved.tokenUrl).origin,
       token_endpoint: resolved.tokenUrl,
@@ -371,10 +374,15 @@ export class OAuthConnector {
       await tx
         .update(credentials)
         .set({
-          accessToken: keyring.encrypt(tokens.access_token, secretLocation('access_token', id)),
+          accessToken: await keyring.encrypt(tokens.access_token, secretLocation('access_token', id)),
           // A response without a refresh token keeps the stored one (Google sends it on first consent only).
           ...(tokens.refresh_token
-            ? { refreshToken: keyring.encrypt(tokens.refresh_token, secretLocation('refresh_token', id)) }
+            ? {
+                refreshToken: await keyring.encrypt(
+                  tokens.refresh_token,
+                  secretLocation('refresh_token', id),
+                ),
+              }
             : {}),
           expiresAt: tokens.expires_in === undefined ? null : new Date(Date.now() + tokens.expires_in * 1000),
           scope: tokens.scope ?? resolved.scopes.join(' '),

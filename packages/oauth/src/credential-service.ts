@@ -1,4 +1,4 @@
-import type { Keyring } from '@autoflow/crypto';
+import type { FieldEncryption } from '@autoflow/crypto';
 import { type Credential, credentials, type Database } from '@autoflow/db';
 import { assertCredentialHost, type ResolvedOAuth2, TokenRejectedError } from '@autoflow/provider-registry';
 import { and, eq } from 'drizzle-orm';
@@ -16,7 +16,7 @@ export class CredentialNeedsReconnectError extends Error {
 
 export interface CredentialServiceOptions {
   db: Database;
-  keyring: Keyring;
+  keyring: FieldEncryption;
   /** Each OAuth provider's endpoints and platform client, resolved by the app (resolveOAuth2Providers). */
   oauth: ReadonlyMap<string, ResolvedOAuth2>;
   allowHttpEndpoints: boolean;
@@ -49,7 +49,7 @@ export class CredentialService {
     use: (accessToken: string) => Promise<T>,
   ): Promise<T> {
     const row = await this.#read(this.options.db, credentialId, userId, false);
-    const token = this.#usable(row) ?? (await this.#refreshLocked(credentialId, userId));
+    const token = (await this.#usable(row)) ?? (await this.#refreshLocked(credentialId, userId));
     return this.#withOneRenewal(credentialId, userId, token, use);
   }
 
@@ -77,7 +77,7 @@ export class CredentialService {
       this.options.credentialHosts?.get(row.serviceProvider) ?? new Set(),
       options.listedHosts ?? [],
     );
-    const token = this.#usable(row) ?? (await this.#refreshLocked(credentialId, options.userId));
+    const token = (await this.#usable(row)) ?? (await this.#refreshLocked(credentialId, options.userId));
     return this.#withOneRenewal(credentialId, options.userId, token, use);
   }
 
@@ -119,7 +119,7 @@ export class CredentialService {
   }
 
   /** The stored access token when it is valid for longer than the margin. */
-  #usable(row: Credential): string | undefined {
+  async #usable(row: Credential): Promise<string | undefined> {
     if (!row.accessToken) return undefined;
     if (row.expiresAt && row.expiresAt.getTime() - Date.now() < REFRESH_MARGIN_MS) return undefined;
     return this.options.keyring.decrypt(row.accessToken, secretLocation('access_token', row.id));
@@ -135,7 +135,7 @@ export class CredentialService {
     const token = await db.transaction(async (tx) => {
       const row = await this.#read(tx, credentialId, userId, true);
       // Another worker refreshed while this one waited for the lock (or before the provider's refusal).
-      const fresh = this.#usable(row);
+      const fresh = await this.#usable(row);
       if (fresh !== undefined && fresh !== rejected) return fresh;
       if (!row.refreshToken) {
         needsReconnect =
@@ -144,7 +144,7 @@ export class CredentialService {
             : `credential ${credentialId} needs reconnecting: the provider refused its access token and it has no refresh token`;
         return undefined;
       }
-      const refreshToken = keyring.decrypt(row.refreshToken, secretLocation('refresh_token', row.id));
+      const refreshToken = await keyring.decrypt(row.refreshToken, secretLocation('refresh_token', row.id));
       let tokens: oauth.TokenEndpointResponse;
       try {
         tokens = await this.#refreshGrant(row, refreshToken);
@@ -158,10 +158,15 @@ export class CredentialService {
       await tx
         .update(credentials)
         .set({
-          accessToken: keyring.encrypt(tokens.access_token, secretLocation('access_token', row.id)),
+          accessToken: await keyring.encrypt(tokens.access_token, secretLocation('access_token', row.id)),
           // A rotated refresh token replaces the old one in the same transaction; none in the answer keeps it.
           ...(tokens.refresh_token
-            ? { refreshToken: keyring.encrypt(tokens.refresh_token, secretLocation('refresh_token', row.id)) }
+            ? {
+                refreshToken: await keyring.encrypt(
+                  tokens.refresh_token,
+                  secretLocation('refresh_token', row.id),
+                ),
+              }
             : {}),
           expiresAt: tokens.expires_in === undefined ? null : new Date(Date.now() + tokens.expires_in * 1000),
           ...(tokens.scope ? { scope: tokens.scope } : {}),
@@ -188,7 +193,7 @@ export class CredentialService {
       row.clientId && row.clientSecret
         ? {
             clientId: row.clientId,
-            clientSecret: this.options.keyring.decrypt(
+            clientSecret: await this.options.keyring.decrypt(
               row.clientSecret,
               secretLocation('client_secret', row.id),
             ),

@@ -102,7 +102,7 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
     if (!revokeUrl || !sealed) return;
     const column = row.refreshToken ? 'refresh_token' : 'access_token';
     try {
-      const token = keyring.decrypt(sealed, { table: 'credentials', column, row: row.id });
+      const token = await keyring.decrypt(sealed, { table: 'credentials', column, row: row.id });
       const response = await fetch(revokeUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },

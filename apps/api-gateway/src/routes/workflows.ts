@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Keyring } from '@autoflow/crypto';
+import type { FieldEncryption } from '@autoflow/crypto';
 import { credentials, type Database, type Workflow, workflowExecutions, workflows } from '@autoflow/db';
 import { authenticate, ProblemError, problems } from '@autoflow/http-kit';
 import { type ProviderRegistry, toJson } from '@autoflow/provider-registry';
@@ -164,12 +164,12 @@ interface WebhookFields {
  * The webhook columns a workflow should have for its trigger: an unguessable hook id for webhook
  * triggers, and a signing secret (encrypted; shown once) when signatures are required.
  */
-function webhookFieldsFor(
-  keyring: Keyring,
+async function webhookFieldsFor(
+  keyring: FieldEncryption,
   isWebhook: boolean,
   verifySignature: boolean,
   current: Pick<Workflow, 'webhookId' | 'webhookSecret'> | undefined,
-): WebhookFields {
+): Promise<WebhookFields> {
   if (!isWebhook) return { webhookId: null, webhookSecret: null };
   const webhookId = current?.webhookId ?? randomBytes(24).toString('base64url');
   if (!verifySignature) return { webhookId, webhookSecret: null };
@@ -177,7 +177,7 @@ function webhookFieldsFor(
   const secret = newWebhookSecret();
   return {
     webhookId,
-    webhookSecret: keyring.encrypt(secret, webhookSecretLocation(webhookId)),
+    webhookSecret: await keyring.encrypt(secret, webhookSecretLocation(webhookId)),
     revealedSecret: secret,
   };
 }
@@ -286,7 +286,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
       const body = request.body;
       const owned = await assertOwnCredentials(db, registry, userId, credentialUses(body));
       const { triggerConfig, actionConfig, isWebhook, signed } = validate(body, owned);
-      const webhook = webhookFieldsFor(keyring, isWebhook, signed, undefined);
+      const webhook = await webhookFieldsFor(keyring, isWebhook, signed, undefined);
       const [row] = await db
         .insert(workflows)
         .values({ userId, ...workflowColumns(body, triggerConfig, actionConfig, webhook) })
@@ -381,7 +381,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
         },
         owned,
       );
-      const webhook = webhookFieldsFor(keyring, isWebhook, signed, current);
+      const webhook = await webhookFieldsFor(keyring, isWebhook, signed, current);
       const [row] = await db
         .update(workflows)
         .set({ ...workflowColumns(merged, triggerConfig, actionConfig, webhook), updatedAt: new Date() })

@@ -1,4 +1,4 @@
-import type { Keyring } from '@autoflow/crypto';
+import type { FieldEncryption } from '@autoflow/crypto';
 import { type Database, workflows } from '@autoflow/db';
 import { ProblemError, problems } from '@autoflow/http-kit';
 import { type InboundRequest, InvalidWebhookBody, type ProviderRegistry } from '@autoflow/provider-registry';
@@ -15,7 +15,7 @@ import { z } from 'zod';
 
 export interface WebhookRouteDeps {
   db: Database;
-  keyring: Keyring;
+  keyring: FieldEncryption;
   registry: ProviderRegistry;
   runs: RunStarter;
   maxBodyBytes: number;
@@ -89,7 +89,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
         query: request.query,
       };
       if (workflow.webhookSecret) {
-        const secret = keyring.decrypt(workflow.webhookSecret, {
+        const secret = await keyring.decrypt(workflow.webhookSecret, {
           table: 'workflows',
           column: 'webhook_secret',
           row: request.params.hookId,
