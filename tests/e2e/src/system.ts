@@ -136,6 +136,41 @@ export class System {
     };
   }
 
+  /**
+   * Connects an account through oauth-service as a frontend would: /auth, the provider's consent (a fake
+   * that redirects at once), the callback's 302 with a one-time handle, then /complete as the same user.
+   * Answers the credential id.
+   */
+  async connectThroughOAuth(options: {
+    token: string;
+    provider: string;
+    redirectUrl: string;
+    credentialId?: number;
+  }): Promise<number> {
+    const query = new URLSearchParams({ provider: options.provider, redirectUrl: options.redirectUrl });
+    if (options.credentialId !== undefined) query.set('credentialId', String(options.credentialId));
+    const begin = await http('GET', this.url('oauth-service', `/api/oauth2-credential/auth?${query}`), {
+      token: options.token,
+      headers: { accept: 'application/json' },
+    });
+    if (begin.status !== 200)
+      throw new Error(`/auth answered ${begin.status}: ${JSON.stringify(begin.body)}`);
+    const consent = await fetch(String(field(begin.body, 'authorizationUrl')), { redirect: 'manual' });
+    const callback = await fetch(consent.headers.get('location') ?? '', { redirect: 'manual' });
+    const landing = new URL(callback.headers.get('location') ?? '');
+    if (landing.searchParams.get('status') !== 'pending')
+      throw new Error(
+        `the callback sent the browser to ${landing.pathname}?status=${landing.searchParams.get('status')}`,
+      );
+    const completed = await http('POST', this.url('oauth-service', '/api/oauth2-credential/complete'), {
+      token: options.token,
+      body: { handle: landing.searchParams.get('handle') },
+    });
+    if (completed.status !== 200)
+      throw new Error(`/complete answered ${completed.status}: ${JSON.stringify(completed.body)}`);
+    return Number(field(completed.body, 'credentialId'));
+  }
+
   /** A connected credential without the OAuth flow (oauth.test.ts tests the flow itself). */
   insertConnectedCredential(userId: number, provider: string, accessToken: string): Promise<number> {
     return this.launched.insertConnectedCredential(this.sql, { userId, provider, accessToken });

@@ -50,20 +50,15 @@ afterAll(async () => {
 
 /** Connects the fake Google account through oauth-service; answers the credential and the tokens it got. */
 async function connect(): Promise<{ credentialId: number; accessToken: string; refreshToken: string }> {
-  const begin = await http(
-    'GET',
-    system.url('oauth-service', `/api/oauth2-credential/auth?provider=gmail&redirectUrl=${FRONTEND}/done`),
-    { token, headers: { accept: 'application/json' } },
-  );
-  expect(begin.status, JSON.stringify(begin.body)).toBe(200);
-  const consent = await fetch(String(field(begin.body, 'authorizationUrl')), { redirect: 'manual' });
-  const callback = await fetch(consent.headers.get('location') ?? '', { redirect: 'manual' });
-  const done = new URL(callback.headers.get('location') ?? '');
-  expect(done.searchParams.get('status')).toBe('success');
+  const credentialId = await system.connectThroughOAuth({
+    token,
+    provider: 'gmail',
+    redirectUrl: `${FRONTEND}/done`,
+  });
   const issued = google.issuedTokens.at(-1);
   if (!issued?.refreshToken) throw new Error('the fake issued no refresh token');
   return {
-    credentialId: Number(done.searchParams.get('credentialId')),
+    credentialId,
     accessToken: issued.accessToken,
     refreshToken: issued.refreshToken,
   };

@@ -59,24 +59,8 @@ afterAll(async () => {
 const pushUrl = () => system.url('trigger-ingest', '/pubsub/gmail');
 
 /** Connects the fake Google account through oauth-service, as a browser would. */
-async function connectGmailThroughOAuth(): Promise<number> {
-  const begin = await http(
-    'GET',
-    system.url('oauth-service', `/api/oauth2-credential/auth?provider=gmail&redirectUrl=${FRONTEND}/done`),
-    { token, headers: { accept: 'application/json' } },
-  );
-  expect(begin.status, JSON.stringify(begin.body)).toBe(200);
-  const consent = await fetch(String(field(begin.body, 'authorizationUrl')), { redirect: 'manual' });
-  const callback = await fetch(consent.headers.get('location') ?? '', { redirect: 'manual' });
-  const landing = new URL(callback.headers.get('location') ?? '');
-  expect(landing.searchParams.get('status')).toBe('pending');
-  // The frontend, signed in as the user who started the flow, completes it.
-  const completed = await http('POST', system.url('oauth-service', '/api/oauth2-credential/complete'), {
-    token,
-    body: { handle: landing.searchParams.get('handle') },
-  });
-  expect(completed.status, JSON.stringify(completed.body)).toBe(200);
-  return Number(field(completed.body, 'credentialId'));
+function connectGmailThroughOAuth(): Promise<number> {
+  return system.connectThroughOAuth({ token, provider: 'gmail', redirectUrl: `${FRONTEND}/done` });
 }
 
 /** A mailbox of its own, connected by inserting its credential (the OAuth flow is tested above and in oauth.test). */

@@ -99,18 +99,13 @@ describe('keys from Vault Transit', () => {
     });
     expect(stored.status, JSON.stringify(stored.body)).toBe(201);
     const credentialId = Number(field(stored.body, 'credentialId'));
-    const begun = await http(
-      'GET',
-      system.url(
-        'oauth-service',
-        `/api/oauth2-credential/auth?provider=gmail&credentialId=${credentialId}&redirectUrl=${FRONTEND}/done`,
-      ),
-      { token, headers: { accept: 'application/json' } },
-    );
-    expect(begun.status).toBe(200);
-    const atProvider = await fetch(String(field(begun.body, 'authorizationUrl')), { redirect: 'manual' });
-    const callback = await fetch(atProvider.headers.get('location') ?? '', { redirect: 'manual' });
-    expect(callback.headers.get('location')).toContain(`status=success&credentialId=${credentialId}`);
+    const connected = await system.connectThroughOAuth({
+      token,
+      provider: 'gmail',
+      credentialId,
+      redirectUrl: `${FRONTEND}/done`,
+    });
+    expect(connected).toBe(credentialId);
 
     // 2. api-gateway: a signed webhook (its secret sealed) whose HTTP action sends the account's token.
     const created = await system.api('POST', '/api/workflows', {
