@@ -24,6 +24,8 @@ export interface ApiGatewayDeps {
   listeners: TriggerListeners;
   credentials: CredentialService;
   publicWebhookBaseUrl: string;
+  /** The Temporal UI's origin, allowed by CORS on the codec endpoint. */
+  temporalUiOrigin?: string;
   /** Counts shared by every replica (Postgres). */
   rateLimits: SharedRateLimits;
   authLimits: AuthLimits;

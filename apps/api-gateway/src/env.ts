@@ -33,6 +33,11 @@ export const envSchema = z.object({
   AUTH_REGISTER_MAX_PER_ADDRESS: z.coerce.number().int().positive().default(20),
   /** Registration attempts per window and email, whatever the client address. */
   AUTH_REGISTER_MAX_PER_ACCOUNT: z.coerce.number().int().positive().default(3),
+  /**
+   * Origin of the Temporal UI (e.g. http://localhost:8233) allowed by CORS to call the codec endpoint
+   * (/codec/decode, /codec/encode); unset: no CORS headers.
+   */
+  TEMPORAL_UI_ORIGIN: z.string().url().optional(),
   /** Port to listen on. */
   PORT: z.coerce.number().int().positive().default(3000),
   /** Interface to bind; 0.0.0.0 in containers. */

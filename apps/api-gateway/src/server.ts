@@ -10,6 +10,7 @@ import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
 import { resolveOAuth2Providers } from '@autoflow/provider-registry';
 import { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
+import { databaseOwners, encryptedDataConverter } from '@autoflow/temporal-codec';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { apiGateway } from './app.js';
@@ -19,7 +20,11 @@ const env = envSchema.parse(process.env);
 const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
 const database = createDatabase(env.DATABASE_URL);
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+const temporal = new Client({
+  connection,
+  namespace: env.TEMPORAL_NAMESPACE,
+  dataConverter: encryptedDataConverter(keyring, databaseOwners(database.db)),
+});
 
 const runs = new RunStarter({ db: database.db, temporal, registry });
 const app = Fastify({ ...fastifyOptions({ logLevel: env.LOG_LEVEL }), trustProxy: env.TRUST_PROXY });
@@ -45,6 +50,7 @@ await app.register(apiGateway, {
     allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
   }),
   publicWebhookBaseUrl: env.PUBLIC_WEBHOOK_BASE_URL,
+  temporalUiOrigin: env.TEMPORAL_UI_ORIGIN,
   rateLimits: new SharedRateLimits(postgresRateLimitCounter(database.db)),
   authLimits: {
     login: {

@@ -4,6 +4,7 @@ import { fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { createPushVerifier } from '@autoflow/provider-gmail';
 import { RunStarter } from '@autoflow/runs';
+import { databaseOwners, encryptedDataConverter } from '@autoflow/temporal-codec';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { triggerIngest } from './app.js';
@@ -13,7 +14,11 @@ const env = envSchema.parse(process.env);
 const keyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
 const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE_POOL_SIZE });
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+const temporal = new Client({
+  connection,
+  namespace: env.TEMPORAL_NAMESPACE,
+  dataConverter: encryptedDataConverter(keyring, databaseOwners(database.db)),
+});
 
 const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL, bodyLimit: env.WEBHOOK_MAX_BODY_BYTES }));
 app.addHook('onClose', async () => {

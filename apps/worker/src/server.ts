@@ -11,6 +11,7 @@ import {
   resolveProviderSettings,
 } from '@autoflow/provider-registry';
 import { RunStarter } from '@autoflow/runs';
+import { databaseOwners, encryptedDataConverter } from '@autoflow/temporal-codec';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime } from '@temporalio/worker';
 import Fastify from 'fastify';
@@ -49,10 +50,17 @@ const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
 // A client too: listener workflows' activities start runs for the events they find.
 const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
+// Payloads are encrypted and bound to their run's owner; the workers refuse any they cannot authenticate.
+const dataConverter = encryptedDataConverter(keyring, databaseOwners(database.db));
+const temporal = new Client({
+  connection: clientConnection,
+  namespace: env.TEMPORAL_NAMESPACE,
+  dataConverter,
+});
 const workers = await createAutomationWorkers({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
+  dataConverter,
   db: database.db,
   registry,
   httpDispatcher: createEgressDispatcher({ allowedHosts: parseAllowedHosts(env.HTTP_ACTION_ALLOWED_HOSTS) }),
