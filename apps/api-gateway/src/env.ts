@@ -14,6 +14,11 @@ export const envSchema = z.object({
   ENCRYPTION_KEYS: z.string().min(1),
   /** Which key of ENCRYPTION_KEYS encrypts new values; the first one when unset. */
   ENCRYPTION_CURRENT_KEY_ID: z.string().optional(),
+  /**
+   * `required` (default): every Temporal payload is encrypted and the worker refuses any it cannot
+   * authenticate. `off`: plain payloads, for the benchmark of the codec's cost only; never in production.
+   */
+  TEMPORAL_PAYLOAD_ENCRYPTION: z.enum(['required', 'off']).default('required'),
   /** Public base URL of trigger-ingest; webhook URLs shown to users start with it. */
   PUBLIC_WEBHOOK_BASE_URL: z.string().url().default('http://localhost:3002'),
   /** Accept plain-http provider endpoints (local fakes in tests). Never in production. */

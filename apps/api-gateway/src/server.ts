@@ -23,7 +23,10 @@ const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 const temporal = new Client({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
-  dataConverter: encryptedDataConverter(keyring, databaseOwners(database.db)),
+  dataConverter:
+    env.TEMPORAL_PAYLOAD_ENCRYPTION === 'required'
+      ? encryptedDataConverter(keyring, databaseOwners(database.db))
+      : undefined,
 });
 
 const runs = new RunStarter({ db: database.db, temporal, registry });

@@ -13,6 +13,11 @@ export const envSchema = z.object({
   ENCRYPTION_KEYS: z.string().min(1),
   /** Which key of ENCRYPTION_KEYS is current; the first one when unset. */
   ENCRYPTION_CURRENT_KEY_ID: z.string().optional(),
+  /**
+   * `required` (default): every Temporal payload is encrypted and the worker refuses any it cannot
+   * authenticate. `off`: plain payloads, for the benchmark of the codec's cost only; never in production.
+   */
+  TEMPORAL_PAYLOAD_ENCRYPTION: z.enum(['required', 'off']).default('required'),
   /** Largest webhook body accepted, in bytes. */
   WEBHOOK_MAX_BODY_BYTES: z.coerce
     .number()

@@ -17,7 +17,10 @@ const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 const temporal = new Client({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
-  dataConverter: encryptedDataConverter(keyring, databaseOwners(database.db)),
+  dataConverter:
+    env.TEMPORAL_PAYLOAD_ENCRYPTION === 'required'
+      ? encryptedDataConverter(keyring, databaseOwners(database.db))
+      : undefined,
 });
 
 const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL, bodyLimit: env.WEBHOOK_MAX_BODY_BYTES }));

@@ -19,7 +19,7 @@ export interface AutomationWorkersOptions {
   connection: NativeConnection;
   namespace: string;
   /** Encrypted payloads (@autoflow/temporal-codec); the bundle was built with its failure converter. */
-  dataConverter: DataConverter;
+  dataConverter: DataConverter | undefined;
   db: Database;
   registry: ProviderRegistry;
   httpDispatcher: Dispatcher;
