@@ -57,6 +57,9 @@ function toJson(payload: Payload): JsonPayload {
   };
 }
 
+/** A batch of payloads near Temporal's 2 MB limit, base64 in JSON. */
+const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+
 const forbidden = (detail: string) => new ProblemError(403, 'codec_forbidden', 'Forbidden', detail);
 
 export const codecServerRoutes: FastifyPluginAsyncZod<CodecServerOptions> = async (app, options) => {
@@ -87,6 +90,7 @@ export const codecServerRoutes: FastifyPluginAsyncZod<CodecServerOptions> = asyn
   app.post(
     '/codec/decode',
     {
+      bodyLimit: MAX_REQUEST_BYTES,
       schema: {
         ...schema,
         description:
@@ -113,6 +117,7 @@ export const codecServerRoutes: FastifyPluginAsyncZod<CodecServerOptions> = asyn
   app.post(
     '/codec/encode',
     {
+      bodyLimit: MAX_REQUEST_BYTES,
       schema: {
         ...schema,
         description:
