@@ -262,7 +262,7 @@ describe('the codec endpoint (Temporal UI codec server)', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it("encodes for the caller only: the worker refuses the caller's payload in another user's run", async () => {
+  it('encodes payloads bound to the caller', async () => {
     const encoded = await system.api('POST', '/codec/encode', {
       token: stranger.token,
       body: {
@@ -283,28 +283,22 @@ describe('the codec endpoint (Temporal UI codec server)', () => {
 });
 
 describe('a run started without the key', () => {
-  it('is refused by the worker: its workflow task fails and no action runs', async () => {
-    // A real run's input, opened with the key, pointed at another sink path and started in plain JSON
-    // by a client without the codec: what someone who reaches Temporal but has no key can do.
-    const codec = new EncryptionCodec(system.keyring());
+  /** A real run's input, opened with the key, pointed at another sink path. */
+  async function forgedInput(path: string): Promise<Record<string, unknown>> {
     const [input] = payloadsIn(JSON.stringify(startInputOf(webhookRun.history)));
     if (!input) throw new Error('the webhook run has no input payload');
     // (Before payloads were encrypted, the input was readable as it is.)
     const [opened] = isEncrypted(toPayload(input))
-      ? await codec.decode([toPayload(input)])
+      ? await new EncryptionCodec(system.keyring()).decode([toPayload(input)])
       : [toPayload(input)];
     const runInput = JSON.parse(Buffer.from(opened?.data ?? new Uint8Array()).toString());
-    runInput.action.config.url = `${sink.baseUrl}/forged`;
     expect(runInput.userId).toBe(owner.userId);
+    runInput.action.config.url = `${sink.baseUrl}${path}`;
+    return runInput;
+  }
 
-    // No dataConverter: plain JSON payloads, as a client without the key sends them.
-    const raw = new Client({ connection, namespace: system.launched.namespace });
-    const forgedId = `run:${webhookRun.workflowId}:manual:forged`;
-    await raw.workflow.start(WORKFLOW_TYPES.automation, {
-      taskQueue: TASK_QUEUES.automation,
-      workflowId: forgedId,
-      args: [runInput],
-    });
+  /** The worker failed the run's workflow task for `reason`, nothing reached the sink, nothing was recorded. */
+  async function expectRefused(forgedId: string, reason: string, path: string): Promise<void> {
     const history = await waitFor(
       'the refused workflow task',
       async () => {
@@ -317,16 +311,57 @@ describe('a run started without the key', () => {
     // The failure's message is itself encrypted (encodeCommonAttributes); the key opens it.
     const failure = payloadsIn(history).at(-1);
     if (!failure) throw new Error('the failed workflow task has no encoded failure');
-    const [reason] = await codec.decode([toPayload(failure)]);
-    expect(Buffer.from(reason?.data ?? new Uint8Array()).toString()).toContain(
-      'refusing a payload that is not encrypted',
-    );
+    const [opened] = await new EncryptionCodec(system.keyring()).decode([toPayload(failure)]);
+    expect(Buffer.from(opened?.data ?? new Uint8Array()).toString()).toContain(reason);
     // Give a wrongly accepted run time to reach the sink, then check nothing did.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    expect(sink.forPath('/forged')).toHaveLength(0);
+    expect(sink.forPath(path)).toHaveLength(0);
     const recorded =
       await system.sql`select 1 from workflow_executions where temporal_workflow_id = ${forgedId}`;
     expect(recorded).toHaveLength(0);
-    await raw.workflow.getHandle(forgedId).terminate('test: refused input');
+    await new Client({ connection, namespace: system.launched.namespace }).workflow
+      .getHandle(forgedId)
+      .terminate('test: refused input');
+  }
+
+  it('is refused by the worker: its workflow task fails and no action runs', async () => {
+    // Started in plain JSON by a client without the codec: what someone who reaches Temporal but has
+    // no key can do.
+    const raw = new Client({ connection, namespace: system.launched.namespace });
+    const forgedId = `run:${webhookRun.workflowId}:manual:forged`;
+    await raw.workflow.start(WORKFLOW_TYPES.automation, {
+      taskQueue: TASK_QUEUES.automation,
+      workflowId: forgedId,
+      args: [await forgedInput('/forged')],
+    });
+    await expectRefused(forgedId, 'refusing a payload that is not encrypted', '/forged');
+  });
+
+  it("sealed by another user through the codec endpoint, is refused in the owner's run", async () => {
+    const runInput = await forgedInput('/forged-by-stranger');
+    const encoded = await system.api('POST', '/codec/encode', {
+      token: stranger.token,
+      body: {
+        payloads: [
+          {
+            metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+            data: Buffer.from(JSON.stringify(runInput)).toString('base64'),
+          },
+        ],
+      },
+    });
+    expect(encoded.status).toBe(200);
+    const [sealed] = payloadsIn(JSON.stringify(encoded.body));
+    if (!sealed) throw new Error('the codec endpoint returned no payload');
+    const forgedId = `run:${webhookRun.workflowId}:manual:forged-by-stranger`;
+    await connection.workflowService.startWorkflowExecution({
+      namespace: system.launched.namespace,
+      workflowId: forgedId,
+      workflowType: { name: WORKFLOW_TYPES.automation },
+      taskQueue: { name: TASK_QUEUES.automation },
+      input: { payloads: [toPayload(sealed)] },
+      requestId: randomBytes(16).toString('hex'),
+    });
+    await expectRefused(forgedId, 'refusing a payload of another user', '/forged-by-stranger');
   });
 });
