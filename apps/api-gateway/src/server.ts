@@ -24,9 +24,11 @@ const temporal = new Client({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
   dataConverter:
-    env.TEMPORAL_PAYLOAD_ENCRYPTION === 'required'
-      ? encryptedDataConverter(keyring, databaseOwners(database.db))
-      : undefined,
+    env.TEMPORAL_PAYLOAD_ENCRYPTION === 'off'
+      ? undefined
+      : encryptedDataConverter(keyring, databaseOwners(database.db), {
+          acceptPlain: env.TEMPORAL_PAYLOAD_ENCRYPTION === 'accept-plain',
+        }),
 });
 
 const runs = new RunStarter({ db: database.db, temporal, registry });

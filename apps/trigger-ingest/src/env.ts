@@ -15,9 +15,10 @@ export const envSchema = z.object({
   ENCRYPTION_CURRENT_KEY_ID: z.string().optional(),
   /**
    * `required` (default): every Temporal payload is encrypted and the worker refuses any it cannot
-   * authenticate. `off`: plain payloads, for the benchmark of the codec's cost only; never in production.
+   * authenticate. `accept-plain`: encrypts, but still reads plain payloads, only while runs, Schedules and
+   * mailbox workflows from before encryption finish. `off`: plain payloads, for the codec benchmark only.
    */
-  TEMPORAL_PAYLOAD_ENCRYPTION: z.enum(['required', 'off']).default('required'),
+  TEMPORAL_PAYLOAD_ENCRYPTION: z.enum(['required', 'accept-plain', 'off']).default('required'),
   /** Largest webhook body accepted, in bytes. */
   WEBHOOK_MAX_BODY_BYTES: z.coerce
     .number()

@@ -18,9 +18,11 @@ const temporal = new Client({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
   dataConverter:
-    env.TEMPORAL_PAYLOAD_ENCRYPTION === 'required'
-      ? encryptedDataConverter(keyring, databaseOwners(database.db))
-      : undefined,
+    env.TEMPORAL_PAYLOAD_ENCRYPTION === 'off'
+      ? undefined
+      : encryptedDataConverter(keyring, databaseOwners(database.db), {
+          acceptPlain: env.TEMPORAL_PAYLOAD_ENCRYPTION === 'accept-plain',
+        }),
 });
 
 const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL, bodyLimit: env.WEBHOOK_MAX_BODY_BYTES }));

@@ -47,18 +47,21 @@ Runtime.install({
 });
 
 const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE_POOL_SIZE });
-if (env.TEMPORAL_PAYLOAD_ENCRYPTION === 'off')
+if (env.TEMPORAL_PAYLOAD_ENCRYPTION !== 'required')
   app.log.warn(
-    'TEMPORAL_PAYLOAD_ENCRYPTION=off: plain Temporal payloads, unencrypted inputs accepted (benchmarks only)',
+    { TEMPORAL_PAYLOAD_ENCRYPTION: env.TEMPORAL_PAYLOAD_ENCRYPTION },
+    'the worker accepts unencrypted Temporal payloads',
   );
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
 // A client too: listener workflows' activities start runs for the events they find.
 const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 // Payloads are encrypted and bound to their run's owner; the workers refuse any they cannot authenticate.
 const dataConverter =
-  env.TEMPORAL_PAYLOAD_ENCRYPTION === 'required'
-    ? encryptedDataConverter(keyring, databaseOwners(database.db))
-    : undefined;
+  env.TEMPORAL_PAYLOAD_ENCRYPTION === 'off'
+    ? undefined
+    : encryptedDataConverter(keyring, databaseOwners(database.db), {
+        acceptPlain: env.TEMPORAL_PAYLOAD_ENCRYPTION === 'accept-plain',
+      });
 const temporal = new Client({
   connection: clientConnection,
   namespace: env.TEMPORAL_NAMESPACE,

@@ -92,6 +92,8 @@ export class EncryptionCodec implements PayloadCodec {
   constructor(
     private readonly keyring: Keyring,
     private readonly ownerOf: OwnerOf = async () => undefined,
+    /** Upgrade only: pass plain payloads (runs, Schedules, mailboxes started before encryption) through. */
+    private readonly acceptPlain = false,
   ) {}
 
   async encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
@@ -103,6 +105,7 @@ export class EncryptionCodec implements PayloadCodec {
 
   async decode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
     if (payloads.length === 0) return payloads;
+    if (this.acceptPlain && !payloads.some(isEncrypted)) return payloads;
     const opened = payloads.map((payload) => ({
       owner: ownerOfPayload(payload),
       payload: openPayload(this.keyring, payload),

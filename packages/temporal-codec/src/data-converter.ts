@@ -11,9 +11,13 @@ export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('./failure-converter
  * stack traces moved into (encrypted) encoded attributes. Without `ownerOf`, payloads are sealed without an
  * owner (tools that only read, tests), which the codec endpoint never decodes.
  */
-export function encryptedDataConverter(keyring: Keyring, ownerOf?: OwnerOf): DataConverter {
+export function encryptedDataConverter(
+  keyring: Keyring,
+  ownerOf?: OwnerOf,
+  options: { acceptPlain?: boolean } = {},
+): DataConverter {
   return {
-    payloadCodecs: [new EncryptionCodec(keyring, ownerOf)],
+    payloadCodecs: [new EncryptionCodec(keyring, ownerOf, options.acceptPlain)],
     failureConverterPath: FAILURE_CONVERTER_PATH,
   };
 }

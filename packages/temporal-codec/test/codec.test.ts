@@ -25,9 +25,13 @@ describe('EncryptionCodec', () => {
     expect(opened && defaultPayloadConverter.fromPayload(opened)).toEqual(secret);
   });
 
-  it('refuses a payload that is not encrypted', async () => {
+  it('refuses a payload that is not encrypted, unless accepting plain payloads for the upgrade', async () => {
     const codec = new EncryptionCodec(Keyring.fromEnv(`k1:${generateKey()}`, 'k1'), owners);
     await expect(codec.decode([plain(secret)], runOf7)).rejects.toThrow(PayloadRefusedError);
+    const upgrading = new EncryptionCodec(Keyring.fromEnv(`k1:${generateKey()}`, 'k1'), owners, true);
+    expect(await upgrading.decode([plain(secret)], runOf7)).toEqual([plain(secret)]);
+    const [sealed] = await upgrading.encode([plain(secret)], runOf7);
+    expect(text(sealed)).not.toContain('Quarterly');
   });
 
   it('refuses a payload sealed with an unknown key, tampered with, or whose owner was changed', async () => {
