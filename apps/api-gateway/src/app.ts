@@ -1,4 +1,5 @@
 import { registerHealthRoutes, registerOpenApi, registerProblemHandlers } from '@autoflow/http-kit';
+import { codecServerRoutes } from '@autoflow/temporal-codec';
 import fp from 'fastify-plugin';
 import type { ApiGatewayDeps } from './deps.js';
 import { authRoutes } from './routes/auth.js';
@@ -24,6 +25,12 @@ export const apiGateway = fp<ApiGatewayDeps>(
     await app.register(workflowRoutes, deps);
     await app.register(executionRoutes, deps);
     await app.register(credentialRoutes, deps);
+    // The Temporal UI's codec server: a run's owner reads its payloads in the UI.
+    await app.register(codecServerRoutes, {
+      keyring: deps.payloadKeyring,
+      tokens: deps.tokens,
+      allowedOrigin: deps.temporalUiOrigin,
+    });
   },
   { name: 'api-gateway' },
 );

@@ -1,4 +1,4 @@
-import type { FieldEncryption } from '@autoflow/crypto';
+import type { FieldEncryption, Keyring } from '@autoflow/crypto';
 import type { Database } from '@autoflow/db';
 import type { RateLimitRule, ReadinessChecks, SharedRateLimits, TokenService } from '@autoflow/http-kit';
 import type { CredentialService } from '@autoflow/oauth';
@@ -17,6 +17,8 @@ export interface ApiGatewayDeps {
   readiness: ReadinessChecks;
   tokens: TokenService;
   keyring: FieldEncryption;
+  /** The env keyring that seals Temporal payloads (the codec endpoint opens them with it). */
+  payloadKeyring: Keyring;
   registry: ProviderRegistry;
   runs: RunStarter;
   schedules: ScheduleManager;
@@ -24,6 +26,8 @@ export interface ApiGatewayDeps {
   listeners: TriggerListeners;
   credentials: CredentialService;
   publicWebhookBaseUrl: string;
+  /** The Temporal UI's origin, allowed by CORS on the codec endpoint. */
+  temporalUiOrigin?: string;
   /** Counts shared by every replica (Postgres). */
   rateLimits: SharedRateLimits;
   authLimits: AuthLimits;

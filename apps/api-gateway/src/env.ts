@@ -33,6 +33,12 @@ export const envSchema = z.object({
   VAULT_TRANSIT_KEY: z.string().min(1).optional(),
   /** Vault Enterprise namespace, sent as X-Vault-Namespace. */
   VAULT_NAMESPACE: z.string().min(1).optional(),
+  /**
+   * `required` (default): every Temporal payload is encrypted and the worker refuses any it cannot
+   * authenticate. `accept-plain`: encrypts, but still reads plain payloads, only while runs, Schedules and
+   * mailbox workflows from before encryption finish. `off`: plain payloads, for the codec benchmark only.
+   */
+  TEMPORAL_PAYLOAD_ENCRYPTION: z.enum(['required', 'accept-plain', 'off']).default('required'),
   /** Public base URL of trigger-ingest; webhook URLs shown to users start with it. */
   PUBLIC_WEBHOOK_BASE_URL: z.string().url().default('http://localhost:3002'),
   /** Accept plain-http provider endpoints (local fakes in tests). Never in production. */
@@ -52,6 +58,11 @@ export const envSchema = z.object({
   AUTH_REGISTER_MAX_PER_ADDRESS: z.coerce.number().int().positive().default(20),
   /** Registration attempts per window and email, whatever the client address. */
   AUTH_REGISTER_MAX_PER_ACCOUNT: z.coerce.number().int().positive().default(3),
+  /**
+   * Origin of the Temporal UI (e.g. http://localhost:8233) allowed by CORS to call the codec endpoint
+   * (/codec/decode, /codec/encode); unset: no CORS headers.
+   */
+  TEMPORAL_UI_ORIGIN: z.string().url().optional(),
   /** Port to listen on. */
   PORT: z.coerce.number().int().positive().default(3000),
   /** Interface to bind; 0.0.0.0 in containers. */

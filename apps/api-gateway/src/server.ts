@@ -1,4 +1,4 @@
-import { createKeyProvider } from '@autoflow/crypto';
+import { createKeyProvider, Keyring } from '@autoflow/crypto';
 import { createDatabase, postgresRateLimitCounter } from '@autoflow/db';
 import {
   createTokenService,
@@ -10,6 +10,7 @@ import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
 import { resolveOAuth2Providers } from '@autoflow/provider-registry';
 import { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
+import { databaseOwners, encryptedDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
@@ -24,7 +25,19 @@ const temporalOptions = await resolveTemporalConnection(env, { namespace: env.TE
 const connection = await Connection.connect(temporalOptions).catch(async (error: unknown) => {
   throw await temporalConnectError(temporalOptions, error);
 });
-const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+// Temporal payloads are sealed with the env keyring (ENCRYPTION_KEYS), whichever provider holds the keys of
+// secrets at rest: the codec runs on every payload, so it needs its keys in process.
+const payloadKeyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
+const temporal = new Client({
+  connection,
+  namespace: env.TEMPORAL_NAMESPACE,
+  dataConverter:
+    env.TEMPORAL_PAYLOAD_ENCRYPTION === 'off'
+      ? undefined
+      : encryptedDataConverter(payloadKeyring, databaseOwners(database.db), {
+          acceptPlain: env.TEMPORAL_PAYLOAD_ENCRYPTION === 'accept-plain',
+        }),
+});
 
 const runs = new RunStarter({ db: database.db, temporal, registry });
 const app = Fastify({ ...fastifyOptions({ logLevel: env.LOG_LEVEL }), trustProxy: env.TRUST_PROXY });
@@ -39,6 +52,7 @@ await app.register(apiGateway, {
   readiness: { postgres: database.ping, temporal: () => connection.healthService.check({}) },
   tokens: createTokenService(env.JWT_SECRET),
   keyring,
+  payloadKeyring,
   registry,
   runs,
   schedules: new ScheduleManager({ temporal, registry, runs }),
@@ -50,6 +64,7 @@ await app.register(apiGateway, {
     allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
   }),
   publicWebhookBaseUrl: env.PUBLIC_WEBHOOK_BASE_URL,
+  temporalUiOrigin: env.TEMPORAL_UI_ORIGIN,
   rateLimits: new SharedRateLimits(postgresRateLimitCounter(database.db)),
   authLimits: {
     login: {

@@ -32,6 +32,12 @@ export const envSchema = z.object({
   VAULT_TRANSIT_KEY: z.string().min(1).optional(),
   /** Vault Enterprise namespace, sent as X-Vault-Namespace. */
   VAULT_NAMESPACE: z.string().min(1).optional(),
+  /**
+   * `required` (default): every Temporal payload is encrypted and the worker refuses any it cannot
+   * authenticate. `accept-plain`: encrypts, but still reads plain payloads, only while runs, Schedules and
+   * mailbox workflows from before encryption finish. `off`: plain payloads, for the codec benchmark only.
+   */
+  TEMPORAL_PAYLOAD_ENCRYPTION: z.enum(['required', 'accept-plain', 'off']).default('required'),
   /** Largest webhook body accepted, in bytes. */
   WEBHOOK_MAX_BODY_BYTES: z.coerce
     .number()

@@ -1,9 +1,10 @@
-import { createKeyProvider } from '@autoflow/crypto';
+import { createKeyProvider, Keyring } from '@autoflow/crypto';
 import { createDatabase } from '@autoflow/db';
 import { fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { createPushVerifier } from '@autoflow/provider-gmail';
 import { RunStarter } from '@autoflow/runs';
+import { databaseOwners, encryptedDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
@@ -18,7 +19,19 @@ const temporalOptions = await resolveTemporalConnection(env, { namespace: env.TE
 const connection = await Connection.connect(temporalOptions).catch(async (error: unknown) => {
   throw await temporalConnectError(temporalOptions, error);
 });
-const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+// Temporal payloads are sealed with the env keyring (ENCRYPTION_KEYS), whichever provider holds the keys of
+// secrets at rest: the codec runs on every payload, so it needs its keys in process.
+const payloadKeyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
+const temporal = new Client({
+  connection,
+  namespace: env.TEMPORAL_NAMESPACE,
+  dataConverter:
+    env.TEMPORAL_PAYLOAD_ENCRYPTION === 'off'
+      ? undefined
+      : encryptedDataConverter(payloadKeyring, databaseOwners(database.db), {
+          acceptPlain: env.TEMPORAL_PAYLOAD_ENCRYPTION === 'accept-plain',
+        }),
+});
 
 const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL, bodyLimit: env.WEBHOOK_MAX_BODY_BYTES }));
 app.addHook('onClose', async () => {

@@ -2,11 +2,14 @@
 // production-worker pattern). Run by `pnpm build` after tsc.
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { FAILURE_CONVERTER_PATH } from '@autoflow/temporal-codec';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE_PATH } from './worker.js';
 
 const { code } = await bundleWorkflowCode({
   workflowsPath: fileURLToPath(new URL('./workflows/index.js', import.meta.url)),
+  // Workflow failures carry their message and stack in encoded (then encrypted) attributes.
+  failureConverterPath: FAILURE_CONVERTER_PATH,
   logger: {
     info: () => {},
     warn: console.warn,

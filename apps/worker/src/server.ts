@@ -1,4 +1,4 @@
-import { createKeyProvider } from '@autoflow/crypto';
+import { createKeyProvider, Keyring } from '@autoflow/crypto';
 import { createDatabase } from '@autoflow/db';
 import { createEgressDispatcher, parseAllowedHosts } from '@autoflow/egress';
 import { fastifyOptions } from '@autoflow/http-kit';
@@ -11,6 +11,7 @@ import {
   resolveProviderSettings,
 } from '@autoflow/provider-registry';
 import { RunStarter } from '@autoflow/runs';
+import { databaseOwners, encryptedDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime } from '@temporalio/worker';
@@ -47,6 +48,11 @@ Runtime.install({
 });
 
 const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE_POOL_SIZE });
+if (env.TEMPORAL_PAYLOAD_ENCRYPTION !== 'required')
+  app.log.warn(
+    { TEMPORAL_PAYLOAD_ENCRYPTION: env.TEMPORAL_PAYLOAD_ENCRYPTION },
+    'the worker accepts unencrypted Temporal payloads',
+  );
 // TLS, mTLS and API key from env; a bad setting or a server the CA does not vouch for stops the start.
 const temporalOptions = await resolveTemporalConnection(env, { namespace: env.TEMPORAL_NAMESPACE });
 const connection = await NativeConnection.connect(temporalOptions).catch(async (error: unknown) => {
@@ -56,10 +62,25 @@ const connection = await NativeConnection.connect(temporalOptions).catch(async (
 const clientConnection = await Connection.connect(temporalOptions).catch(async (error: unknown) => {
   throw await temporalConnectError(temporalOptions, error);
 });
-const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
+// Temporal payloads are sealed with the env keyring (ENCRYPTION_KEYS), whichever provider holds the keys of
+// secrets at rest: the codec runs on every payload, so it needs its keys in process.
+const payloadKeyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
+// Payloads are encrypted and bound to their run's owner; the workers refuse any they cannot authenticate.
+const dataConverter =
+  env.TEMPORAL_PAYLOAD_ENCRYPTION === 'off'
+    ? undefined
+    : encryptedDataConverter(payloadKeyring, databaseOwners(database.db), {
+        acceptPlain: env.TEMPORAL_PAYLOAD_ENCRYPTION === 'accept-plain',
+      });
+const temporal = new Client({
+  connection: clientConnection,
+  namespace: env.TEMPORAL_NAMESPACE,
+  dataConverter,
+});
 const workers = await createAutomationWorkers({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
+  dataConverter,
   db: database.db,
   registry,
   httpDispatcher: createEgressDispatcher({ allowedHosts: parseAllowedHosts(env.HTTP_ACTION_ALLOWED_HOSTS) }),

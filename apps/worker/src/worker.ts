@@ -4,6 +4,7 @@ import type { CredentialService } from '@autoflow/oauth';
 import type { ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
 import { TASK_QUEUES } from '@autoflow/workflow-contracts';
+import type { DataConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { type NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Dispatcher } from 'undici';
@@ -17,6 +18,8 @@ export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('./workflow-bundle.js'
 export interface AutomationWorkersOptions {
   connection: NativeConnection;
   namespace: string;
+  /** Encrypted payloads (@autoflow/temporal-codec); the bundle was built with its failure converter. */
+  dataConverter: DataConverter | undefined;
   db: Database;
   registry: ProviderRegistry;
   httpDispatcher: Dispatcher;
@@ -103,6 +106,7 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
         namespace: options.namespace,
         taskQueue,
         activities,
+        dataConverter: options.dataConverter,
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
         maxConcurrentLocalActivityExecutions: options.maxConcurrentActivities,
         maxTaskQueueActivitiesPerSecond: queueWideLimits.get(taskQueue),

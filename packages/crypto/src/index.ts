@@ -8,6 +8,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 const FORMAT_VERSION = 'v1';
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
+const TAG_BYTES = 16;
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
 export class KeyringError extends Error {
@@ -95,6 +96,39 @@ export class Keyring {
       ]).toString('utf8');
     } catch {
       throw new DecryptionError(`the value does not open at ${location.table}.${location.column}`);
+    }
+  }
+
+  /**
+   * Binary sealing for other formats (Temporal payloads): the caller stores the key id beside the
+   * result. Encrypts with the current key; `openBytes` opens with whichever key the id names, so
+   * rotation works as for fields. The result is iv (12 bytes) + ciphertext + tag (16 bytes).
+   */
+  sealBytes(plaintext: Uint8Array, additionalData: Uint8Array): { keyId: string; sealed: Buffer } {
+    const key = this.#keys.get(this.currentKeyId);
+    if (!key) throw new KeyringError(`the current key "${this.currentKeyId}" is missing`);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(additionalData);
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return { keyId: this.currentKeyId, sealed: Buffer.concat([iv, ciphertext, cipher.getAuthTag()]) };
+  }
+
+  openBytes(keyId: string, sealed: Uint8Array, additionalData: Uint8Array): Buffer {
+    const key = this.#keys.get(keyId);
+    if (!key) throw new KeyringError(`the value was sealed with key "${keyId}", which is not in the keyring`);
+    if (sealed.length < IV_BYTES + TAG_BYTES) throw new DecryptionError('the sealed value is too short');
+    const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES));
+      decipher.setAAD(additionalData);
+      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+      return Buffer.concat([
+        decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
+    } catch {
+      throw new DecryptionError('the sealed value does not open (wrong key, data or additional data)');
     }
   }
 

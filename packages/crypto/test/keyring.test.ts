@@ -32,3 +32,28 @@ describe('Keyring', () => {
     expect(() => Keyring.fromEnv('k1:c2hvcnQ=', 'k1')).toThrow(/32 bytes/);
   });
 });
+
+describe('Keyring bytes', () => {
+  const aad = Buffer.from('owner:7');
+
+  it('seals bytes with the current key and opens them with any known key', () => {
+    const oldKey = generateKey();
+    const { keyId, sealed } = Keyring.fromEnv(`old:${oldKey}`, 'old').sealBytes(Buffer.from('hello'), aad);
+    expect(keyId).toBe('old');
+    expect(sealed.includes(Buffer.from('hello'))).toBe(false);
+    const rotated = Keyring.fromEnv(`old:${oldKey},new:${generateKey()}`, 'new');
+    expect(rotated.openBytes('old', sealed, aad).toString()).toBe('hello');
+    expect(rotated.sealBytes(Buffer.from('x'), aad).keyId).toBe('new');
+  });
+
+  it('refuses other additional data, a flipped bit and an unknown key', () => {
+    const keyring = Keyring.fromEnv(`k1:${generateKey()}`, 'k1');
+    const { sealed } = keyring.sealBytes(Buffer.from('hello'), aad);
+    expect(() => keyring.openBytes('k1', sealed, Buffer.from('owner:8'))).toThrow(DecryptionError);
+    const flipped = Buffer.from(sealed);
+    flipped[14] = (flipped[14] ?? 0) ^ 1;
+    expect(() => keyring.openBytes('k1', flipped, aad)).toThrow(DecryptionError);
+    expect(() => keyring.openBytes('k2', sealed, aad)).toThrow(KeyringError);
+    expect(() => keyring.openBytes('k1', Buffer.alloc(3), aad)).toThrow(DecryptionError);
+  });
+});

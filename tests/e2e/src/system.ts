@@ -1,6 +1,11 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Keyring } from '@autoflow/crypto';
 import { type AppName, LaunchedSystem } from '@autoflow/local-stack';
-import type { ConnectionOptions } from '@temporalio/client';
+import { encryptedDataConverter } from '@autoflow/temporal-codec';
+import type { ConnectionOptions, DataConverter } from '@temporalio/client';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 
@@ -120,6 +125,43 @@ export class System {
   async stop(): Promise<void> {
     await this.sql?.end({ timeout: 5 });
     await this.#launched?.stop();
+  }
+
+  /** The apps' keyring: tests that talk to Temporal directly read payloads as the apps do. */
+  keyring(): Keyring {
+    return Keyring.fromEnv(this.launched.env.ENCRYPTION_KEYS, this.launched.env.ENCRYPTION_CURRENT_KEY_ID);
+  }
+
+  /** The `dataConverter` of a test's own Temporal client (encrypted payloads, as the apps use). */
+  dataConverter(): DataConverter {
+    return encryptedDataConverter(this.keyring());
+  }
+
+  /**
+   * A workflow's history exactly as Temporal stores it (every run of the id), read with the Temporal CLI
+   * (`temporal workflow show --output json`), which has no codec: what an operator of Temporal sees.
+   */
+  async rawHistory(temporalWorkflowId: string): Promise<string> {
+    const cli =
+      process.env.TEMPORAL_CLI_PATH ??
+      fileURLToPath(new URL('../../../.tools/bin/temporal', import.meta.url));
+    const { stdout } = await promisify(execFile)(
+      cli,
+      [
+        'workflow',
+        'show',
+        '--workflow-id',
+        temporalWorkflowId,
+        '--namespace',
+        this.launched.namespace,
+        '--address',
+        this.launched.env.TEMPORAL_ADDRESS ?? '',
+        '--output',
+        'json',
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    return stdout;
   }
 
   /** Registers a user and returns its bearer token. */

@@ -19,7 +19,11 @@ beforeAll(async () => {
   await system.start();
   ({ token } = await system.signUp());
   connection = await Connection.connect({ address: inject('temporalAddress') });
-  temporal = new Client({ connection, namespace: system.launched.namespace });
+  temporal = new Client({
+    connection,
+    namespace: system.launched.namespace,
+    dataConverter: system.dataConverter(),
+  });
 });
 
 afterAll(async () => {

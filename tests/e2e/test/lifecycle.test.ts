@@ -27,7 +27,11 @@ beforeAll(async () => {
   });
   await system.start();
   connection = await Connection.connect({ address: system.launched.env.TEMPORAL_ADDRESS });
-  temporal = new Client({ connection, namespace: system.launched.namespace });
+  temporal = new Client({
+    connection,
+    namespace: system.launched.namespace,
+    dataConverter: system.dataConverter(),
+  });
 });
 
 afterAll(async () => {

@@ -13,7 +13,11 @@ beforeAll(async () => {
   system = new System({ allowedHosts: [sink.hostPort] });
   await system.start();
   connection = await Connection.connect({ address: system.launched.env.TEMPORAL_ADDRESS });
-  temporal = new Client({ connection, namespace: system.launched.namespace });
+  temporal = new Client({
+    connection,
+    namespace: system.launched.namespace,
+    dataConverter: system.dataConverter(),
+  });
 });
 
 afterAll(async () => {
