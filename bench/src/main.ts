@@ -20,7 +20,10 @@ import { type BackendReport, markdownReport, type RssSample, type ScaleResult, s
 import { summarize } from './stats.js';
 import { measureSystem, nextEventId, type SystemHarness, startSystemHarness } from './system.js';
 
+// `pnpm bench -- --quick` hands the script a literal `--` first; parseArgs would take what follows as positionals.
+const argv = process.argv.slice(2);
 const { values: args } = parseArgs({
+  args: argv[0] === '--' ? argv.slice(1) : argv,
   options: {
     quick: { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
