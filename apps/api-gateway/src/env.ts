@@ -1,4 +1,6 @@
+import { keyProviderEnv } from '@autoflow/crypto';
 import { trustProxySchema } from '@autoflow/http-kit';
+import { payloadEncryptionEnv } from '@autoflow/temporal-codec';
 import { temporalConnectionEnv } from '@autoflow/temporal-connection';
 import { z } from 'zod';
 
@@ -13,32 +15,8 @@ export const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /** HS256 key for the JWTs this app issues and every app verifies (at least 32 characters). */
   JWT_SECRET: z.string().min(32),
-  /** Keyring for secrets at rest: "id:base64key[,id:base64key…]". Required with KEY_PROVIDER=env (the app refuses to start without it); with Vault, only to read values sealed before the switch. */
-  ENCRYPTION_KEYS: z.string().optional(),
-  /** Which key of ENCRYPTION_KEYS encrypts new values; the first one when unset. */
-  ENCRYPTION_CURRENT_KEY_ID: z.string().optional(),
-  /** Where the keys of secrets at rest live: "env" (ENCRYPTION_KEYS, the default) or "vault-transit" (HashiCorp Vault). */
-  KEY_PROVIDER: z.enum(['env', 'vault-transit']).default('env'),
-  /** Vault's address, e.g. https://vault.example.com:8200 (KEY_PROVIDER=vault-transit). */
-  VAULT_ADDR: z.string().url().optional(),
-  /** A Vault token allowed to use the Transit key; or use AppRole below. */
-  VAULT_TOKEN: z.string().min(1).optional(),
-  /** AppRole login (instead of VAULT_TOKEN): the role id. */
-  VAULT_ROLE_ID: z.string().min(1).optional(),
-  /** AppRole login: the secret id. */
-  VAULT_SECRET_ID: z.string().min(1).optional(),
-  /** Where the Transit engine is mounted. */
-  VAULT_TRANSIT_MOUNT: z.string().min(1).default('transit'),
-  /** The Transit key that wraps the data keys (required with KEY_PROVIDER=vault-transit). */
-  VAULT_TRANSIT_KEY: z.string().min(1).optional(),
-  /** Vault Enterprise namespace, sent as X-Vault-Namespace. */
-  VAULT_NAMESPACE: z.string().min(1).optional(),
-  /**
-   * `required` (default): every Temporal payload is encrypted and the worker refuses any it cannot
-   * authenticate. `accept-plain`: encrypts, but still reads plain payloads, only while runs, Schedules and
-   * mailbox workflows from before encryption finish. `off`: plain payloads, for the codec benchmark only.
-   */
-  TEMPORAL_PAYLOAD_ENCRYPTION: z.enum(['required', 'accept-plain', 'off']).default('required'),
+  ...keyProviderEnv,
+  ...payloadEncryptionEnv,
   /** Public base URL of trigger-ingest; webhook URLs shown to users start with it. */
   PUBLIC_WEBHOOK_BASE_URL: z.string().url().default('http://localhost:3002'),
   /** Accept plain-http provider endpoints (local fakes in tests). Never in production. */

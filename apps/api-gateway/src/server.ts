@@ -10,7 +10,7 @@ import { registry } from '@autoflow/installed-providers';
 import { CredentialService } from '@autoflow/oauth';
 import { resolveOAuth2Providers } from '@autoflow/provider-registry';
 import { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
-import { databaseOwners, encryptedDataConverter } from '@autoflow/temporal-codec';
+import { payloadDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
@@ -31,12 +31,7 @@ const payloadKeyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRE
 const temporal = new Client({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
-  dataConverter:
-    env.TEMPORAL_PAYLOAD_ENCRYPTION === 'off'
-      ? undefined
-      : encryptedDataConverter(payloadKeyring, databaseOwners(database.db), {
-          acceptPlain: env.TEMPORAL_PAYLOAD_ENCRYPTION === 'accept-plain',
-        }),
+  dataConverter: payloadDataConverter(env.TEMPORAL_PAYLOAD_ENCRYPTION, payloadKeyring, database.db),
 });
 
 const runs = new RunStarter({ db: database.db, temporal, registry });

@@ -1,3 +1,4 @@
+import { keyProviderEnv } from '@autoflow/crypto';
 import { trustProxySchema, unsetWhenEmpty } from '@autoflow/http-kit';
 import { temporalConnectionEnv } from '@autoflow/temporal-connection';
 import { z } from 'zod';
@@ -11,26 +12,7 @@ const baseSchema = z.object({
   ...temporalConnectionEnv,
   /** HS256 key of the JWTs api-gateway issues (at least 32 characters). */
   JWT_SECRET: z.string().min(32),
-  /** Keyring for tokens and client secrets at rest: "id:base64key[,…]". Required with KEY_PROVIDER=env (the service refuses to start without it); with Vault, only to read values sealed before the switch. */
-  ENCRYPTION_KEYS: z.string().optional(),
-  /** Which key of ENCRYPTION_KEYS encrypts new values; the first one when unset. */
-  ENCRYPTION_CURRENT_KEY_ID: z.string().optional(),
-  /** Where the keys of secrets at rest live: "env" (ENCRYPTION_KEYS, the default) or "vault-transit" (HashiCorp Vault). */
-  KEY_PROVIDER: z.enum(['env', 'vault-transit']).default('env'),
-  /** Vault's address, e.g. https://vault.example.com:8200 (KEY_PROVIDER=vault-transit). */
-  VAULT_ADDR: z.string().url().optional(),
-  /** A Vault token allowed to use the Transit key; or use AppRole below. */
-  VAULT_TOKEN: z.string().min(1).optional(),
-  /** AppRole login (instead of VAULT_TOKEN): the role id. */
-  VAULT_ROLE_ID: z.string().min(1).optional(),
-  /** AppRole login: the secret id. */
-  VAULT_SECRET_ID: z.string().min(1).optional(),
-  /** Where the Transit engine is mounted. */
-  VAULT_TRANSIT_MOUNT: z.string().min(1).default('transit'),
-  /** The Transit key that wraps the data keys (required with KEY_PROVIDER=vault-transit). */
-  VAULT_TRANSIT_KEY: z.string().min(1).optional(),
-  /** Vault Enterprise namespace, sent as X-Vault-Namespace. */
-  VAULT_NAMESPACE: z.string().min(1).optional(),
+  ...keyProviderEnv,
   /** This service's public callback URL, as registered at every provider. */
   OAUTH_CALLBACK_URL: z.string().url().default('http://localhost:3001/api/oauth2-credential/callback'),
   /** Comma-separated origins a flow may send the browser back to. */

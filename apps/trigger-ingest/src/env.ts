@@ -1,5 +1,7 @@
+import { keyProviderEnv } from '@autoflow/crypto';
 import { unsetWhenEmpty } from '@autoflow/http-kit';
 import { GOOGLE_JWKS_URL } from '@autoflow/provider-gmail';
+import { payloadEncryptionEnv } from '@autoflow/temporal-codec';
 import { temporalConnectionEnv } from '@autoflow/temporal-connection';
 import { z } from 'zod';
 
@@ -12,32 +14,8 @@ export const envSchema = z.object({
   ...temporalConnectionEnv,
   /** Temporal namespace every app of a deployment shares. */
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  /** Keyring that opens webhook signing secrets: "id:base64key[,…]". Required with KEY_PROVIDER=env; with Vault, only to read values sealed before the switch. */
-  ENCRYPTION_KEYS: z.string().optional(),
-  /** Which key of ENCRYPTION_KEYS is current; the first one when unset. */
-  ENCRYPTION_CURRENT_KEY_ID: z.string().optional(),
-  /** Where the keys of secrets at rest live: "env" (ENCRYPTION_KEYS, the default) or "vault-transit" (HashiCorp Vault). */
-  KEY_PROVIDER: z.enum(['env', 'vault-transit']).default('env'),
-  /** Vault's address, e.g. https://vault.example.com:8200 (KEY_PROVIDER=vault-transit). */
-  VAULT_ADDR: z.string().url().optional(),
-  /** A Vault token allowed to use the Transit key; or use AppRole below. */
-  VAULT_TOKEN: z.string().min(1).optional(),
-  /** AppRole login (instead of VAULT_TOKEN): the role id. */
-  VAULT_ROLE_ID: z.string().min(1).optional(),
-  /** AppRole login: the secret id. */
-  VAULT_SECRET_ID: z.string().min(1).optional(),
-  /** Where the Transit engine is mounted. */
-  VAULT_TRANSIT_MOUNT: z.string().min(1).default('transit'),
-  /** The Transit key that wraps the data keys (required with KEY_PROVIDER=vault-transit). */
-  VAULT_TRANSIT_KEY: z.string().min(1).optional(),
-  /** Vault Enterprise namespace, sent as X-Vault-Namespace. */
-  VAULT_NAMESPACE: z.string().min(1).optional(),
-  /**
-   * `required` (default): every Temporal payload is encrypted and the worker refuses any it cannot
-   * authenticate. `accept-plain`: encrypts, but still reads plain payloads, only while runs, Schedules and
-   * mailbox workflows from before encryption finish. `off`: plain payloads, for the codec benchmark only.
-   */
-  TEMPORAL_PAYLOAD_ENCRYPTION: z.enum(['required', 'accept-plain', 'off']).default('required'),
+  ...keyProviderEnv,
+  ...payloadEncryptionEnv,
   /** Largest webhook body accepted, in bytes. */
   WEBHOOK_MAX_BODY_BYTES: z.coerce
     .number()

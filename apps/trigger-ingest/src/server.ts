@@ -4,7 +4,7 @@ import { fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { createPushVerifier } from '@autoflow/provider-gmail';
 import { RunStarter } from '@autoflow/runs';
-import { databaseOwners, encryptedDataConverter } from '@autoflow/temporal-codec';
+import { payloadDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
@@ -25,12 +25,7 @@ const payloadKeyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRE
 const temporal = new Client({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
-  dataConverter:
-    env.TEMPORAL_PAYLOAD_ENCRYPTION === 'off'
-      ? undefined
-      : encryptedDataConverter(payloadKeyring, databaseOwners(database.db), {
-          acceptPlain: env.TEMPORAL_PAYLOAD_ENCRYPTION === 'accept-plain',
-        }),
+  dataConverter: payloadDataConverter(env.TEMPORAL_PAYLOAD_ENCRYPTION, payloadKeyring, database.db),
 });
 
 const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL, bodyLimit: env.WEBHOOK_MAX_BODY_BYTES }));

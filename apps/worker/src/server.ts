@@ -11,7 +11,7 @@ import {
   resolveProviderSettings,
 } from '@autoflow/provider-registry';
 import { RunStarter } from '@autoflow/runs';
-import { databaseOwners, encryptedDataConverter } from '@autoflow/temporal-codec';
+import { payloadDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime } from '@temporalio/worker';
@@ -66,12 +66,7 @@ const clientConnection = await Connection.connect(temporalOptions).catch(async (
 // secrets at rest: the codec runs on every payload, so it needs its keys in process.
 const payloadKeyring = Keyring.fromEnv(env.ENCRYPTION_KEYS, env.ENCRYPTION_CURRENT_KEY_ID);
 // Payloads are encrypted and bound to their run's owner; the workers refuse any they cannot authenticate.
-const dataConverter =
-  env.TEMPORAL_PAYLOAD_ENCRYPTION === 'off'
-    ? undefined
-    : encryptedDataConverter(payloadKeyring, databaseOwners(database.db), {
-        acceptPlain: env.TEMPORAL_PAYLOAD_ENCRYPTION === 'accept-plain',
-      });
+const dataConverter = payloadDataConverter(env.TEMPORAL_PAYLOAD_ENCRYPTION, payloadKeyring, database.db);
 const temporal = new Client({
   connection: clientConnection,
   namespace: env.TEMPORAL_NAMESPACE,

@@ -143,6 +143,7 @@ export function generateKey(): string {
   return randomBytes(KEY_BYTES).toString('base64');
 }
 
+export * from './env.js';
 export * from './key-provider.js';
 export * from './key-provider-config.js';
 export * from './vault-transit-client.js';

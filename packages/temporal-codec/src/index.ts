@@ -11,5 +11,11 @@ export {
   sealPayload,
 } from './codec.js';
 export { type CodecServerOptions, codecServerRoutes } from './codec-server.js';
-export { encryptedDataConverter, FAILURE_CONVERTER_PATH } from './data-converter.js';
+export {
+  encryptedDataConverter,
+  FAILURE_CONVERTER_PATH,
+  type PayloadEncryptionMode,
+  payloadDataConverter,
+  payloadEncryptionEnv,
+} from './data-converter.js';
 export { databaseOwners, type OwnedRow, ownedRowOf } from './owners.js';
