@@ -2,7 +2,7 @@ import type { FieldEncryption, Keyring } from '@autoflow/crypto';
 import type { Database } from '@autoflow/db';
 import type { RateLimitRule, ReadinessChecks, SharedRateLimits, TokenService } from '@autoflow/http-kit';
 import type { CredentialService } from '@autoflow/oauth';
-import type { ProviderRegistry } from '@autoflow/provider-registry';
+import type { ProviderRegistry, ResolvedOAuth2 } from '@autoflow/provider-registry';
 import type { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
 
 /** Limits on the unauthenticated account routes, counted before any password is hashed. */
@@ -25,6 +25,8 @@ export interface ApiGatewayDeps {
   /** Listener workflows (Gmail's mailbox) of accounts that triggers read. */
   listeners: TriggerListeners;
   credentials: CredentialService;
+  /** Each OAuth provider's endpoints and platform app, resolved from the environment at start. */
+  oauthProviders: ReadonlyMap<string, ResolvedOAuth2>;
   publicWebhookBaseUrl: string;
   /** The Temporal UI's origin, allowed by CORS on the codec endpoint. */
   temporalUiOrigin?: string;

@@ -34,6 +34,7 @@ const temporal = new Client({
   dataConverter: payloadDataConverter(env.TEMPORAL_PAYLOAD_ENCRYPTION, payloadKeyring, database.db),
 });
 
+const oauthProviders = resolveOAuth2Providers(registry.providers, process.env);
 const runs = new RunStarter({ db: database.db, temporal, registry });
 const app = Fastify({ ...fastifyOptions({ logLevel: env.LOG_LEVEL }), trustProxy: env.TRUST_PROXY });
 const authWindowMs = env.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000;
@@ -55,9 +56,10 @@ await app.register(apiGateway, {
   credentials: new CredentialService({
     db: database.db,
     keyring,
-    oauth: resolveOAuth2Providers(registry.providers, process.env),
+    oauth: oauthProviders,
     allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
   }),
+  oauthProviders,
   publicWebhookBaseUrl: env.PUBLIC_WEBHOOK_BASE_URL,
   temporalUiOrigin: env.TEMPORAL_UI_ORIGIN,
   rateLimits: new SharedRateLimits(postgresRateLimitCounter(database.db)),

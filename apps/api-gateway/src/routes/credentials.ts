@@ -2,7 +2,7 @@ import { DecryptionError } from '@autoflow/crypto';
 import { type Credential, credentials, type Workflow, workflows } from '@autoflow/db';
 import { authenticate, problems } from '@autoflow/http-kit';
 import { CredentialNeedsReconnectError } from '@autoflow/oauth';
-import { resolveOAuth2, TokenRejectedError } from '@autoflow/provider-registry';
+import { TokenRejectedError } from '@autoflow/provider-registry';
 import { and, eq, or } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -81,7 +81,7 @@ async function identityCall(
 const SLACK_REJECTED_TOKEN = new Set(['invalid_auth', 'token_expired', 'token_revoked']);
 
 export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, deps) => {
-  const { db, tokens, keyring, registry, listeners, schedules } = deps;
+  const { db, tokens, keyring, listeners, schedules } = deps;
 
   /** Another user's credential answers 404, exactly like a missing one. */
   async function findOwnCredential(userId: number, id: number): Promise<Credential> {
@@ -95,9 +95,7 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
 
   /** Best effort (RFC 7009): a provider that is down must not keep a user from deleting a credential. */
   async function revokeAtProvider(row: Credential, log: FastifyBaseLogger): Promise<void> {
-    const auth = registry.provider(row.serviceProvider)?.auth;
-    if (auth?.type !== 'oauth2') return;
-    const revokeUrl = resolveOAuth2(auth, process.env).revokeUrl;
+    const revokeUrl = deps.oauthProviders.get(row.serviceProvider)?.revokeUrl;
     const sealed = row.refreshToken ?? row.accessToken;
     if (!revokeUrl || !sealed) return;
     const column = row.refreshToken ? 'refresh_token' : 'access_token';
@@ -156,8 +154,7 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
     async (request) => {
       const userId = await authenticate(tokens, request);
       const row = await findOwnCredential(userId, request.params.id);
-      const auth = registry.provider(row.serviceProvider)?.auth;
-      const identity = auth?.type === 'oauth2' ? resolveOAuth2(auth, process.env).identity : undefined;
+      const identity = deps.oauthProviders.get(row.serviceProvider)?.identity;
       if (!identity) return { ok: false, reason: 'provider_has_no_identity_call' };
       try {
         // A token the provider dropped before its expiry is renewed once and the call made once more.
