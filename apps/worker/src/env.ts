@@ -29,6 +29,12 @@ export const envSchema = z.object({
    * workflow-task slot for up to 3 s. Past it, the tenant's runs call their target as regular activities.
    */
   WORKER_MAX_LOCAL_ACTIONS_PER_TENANT: z.coerce.number().int().positive().default(10),
+  /**
+   * Task queues this process serves: `all`, or comma-separated names (automation-workflows,
+   * automation-actions, slack-queue, gmail-queue, …), so rate-limited providers scale apart.
+   * An unknown name stops the start.
+   */
+  WORKER_TASK_QUEUES: z.string().default('all'),
   /** Postgres connections; bookkeeping runs two short writes per run. */
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
   /** Port of the health endpoints (/healthz, /readyz). */

@@ -18,6 +18,7 @@ import { DefaultLogger, type LogLevel, NativeConnection, Runtime } from '@tempor
 import Fastify from 'fastify';
 import { workerHttp } from './app.js';
 import { envSchema } from './env.js';
+import { UnknownTaskQueueError } from './task-queue-selection.js';
 import { createAutomationWorkers } from './worker.js';
 
 const env = envSchema.parse(process.env);
@@ -91,6 +92,11 @@ const workers = await createAutomationWorkers({
   maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
   maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
   maxLocalActionsPerTenant: env.WORKER_MAX_LOCAL_ACTIONS_PER_TENANT,
+  taskQueues: env.WORKER_TASK_QUEUES,
+}).catch((error: unknown) => {
+  if (!(error instanceof UnknownTaskQueueError)) throw error;
+  console.error(`worker: ${error.message}`);
+  process.exit(1);
 });
 
 await app.register(workerHttp, {

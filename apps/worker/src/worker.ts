@@ -11,6 +11,7 @@ import type { Dispatcher } from 'undici';
 import { createActivitiesByQueue } from './activities.js';
 import { createListenerActivities } from './listeners.js';
 import { localBudgetInterceptor, TenantLocalBudget } from './local-budget.js';
+import { selectTaskQueues } from './task-queue-selection.js';
 
 /** Built by `pnpm build` (scripts: bundle-workflows): production never bundles at start-up. */
 export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
@@ -32,6 +33,8 @@ export interface AutomationWorkersOptions {
   maxConcurrentWorkflowTasks: number;
   /** Local actions one tenant may run at once in this process (each holds a workflow-task slot). */
   maxLocalActionsPerTenant: number;
+  /** WORKER_TASK_QUEUES: `all`, or the comma-separated queues this process serves (selectTaskQueues). */
+  taskQueues: string;
 }
 
 /**
@@ -72,7 +75,7 @@ async function limitEachAccount(
  * One Temporal worker per task queue: the main queue runs workflows, bookkeeping, local actions (inside
  * workflow tasks) and listener activities (a mailbox's history); `automation-actions` runs local actions
  * that left the local path; each rate-limited provider queue (gmail-queue, slack-queue, …) runs only its
- * provider's actions.
+ * provider's actions. A process serves only the queues `taskQueues` selects, so pools scale apart.
  */
 export async function createAutomationWorkers(options: AutomationWorkersOptions): Promise<Worker[]> {
   const activitiesByQueue = createActivitiesByQueue(
@@ -89,8 +92,12 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
     ...activitiesByQueue.get(TASK_QUEUES.automation),
     ...createListenerActivities(options),
   });
+  const served = selectTaskQueues(options.taskQueues, [...activitiesByQueue.keys()]);
+  // Only the processes serving a provider queue set its limit.
   const queueLimits = new Map(
-    options.registry.providers.flatMap((provider) => Object.entries(provider.queues ?? {})),
+    options.registry.providers
+      .flatMap((provider) => Object.entries(provider.queues ?? {}))
+      .filter(([taskQueue]) => served.includes(taskQueue)),
   );
   // Queues whose accounts could not get their own limit fall back to one limit for the whole queue.
   const queueWideLimits = new Map<string, number>();
@@ -99,8 +106,9 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
       queueWideLimits.set(taskQueue, maxActivitiesPerSecond);
   }
   const localBudget = new TenantLocalBudget(options.maxLocalActionsPerTenant);
+  const servedQueues = [...activitiesByQueue].filter(([taskQueue]) => served.includes(taskQueue));
   return Promise.all(
-    [...activitiesByQueue].map(([taskQueue, activities]) =>
+    servedQueues.map(([taskQueue, activities]) =>
       Worker.create({
         connection: options.connection,
         namespace: options.namespace,

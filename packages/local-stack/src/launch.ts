@@ -29,6 +29,8 @@ export interface LaunchOptions {
  */
 export class LaunchedSystem {
   readonly apps = new Map<AppName, ManagedProcess>();
+  /** More processes of an app (a second worker pool), beside the one in `apps`. */
+  readonly extraApps: ManagedProcess[] = [];
 
   private constructor(
     private readonly options: LaunchOptions,
@@ -113,8 +115,25 @@ export class LaunchedSystem {
     return app;
   }
 
+  /**
+   * One more process of an app with its own variables over the system's (a worker serving other task
+   * queues), on a fresh port; waits until it is ready and is stopped with the system.
+   */
+  async startExtraApp(name: AppName, env: Record<string, string>): Promise<ManagedProcess> {
+    const app = spawnApp({
+      name,
+      port: await freePort(),
+      env: { ...this.env, ...env },
+      ...(this.options.inheritedEnv ? { inheritedEnv: this.options.inheritedEnv } : {}),
+      ...(this.options.onLine ? { onLine: this.options.onLine } : {}),
+    });
+    this.extraApps.push(app);
+    await waitUntilReady(app);
+    return app;
+  }
+
   async stop(): Promise<void> {
-    await Promise.all([...this.apps.values()].map((app) => app.stop()));
+    await Promise.all([...this.apps.values(), ...this.extraApps].map((app) => app.stop()));
     await dropDatabase(this.options.baseDatabaseUrl, this.databaseName);
   }
 }
