@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fastifyOptions, ProblemError, registerProblemHandlers } from '../src/index.js';
+import { fastifyOptions, ProblemError, registerOpenApi, registerProblemHandlers } from '../src/index.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 let app: FastifyInstance;
@@ -8,11 +8,13 @@ const seenIds: string[] = [];
 
 beforeAll(async () => {
   app = Fastify(fastifyOptions({ logLevel: 'silent' }));
+  await registerOpenApi(app, { title: 'test', description: 'test' });
   registerProblemHandlers(app);
   app.get('/ok', async (request) => {
     seenIds.push(request.id);
     return { ok: true };
   });
+  app.get('/items/:id', async () => ({ ok: true }));
   app.get('/refused', async () => {
     throw new ProblemError(409, 'refused', 'Conflict', 'no');
   });
@@ -54,5 +56,15 @@ describe('request ids', () => {
     const missing = await app.inject({ url: '/nowhere', headers: { 'x-request-id': 'req-404' } });
     expect(missing.statusCode).toBe(404);
     expect(missing.headers['x-request-id']).toBe('req-404');
+    // A path the router refuses (not valid percent-encoding) answers through frameworkErrors.
+    const badUrl = await app.inject({ url: '/items/%zz', headers: { 'x-request-id': 'req-400' } });
+    expect(badUrl.statusCode).toBe(400);
+    expect(badUrl.headers['x-request-id']).toBe('req-400');
+  });
+
+  it('is declared on every response in the OpenAPI document', async () => {
+    const document = JSON.stringify((await app.inject({ url: '/docs' })).json());
+    expect(document).toContain('"x-request-id":{"$ref":"#/components/headers/RequestId"}');
+    expect(document).toContain('"RequestId":{"description"');
   });
 });
