@@ -181,6 +181,8 @@ function actionActivity(providerId: string, action: ActionDefinition, deps: Acti
     const temporalWorkflowId = context.info.workflowExecution?.workflowId;
     if (!temporalWorkflowId)
       throw ApplicationFailure.nonRetryable('actions run only inside a run', 'PermanentActionError');
+    // The SDK adds the workflow id and activity type: the request id joins the action to its request.
+    context.log.info('action started', { requestId: input.requestId, attempt: context.info.attempt });
     const rendered = renderOrFail(input);
     const config = action.config.safeParse(withRenderedUrls(action, input, rendered));
     if (!config.success) {

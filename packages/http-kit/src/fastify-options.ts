@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyServerOptions } from 'fastify';
 import { loggerOptions } from './logging.js';
 import { ProblemError, sendProblem } from './problem.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 
 /** The longest path parameter a route receives (a hook id is 32 characters); longer ones answer 414. */
 export const MAX_PATH_PARAM_LENGTH = 100;
@@ -64,7 +65,12 @@ export function fastifyOptions({ logLevel, bodyLimit }: AppServerOptions): Fasti
     logger: loggerOptions(logLevel),
     ...(bodyLimit === undefined ? {} : { bodyLimit }),
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
-    frameworkErrors: (error, _request, reply) => sendProblem(reply, frameworkProblem(error)),
+    // The header is read by genReqId, which checks it: Fastify would take any value as it is.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    // These answers skip every hook (the onSend that returns the request id included).
+    frameworkErrors: (error, request, reply) =>
+      sendProblem(reply.header(REQUEST_ID_HEADER, request.id), frameworkProblem(error)),
     clientErrorHandler,
   };
 }

@@ -6,5 +6,6 @@ export * from './logging.js';
 export * from './openapi.js';
 export * from './problem.js';
 export * from './rate-limit.js';
+export * from './request-id.js';
 export * from './server.js';
 export * from './trust-proxy.js';

@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { type ProblemError, problems } from './problem.js';
+import { REQUEST_ID_HEADER } from './request-id.js';
 
 /**
  * What no route accepts, checked before its schema runs: nesting past MAX_JSON_DEPTH (zod and every
@@ -33,6 +34,28 @@ const guardedValidatorCompiler: typeof validatorCompiler = (route) => {
   };
 };
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Every answer carries `x-request-id` (see request-id.ts): declared on every response of every operation. */
+function declareRequestIdHeader(paths: unknown): void {
+  if (!isRecord(paths)) return;
+  for (const pathItem of Object.values(paths)) {
+    if (!isRecord(pathItem)) continue;
+    for (const operation of Object.values(pathItem)) {
+      if (!isRecord(operation) || !isRecord(operation.responses)) continue;
+      for (const response of Object.values(operation.responses)) {
+        if (!isRecord(response)) continue;
+        response.headers = {
+          ...(isRecord(response.headers) ? response.headers : {}),
+          [REQUEST_ID_HEADER]: { $ref: '#/components/headers/RequestId' },
+        };
+      }
+    }
+  }
+}
+
 /** Zod validates requests and serializes responses; the same schemas produce OpenAPI 3.1 at /docs. */
 export async function registerOpenApi(app: FastifyInstance, info: { title: string; description: string }) {
   app.setValidatorCompiler(guardedValidatorCompiler);
@@ -41,9 +64,23 @@ export async function registerOpenApi(app: FastifyInstance, info: { title: strin
     openapi: {
       openapi: '3.1.0',
       info: { ...info, version: '0.1.0' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        headers: {
+          RequestId: {
+            description:
+              "The request id: the caller's `x-request-id` when it is 1–128 visible ASCII characters, else a new UUID. Log lines and the run it starts carry it.",
+            schema: { type: 'string' },
+          },
+        },
+      },
     },
     transform: jsonSchemaTransform,
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return document.swaggerObject;
+      declareRequestIdHeader(document.openapiObject.paths);
+      return document.openapiObject;
+    },
   });
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
 }

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { registerRequestIdHeader } from './request-id.js';
 
 // Errors as RFC 9457 problem+json with a stable machine-readable `code`.
 
@@ -61,8 +62,12 @@ function postgresErrorCode(error: unknown): string | undefined {
   return undefined;
 }
 
-/** Installs the error and not-found handlers that turn every failure into problem+json. */
+/**
+ * Installs the error and not-found handlers that turn every failure into problem+json, and the hook that
+ * returns the request id on every answer (every app installs these once, at its root).
+ */
 export function registerProblemHandlers(app: FastifyInstance): void {
+  registerRequestIdHeader(app);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
       reply,

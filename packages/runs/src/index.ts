@@ -34,6 +34,8 @@ export interface RunEvent {
   /** Identifies the triggering event; the same id never starts a second run. Random when absent. */
   eventId?: string;
   triggerData: JsonValue;
+  /** The HTTP request that started the run (its `x-request-id`), carried in the run's input for its logs. */
+  requestId?: string;
 }
 
 export interface StartedRun {
@@ -75,6 +77,7 @@ export class RunStarter {
       workflowId: workflow.id,
       userId: workflow.userId,
       source: event.source,
+      ...(event.requestId === undefined ? {} : { requestId: event.requestId }),
       trigger: {
         provider: workflow.triggerProvider,
         triggerId: workflow.triggerId,

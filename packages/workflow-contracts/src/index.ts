@@ -88,6 +88,12 @@ export interface AutomationRunInput {
   workflowId: number;
   userId: number;
   source: RunSource;
+  /**
+   * The id of the HTTP request that started the run (`x-request-id`, see http-kit's request-id.ts), so
+   * that one id finds the API's log lines, the run and its activity log lines. Absent for runs no request
+   * started directly (schedules, mail found by the mailbox listener).
+   */
+  requestId?: string;
   trigger: { provider: string; triggerId: string; data: JsonValue };
   action: {
     provider: string;
@@ -135,6 +141,8 @@ export interface ActionActivityInput {
   config: JsonObject;
   triggerData: JsonValue;
   credentialsId: number | null;
+  /** The run's request id, for the action's log lines only (see AutomationRunInput). */
+  requestId?: string;
 }
 
 export type ActionActivity = (input: ActionActivityInput) => Promise<JsonValue>;

@@ -492,9 +492,15 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
           source: 'manual',
           eventId: request.headers['idempotency-key'],
           triggerData,
+          requestId: request.id,
         });
         // Recorded as a failed execution with the reason; running it again cannot help.
         if (run.unavailable) throw problems.actionUnavailable(run.unavailable);
+        // Ties this request's id (the line's reqId) to the run's Temporal workflow id.
+        request.log.info(
+          { workflowId: workflow.id, temporalWorkflowId: run.temporalWorkflowId, started: run.started },
+          'run accepted',
+        );
         return reply
           .code(202)
           .send({ executionId: run.executionId, temporalWorkflowId: run.temporalWorkflowId });

@@ -133,13 +133,18 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
       }
       let run: StartedRun;
       try {
-        run = await runs.start({ workflow, source: 'webhook', eventId, triggerData });
+        run = await runs.start({ workflow, source: 'webhook', eventId, triggerData, requestId: request.id });
       } catch (error) {
         request.log.error({ err: error, workflowId: workflow.id }, 'Temporal did not accept the run');
         throw problems.unavailable('the event could not be accepted; retry later');
       }
       // Recorded as a failed execution; a retry would fail the same way, so the sender must not retry.
       if (run.unavailable) throw problems.actionUnavailable(run.unavailable);
+      // Ties this request's id (the line's reqId) to the run's Temporal workflow id.
+      request.log.info(
+        { workflowId: workflow.id, temporalWorkflowId: run.temporalWorkflowId, started: run.started },
+        'run accepted',
+      );
       return reply.code(202).send({ accepted: true, duplicate: !run.started });
     },
   );

@@ -17,6 +17,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  log,
   proxyActivities,
   proxyLocalActivities,
   sleep,
@@ -97,6 +98,8 @@ function fairnessKey(input: AutomationRunInput, execution: ActionExecutionOption
  */
 export async function automationWorkflow(input: AutomationRunInput): Promise<JsonValue> {
   const { workflowId: temporalWorkflowId, runId } = workflowInfo();
+  // The SDK adds the workflow id to the line: with the request id, one grep finds the request and the run.
+  log.info('run started', { requestId: input.requestId, source: input.source });
   const triggerData =
     input.source === 'schedule' ? { scheduledTime: scheduledTime().toISOString() } : input.trigger.data;
   const started = {
@@ -112,6 +115,7 @@ export async function automationWorkflow(input: AutomationRunInput): Promise<Jso
     config: input.action.config,
     triggerData,
     credentialsId: input.action.credentialsId,
+    ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
   };
   const { execution } = input.action;
   const retry = {
