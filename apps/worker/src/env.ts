@@ -29,6 +29,11 @@ export const envSchema = z.object({
    * workflow-task slot for up to 3 s. Past it, the tenant's runs call their target as regular activities.
    */
   WORKER_MAX_LOCAL_ACTIONS_PER_TENANT: z.coerce.number().int().positive().default(10),
+  /**
+   * At SIGTERM, how long in-flight activities may run to completion before the SDK cancels them (they are
+   * then retried by another worker). The SDK's own default, 0, cancels them at once.
+   */
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
   /** Postgres connections; bookkeeping runs two short writes per run. */
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
   /** Port of the health endpoints (/healthz, /readyz). */

@@ -32,6 +32,8 @@ export interface AutomationWorkersOptions {
   maxConcurrentWorkflowTasks: number;
   /** Local actions one tenant may run at once in this process (each holds a workflow-task slot). */
   maxLocalActionsPerTenant: number;
+  /** At shutdown, how long in-flight activities may finish before they are cancelled. */
+  shutdownGraceMs: number;
 }
 
 /**
@@ -110,6 +112,7 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
         maxConcurrentLocalActivityExecutions: options.maxConcurrentActivities,
         maxTaskQueueActivitiesPerSecond: queueWideLimits.get(taskQueue),
+        shutdownGraceTime: options.shutdownGraceMs,
         ...(taskQueue === TASK_QUEUES.automation
           ? {
               workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
