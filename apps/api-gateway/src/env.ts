@@ -41,6 +41,8 @@ export const envSchema = z.object({
    * (/codec/decode, /codec/encode); unset: no CORS headers.
    */
   TEMPORAL_UI_ORIGIN: z.string().url().optional(),
+  /** At SIGTERM, how long in-flight requests may take to finish; past it the process exits 1. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** Port to listen on. */
   PORT: z.coerce.number().int().positive().default(3000),
   /** Interface to bind; 0.0.0.0 in containers. */

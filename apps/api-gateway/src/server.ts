@@ -74,4 +74,4 @@ await app.register(apiGateway, {
     },
   },
 });
-await listenUntilSignalled(app, env.PORT, env.HOST);
+await listenUntilSignalled(app, { port: env.PORT, host: env.HOST, shutdownGraceMs: env.SHUTDOWN_GRACE_MS });

@@ -32,6 +32,8 @@ const baseSchema = z.object({
    * peer is the client), a hop count, or addresses/CIDRs ("10.0.0.0/8,loopback").
    */
   TRUST_PROXY: trustProxySchema,
+  /** At SIGTERM, how long in-flight requests may take to finish; past it the process exits 1. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** Port to listen on. */
   PORT: z.coerce.number().int().positive().default(3001),
   /** Interface to bind; 0.0.0.0 in containers. */

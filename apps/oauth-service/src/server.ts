@@ -50,4 +50,4 @@ await app.register(oauthService, {
     temporal: () => connection.healthService.check({}),
   },
 });
-await listenUntilSignalled(app, env.PORT, env.HOST);
+await listenUntilSignalled(app, { port: env.PORT, host: env.HOST, shutdownGraceMs: env.SHUTDOWN_GRACE_MS });

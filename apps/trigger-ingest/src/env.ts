@@ -30,6 +30,8 @@ export const envSchema = z.object({
   PUBSUB_PUSH_JWKS_URL: unsetWhenEmpty(z.string().url().default(GOOGLE_JWKS_URL)),
   /** Postgres connections; every inbound event does one indexed read. */
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
+  /** At SIGTERM, how long in-flight requests may take to finish; past it the process exits 1. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** Port to listen on. */
   PORT: z.coerce.number().int().positive().default(3002),
   /** Interface to bind; 0.0.0.0 in containers. */

@@ -50,4 +50,4 @@ await app.register(triggerIngest, {
   readiness: { postgres: database.ping, temporal: () => connection.healthService.check({}) },
   maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES,
 });
-await listenUntilSignalled(app, env.PORT, env.HOST);
+await listenUntilSignalled(app, { port: env.PORT, host: env.HOST, shutdownGraceMs: env.SHUTDOWN_GRACE_MS });

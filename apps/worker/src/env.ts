@@ -35,6 +35,11 @@ export const envSchema = z.object({
    * An unknown name stops the start.
    */
   WORKER_TASK_QUEUES: z.string().default('all'),
+  /**
+   * At SIGTERM, how long in-flight activities may run to completion before the SDK cancels them (they are
+   * then retried by another worker). The SDK's own default, 0, cancels them at once.
+   */
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
   /** Postgres connections; bookkeeping runs two short writes per run. */
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
   /** Port of the health endpoints (/healthz, /readyz). */

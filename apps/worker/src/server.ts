@@ -92,6 +92,7 @@ const workers = await createAutomationWorkers({
   maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
   maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
   maxLocalActionsPerTenant: env.WORKER_MAX_LOCAL_ACTIONS_PER_TENANT,
+  shutdownGraceMs: env.WORKER_SHUTDOWN_GRACE_MS,
   taskQueues: env.WORKER_TASK_QUEUES,
 }).catch((error: unknown) => {
   if (!(error instanceof UnknownTaskQueueError)) throw error;
@@ -111,7 +112,8 @@ await app.register(workerHttp, {
 await app.listen({ port: env.PORT, host: env.HOST });
 app.log.info({ queues: workers.map((worker) => worker.options.taskQueue) }, 'worker polling');
 
-// The SDK's Runtime handles SIGINT/SIGTERM: workers stop polling, finish in-flight tasks, and run() resolves.
+// The SDK's Runtime handles SIGINT/SIGTERM: workers stop polling, in-flight activities get
+// WORKER_SHUTDOWN_GRACE_MS to finish (then are cancelled), and run() resolves; the process then exits 0.
 try {
   await Promise.all(workers.map((worker) => worker.run()));
 } finally {

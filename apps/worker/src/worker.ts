@@ -35,6 +35,8 @@ export interface AutomationWorkersOptions {
   maxLocalActionsPerTenant: number;
   /** WORKER_TASK_QUEUES: `all`, or the comma-separated queues this process serves (selectTaskQueues). */
   taskQueues: string;
+  /** At shutdown, how long in-flight activities may finish before they are cancelled. */
+  shutdownGraceMs: number;
 }
 
 /**
@@ -118,6 +120,7 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
         maxConcurrentLocalActivityExecutions: options.maxConcurrentActivities,
         maxTaskQueueActivitiesPerSecond: queueWideLimits.get(taskQueue),
+        shutdownGraceTime: options.shutdownGraceMs,
         ...(taskQueue === TASK_QUEUES.automation
           ? {
               workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
