@@ -71,7 +71,14 @@ export const codecServerRoutes: FastifyPluginAsyncZod<CodecServerOptions> = asyn
     reply.header('access-control-allow-credentials', 'true');
   });
   app.options('/codec/:operation', { schema: { hide: true } }, async (request, reply) => {
-    if (!allowedOrigin || request.headers.origin !== allowedOrigin) return reply.code(403).send();
+    if (!allowedOrigin || request.headers.origin !== allowedOrigin) {
+      throw new ProblemError(
+        403,
+        'cors_origin_not_allowed',
+        'Forbidden',
+        'this origin may not call the codec endpoint (TEMPORAL_UI_ORIGIN)',
+      );
+    }
     return reply
       .code(204)
       .header('access-control-allow-methods', 'POST')

@@ -85,5 +85,9 @@ describe('codec endpoint', () => {
       headers: { origin: 'http://evil.test', 'access-control-request-method': 'POST' },
     });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    // A problem+json with a code, like every other refusal (the fuzz test found a bare 403).
+    expect(other.statusCode).toBe(403);
+    expect(other.headers['content-type']).toContain('application/problem+json');
+    expect(other.json()).toMatchObject({ code: 'cors_origin_not_allowed' });
   });
 });
