@@ -26,6 +26,7 @@ import {
   type RunStartedRecord,
   storableJson,
   storableText,
+  workflowIdOfRun,
 } from '@autoflow/workflow-contracts';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -70,11 +71,6 @@ function workflowDeleted(workflowId: number): ApplicationFailure {
 }
 
 /** The workflow id inside a run's Temporal workflow id (`run:{workflowId}:…`, see runWorkflowId). */
-function workflowIdOfRun(temporalWorkflowId: string): number | undefined {
-  const match = /^run:(\d+):/.exec(temporalWorkflowId);
-  return match ? Number(match[1]) : undefined;
-}
-
 function createBookkeeping(
   db: Database,
   actions: ReadonlyMap<string, ActionActivity>,

@@ -1,4 +1,5 @@
 import { credentials, type Database, workflows } from '@autoflow/db';
+import { credentialIdOfMailbox, workflowIdOfRun, workflowIdOfSchedule } from '@autoflow/workflow-contracts';
 import { eq } from 'drizzle-orm';
 import type { OwnerOf } from './codec.js';
 
@@ -7,18 +8,11 @@ import type { OwnerOf } from './codec.js';
 
 export type OwnedRow = { table: 'workflows' | 'credentials'; id: number };
 
-const PATTERNS: ReadonlyArray<[RegExp, OwnedRow['table']]> = [
-  [/^run:(\d{1,10}):/, 'workflows'],
-  [/^schedule:(\d{1,10})$/, 'workflows'],
-  [/^gmail-mailbox:(\d{1,10})$/, 'credentials'],
-];
-
 export function ownedRowOf(temporalWorkflowId: string): OwnedRow | undefined {
-  for (const [pattern, table] of PATTERNS) {
-    const id = Number(pattern.exec(temporalWorkflowId)?.[1]);
-    if (Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647) return { table, id };
-  }
-  return undefined;
+  const workflowId = workflowIdOfRun(temporalWorkflowId) ?? workflowIdOfSchedule(temporalWorkflowId);
+  if (workflowId !== undefined) return { table: 'workflows', id: workflowId };
+  const credentialId = credentialIdOfMailbox(temporalWorkflowId);
+  return credentialId === undefined ? undefined : { table: 'credentials', id: credentialId };
 }
 
 /** Owners never change, so found owners are cached (up to `maxCached` rows, then the cache restarts). */

@@ -36,6 +36,22 @@ export function scheduleId(workflowId: number): string {
   return `schedule:${workflowId}`;
 }
 
+/** An id in a Temporal workflow id that this module built: a positive int4, or undefined. */
+function idIn(pattern: RegExp, temporalWorkflowId: string): number | undefined {
+  const id = Number(pattern.exec(temporalWorkflowId)?.[1]);
+  return Number.isSafeInteger(id) && id > 0 && id <= 2_147_483_647 ? id : undefined;
+}
+
+/** The workflow of a run's Temporal workflow id (`runWorkflowId`), or undefined for any other id. */
+export function workflowIdOfRun(temporalWorkflowId: string): number | undefined {
+  return idIn(/^run:(\d{1,10}):/, temporalWorkflowId);
+}
+
+/** The workflow of a Schedule's id (`scheduleId`), or undefined for any other id. */
+export function workflowIdOfSchedule(scheduleOrWorkflowId: string): number | undefined {
+  return idIn(/^schedule:(\d{1,10})$/, scheduleOrWorkflowId);
+}
+
 /** Event ids come from callers (headers); this keeps them short and printable. */
 export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
@@ -188,6 +204,11 @@ export interface RunBookkeepingActivities {
  */
 export function gmailMailboxWorkflowId(credentialId: number): string {
   return `gmail-mailbox:${credentialId}`;
+}
+
+/** The credential of a mailbox workflow's id (`gmailMailboxWorkflowId`), or undefined for any other id. */
+export function credentialIdOfMailbox(temporalWorkflowId: string): number | undefined {
+  return idIn(/^gmail-mailbox:(\d{1,10})$/, temporalWorkflowId);
 }
 
 export const GMAIL_MAILBOX_SIGNALS = {
