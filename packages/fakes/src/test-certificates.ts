@@ -27,40 +27,11 @@ async function openssl(args: string[]): Promise<void> {
   }
 }
 
-/** A self-signed CA (P-256), valid two days. */
-async function makeCa(dir: string, name: string): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, `${name}.pem`);
-  const key = join(dir, `${name}.key`);
-  await openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=autoflow ${name}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-  return { cert, key };
-}
-
-/** A leaf certificate signed by `ca` (OpenSSL 3's `req -x509 -CA`). */
-async function makeLeaf(
+/** A new P-256 key and a two-day certificate for it (`req -x509`), with `options` added to the request. */
+async function makeKeyAndCertificate(
   dir: string,
   name: string,
-  ca: { cert: string; key: string },
-  extensions: string[],
+  options: string[],
 ): Promise<{ cert: string; key: string }> {
   const cert = join(dir, `${name}.pem`);
   const key = join(dir, `${name}.key`);
@@ -78,6 +49,31 @@ async function makeLeaf(
     cert,
     '-days',
     '2',
+    ...options,
+  ]);
+  return { cert, key };
+}
+
+/** A self-signed CA. */
+function makeCa(dir: string, name: string): Promise<{ cert: string; key: string }> {
+  return makeKeyAndCertificate(dir, name, [
+    '-subj',
+    `/CN=autoflow ${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+}
+
+/** A leaf certificate signed by `ca` (OpenSSL 3's `req -x509 -CA`). */
+function makeLeaf(
+  dir: string,
+  name: string,
+  ca: { cert: string; key: string },
+  extensions: string[],
+): Promise<{ cert: string; key: string }> {
+  return makeKeyAndCertificate(dir, name, [
     '-subj',
     `/CN=${name}`,
     '-CA',
@@ -90,7 +86,6 @@ async function makeLeaf(
     'keyUsage=critical,digitalSignature',
     ...extensions.flatMap((extension) => ['-addext', extension]),
   ]);
-  return { cert, key };
 }
 
 /**
