@@ -148,6 +148,11 @@ describe.each(cases)('the chart with $name', (renderCase) => {
         `${deployment.metadata?.name}`,
       ).toEqual([]);
       expect(new Set(names).size, `${deployment.metadata?.name}: a variable set twice`).toBe(names.length);
+      // A YAML number must reach the app as written (1048576), not in Go's float notation (1.048576e+06).
+      expect(
+        [...plainEnv(container).values()].filter((value) => /^\d(\.\d+)?e[+-]\d+$/i.test(value)),
+        `${deployment.metadata?.name}`,
+      ).toEqual([]);
       const env = Object.fromEntries([
         ...plainEnv(container),
         ...[...secretEnv(container).keys()].map((name) => [name, sampleSecret(name)]),
