@@ -108,13 +108,14 @@ export class AutoflowMetrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
-  runStarted(labels: RunLabels): void {
-    this.runsStarted.inc({ ...labels });
+  // The labels are picked one by one: callers pass records with more fields, which prom-client refuses.
+  runStarted({ trigger, action }: RunLabels): void {
+    this.runsStarted.inc({ trigger, action });
   }
 
-  runFinished(labels: RunLabels, status: RunOutcome, durationSeconds: number): void {
-    this.runsFinished.inc({ ...labels, status });
-    this.runDuration.observe({ ...labels, status }, Math.max(0, durationSeconds));
+  runFinished({ trigger, action }: RunLabels, status: RunOutcome, durationSeconds: number): void {
+    this.runsFinished.inc({ trigger, action, status });
+    this.runDuration.observe({ trigger, action, status }, Math.max(0, durationSeconds));
   }
 
   ingestRejected(source: string, reason: string): void {

@@ -21,13 +21,12 @@ export const TEMPORAL_SDK_METRICS = [
   'temporal_worker_task_slots_used',
   'temporal_num_pollers',
   'temporal_workflow_task_queue_poll_succeed_total',
-  'temporal_workflow_task_queue_poll_empty_total',
-  'temporal_activity_poll_no_task_total',
+  'temporal_activity_task_received_total',
   'temporal_activity_schedule_to_start_latency',
   'temporal_workflow_task_schedule_to_start_latency',
   'temporal_activity_execution_latency',
   'temporal_workflow_task_execution_latency',
-  'temporal_request_failure_total',
+  'temporal_request_total',
 ] as const;
 
 /**
