@@ -7,6 +7,7 @@ import {
   SharedRateLimits,
 } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
+import { AutoflowMetrics, metricsPlugin } from '@autoflow/metrics';
 import { CredentialService } from '@autoflow/oauth';
 import { resolveOAuth2Providers } from '@autoflow/provider-registry';
 import { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
@@ -37,6 +38,8 @@ const temporal = new Client({
 const oauthProviders = resolveOAuth2Providers(registry.providers, process.env);
 const runs = new RunStarter({ db: database.db, temporal, registry });
 const app = Fastify({ ...fastifyOptions({ logLevel: env.LOG_LEVEL }), trustProxy: env.TRUST_PROXY });
+const metrics = new AutoflowMetrics({ app: 'api-gateway' });
+await app.register(metricsPlugin, { metrics });
 const authWindowMs = env.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000;
 const rule = (max: number) => ({ max, windowMs: authWindowMs });
 app.addHook('onClose', async () => {
@@ -58,6 +61,7 @@ await app.register(apiGateway, {
     keyring,
     oauth: oauthProviders,
     allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
+    metrics,
   }),
   oauthProviders,
   publicWebhookBaseUrl: env.PUBLIC_WEBHOOK_BASE_URL,

@@ -7,6 +7,7 @@ import {
   SharedRateLimits,
 } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
+import { AutoflowMetrics, metricsPlugin } from '@autoflow/metrics';
 import { OAuthConnector } from '@autoflow/oauth';
 import { resolveOAuth2Providers } from '@autoflow/provider-registry';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
@@ -26,6 +27,7 @@ const connection = await Connection.connect(temporalOptions).catch(async (error:
 });
 
 const app = Fastify({ ...fastifyOptions({ logLevel: env.LOG_LEVEL }), trustProxy: env.TRUST_PROXY });
+await app.register(metricsPlugin, { metrics: new AutoflowMetrics({ app: 'oauth-service' }) });
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();

@@ -2,6 +2,7 @@ import { createKeyProvider, Keyring } from '@autoflow/crypto';
 import { createDatabase } from '@autoflow/db';
 import { fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
+import { AutoflowMetrics, metricsPlugin } from '@autoflow/metrics';
 import { createPushVerifier } from '@autoflow/provider-gmail';
 import { RunStarter } from '@autoflow/runs';
 import { payloadDataConverter } from '@autoflow/temporal-codec';
@@ -29,6 +30,8 @@ const temporal = new Client({
 });
 
 const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL, bodyLimit: env.WEBHOOK_MAX_BODY_BYTES }));
+const metrics = new AutoflowMetrics({ app: 'trigger-ingest' });
+await app.register(metricsPlugin, { metrics });
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();
@@ -49,5 +52,6 @@ await app.register(triggerIngest, {
       : undefined,
   readiness: { postgres: database.ping, temporal: () => connection.healthService.check({}) },
   maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES,
+  rejections: metrics,
 });
 await listenUntilSignalled(app, { port: env.PORT, host: env.HOST, shutdownGraceMs: env.SHUTDOWN_GRACE_MS });

@@ -7,6 +7,7 @@ import {
   ownerListedHosts,
   PermanentActionError,
   type ProviderRegistry,
+  type ProviderUsage,
   RenderLimitExceeded,
   RetryableActionError,
   renderTemplates,
@@ -30,7 +31,7 @@ import {
 } from '@autoflow/workflow-contracts';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Dispatcher } from 'undici';
 
 export interface ActivityDeps {
@@ -40,6 +41,21 @@ export interface ActivityDeps {
   credentials: CredentialService;
   /** Each provider's settings, parsed once at start; an action gets only its own provider's. */
   providerSettings: ReadonlyMap<string, unknown>;
+  /** The worker's metrics (runs, providers' quota); none in tests that do not count. */
+  metrics?: WorkerMetrics;
+}
+
+/** What the worker's activities report: runs, and providers' quota spent (AutoflowMetrics implements it). */
+export interface WorkerMetrics extends RunMetrics {
+  quotaSpent(provider: string, method: string, units: number): void;
+}
+
+/** A provider's view of the quota counter: its own id is the label, whatever it reports. */
+export function providerUsage(
+  providerId: string,
+  metrics: WorkerMetrics | undefined,
+): ProviderUsage | undefined {
+  return metrics && { quotaSpent: (method, units) => metrics.quotaSpent(providerId, method, units) };
 }
 
 /** Same for every attempt of one action in one run, and nothing else: targets can deduplicate on it. */
@@ -70,15 +86,27 @@ function workflowDeleted(workflowId: number): ApplicationFailure {
   });
 }
 
-/** The workflow id inside a run's Temporal workflow id (`run:{workflowId}:…`, see runWorkflowId). */
+/** What the bookkeeping reports to the worker's metrics (AutoflowMetrics); labels are bounded. */
+export interface RunMetrics {
+  runStarted(labels: { trigger: string; action: string }): void;
+  runFinished(
+    labels: { trigger: string; action: string },
+    status: RunFinishedRecord['status'],
+    durationSeconds: number,
+  ): void;
+}
+
 function createBookkeeping(
   db: Database,
   actions: ReadonlyMap<string, ActionActivity>,
+  metrics: RunMetrics | undefined,
 ): RunBookkeepingActivities {
   const bookkeeping: RunBookkeepingActivities = {
     async recordRunStarted(record: RunStartedRecord) {
-      // A new row, or the one a manual run recorded before it started.
-      await db
+      // A new row, or the one a manual run recorded before it started. A row comes back only when this
+      // run's start is recorded for the first time: a repeated record (a retry, the queued path after a
+      // local attempt) changes nothing and is not counted again.
+      const recorded = await db
         .insert(workflowExecutions)
         .values({
           workflowId: record.workflowId,
@@ -91,14 +119,28 @@ function createBookkeeping(
         .onConflictDoUpdate({
           target: workflowExecutions.temporalWorkflowId,
           set: { temporalRunId: record.temporalRunId },
+          setWhere: sql`${workflowExecutions.temporalRunId} is distinct from excluded.temporal_run_id`,
         })
+        .returning({ id: workflowExecutions.id })
         .catch((error: unknown) => {
           if (isForeignKeyViolation(error)) throw workflowDeleted(record.workflowId);
           throw error;
         });
+      if (recorded.length > 0 && record.metrics) metrics?.runStarted(record.metrics);
     },
     async recordRunFinished(record: RunFinishedRecord) {
+      // The row as it was, so that only the first outcome recorded for a run is counted (a retried write,
+      // or a failure recorded after a local attempt had recorded its success, is not counted twice).
+      const before = db
+        .$with('before')
+        .as(
+          db
+            .select({ id: workflowExecutions.id, completedAt: workflowExecutions.completedAt })
+            .from(workflowExecutions)
+            .where(eq(workflowExecutions.temporalWorkflowId, record.temporalWorkflowId)),
+        );
       const updated = await db
+        .with(before)
         .update(workflowExecutions)
         .set({
           status: record.status,
@@ -107,9 +149,17 @@ function createBookkeeping(
           errorMessage: record.errorMessage === null ? null : storableText(record.errorMessage),
           completedAt: new Date(),
         })
-        .where(eq(workflowExecutions.temporalWorkflowId, record.temporalWorkflowId))
-        .returning({ id: workflowExecutions.id });
-      if (updated.length > 0) return;
+        .from(before)
+        .where(eq(workflowExecutions.id, before.id))
+        .returning({ id: workflowExecutions.id, firstOutcome: sql<boolean>`${before.completedAt} is null` });
+      const [row] = updated;
+      if (row) {
+        if (row.firstOutcome && record.metrics) {
+          const seconds = (Date.now() - record.metrics.acceptedAtMs) / 1000;
+          metrics?.runFinished(record.metrics, record.status, seconds);
+        }
+        return;
+      }
       // No row: it went with its workflow (deleted during the action), or the start was never recorded.
       const workflowId = workflowIdOfRun(record.temporalWorkflowId);
       if (workflowId === undefined) return;
@@ -129,6 +179,7 @@ function createBookkeeping(
         status: 'completed',
         actionResult: result,
         errorMessage: null,
+        ...(started.metrics ? { metrics: started.metrics } : {}),
       });
       return result;
     },
@@ -171,6 +222,7 @@ function renderOrFail(input: ActionActivityInput) {
 /** Wraps a provider's action as a Temporal activity: templates, config check, failure classes. */
 function actionActivity(providerId: string, action: ActionDefinition, deps: ActivityDeps): ActionActivity {
   const settings = deps.providerSettings.get(providerId) ?? {};
+  const usage = providerUsage(providerId, deps.metrics);
   return async (input: ActionActivityInput) => {
     const context = Context.current();
     const { credentialsId } = input;
@@ -209,6 +261,7 @@ function actionActivity(providerId: string, action: ActionDefinition, deps: Acti
         attempt: context.info.attempt,
         httpDispatcher: deps.httpDispatcher,
         settings,
+        ...(usage ? { usage } : {}),
         credential:
           credentialsId === null
             ? undefined
@@ -278,6 +331,9 @@ export function createActivitiesByQueue(
     if (execution.mode === 'local') localActions.set(name, activity);
     byQueue.set(execution.taskQueue, { ...byQueue.get(execution.taskQueue), [name]: activity });
   }
-  byQueue.set(mainQueue, { ...byQueue.get(mainQueue), ...createBookkeeping(deps.db, localActions) });
+  byQueue.set(mainQueue, {
+    ...byQueue.get(mainQueue),
+    ...createBookkeeping(deps.db, localActions, deps.metrics),
+  });
   return byQueue;
 }

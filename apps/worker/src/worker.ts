@@ -8,9 +8,10 @@ import type { DataConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { type NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Dispatcher } from 'undici';
-import { createActivitiesByQueue } from './activities.js';
+import { createActivitiesByQueue, type WorkerMetrics } from './activities.js';
 import { createListenerActivities } from './listeners.js';
 import { localBudgetInterceptor, TenantLocalBudget } from './local-budget.js';
+import { type QueueWaitMetrics, queueWaitInterceptor } from './queue-wait.js';
 import { selectTaskQueues } from './task-queue-selection.js';
 
 /** Built by `pnpm build` (scripts: bundle-workflows): production never bundles at start-up. */
@@ -37,6 +38,8 @@ export interface AutomationWorkersOptions {
   taskQueues: string;
   /** At shutdown, how long in-flight activities may finish before they are cancelled. */
   shutdownGraceMs: number;
+  /** The worker's metrics: runs, providers' quota, queue waits (AutoflowMetrics); none when absent. */
+  metrics?: WorkerMetrics & QueueWaitMetrics;
 }
 
 /**
@@ -87,6 +90,7 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
       httpDispatcher: options.httpDispatcher,
       credentials: options.credentials,
       providerSettings: options.providerSettings,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     },
     TASK_QUEUES.automation,
   );
@@ -121,11 +125,18 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
         maxConcurrentLocalActivityExecutions: options.maxConcurrentActivities,
         maxTaskQueueActivitiesPerSecond: queueWideLimits.get(taskQueue),
         shutdownGraceTime: options.shutdownGraceMs,
+        interceptors: {
+          activity: [
+            ...(options.metrics ? [queueWaitInterceptor(options.metrics)] : []),
+            ...(taskQueue === TASK_QUEUES.automation
+              ? [localBudgetInterceptor(localBudget, 'runRecordedAction')]
+              : []),
+          ],
+        },
         ...(taskQueue === TASK_QUEUES.automation
           ? {
               workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
               maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
-              interceptors: { activity: [localBudgetInterceptor(localBudget, 'runRecordedAction')] },
             }
           : {}),
       }),

@@ -163,12 +163,27 @@ export interface ActionActivityInput {
 
 export type ActionActivity = (input: ActionActivityInput) => Promise<JsonValue>;
 
+/**
+ * What the worker's metrics count a run by (bounded labels: no user, workflow or credential id) and
+ * when its event was accepted, the start of the run's latency.
+ */
+export interface RunMetricLabels {
+  /** `provider.triggerId`, e.g. `webhook.receive`. */
+  trigger: string;
+  /** `provider.actionId`, e.g. `http.request`. */
+  action: string;
+  /** When Temporal accepted the run (the workflow's start time), in ms since the epoch. */
+  acceptedAtMs: number;
+}
+
 export interface RunStartedRecord {
   workflowId: number;
   userId: number;
   temporalWorkflowId: string;
   temporalRunId: string;
   triggerData: JsonValue;
+  /** Absent in local activities scheduled before it existed: such runs are not counted. */
+  metrics?: RunMetricLabels;
 }
 
 export interface RunFinishedRecord {
@@ -176,6 +191,8 @@ export interface RunFinishedRecord {
   status: Exclude<RunStatus, 'running'>;
   actionResult: JsonValue | null;
   errorMessage: string | null;
+  /** Absent in local activities scheduled before it existed: such runs are not counted. */
+  metrics?: RunMetricLabels;
 }
 
 export interface RecordedActionInput {
