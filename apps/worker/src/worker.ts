@@ -3,6 +3,7 @@ import type { Database } from '@autoflow/db';
 import type { CredentialService } from '@autoflow/oauth';
 import type { ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
+import type { Tracing } from '@autoflow/tracing';
 import { TASK_QUEUES } from '@autoflow/workflow-contracts';
 import type { DataConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
@@ -37,6 +38,8 @@ export interface AutomationWorkersOptions {
   taskQueues: string;
   /** At shutdown, how long in-flight activities may finish before they are cancelled. */
   shutdownGraceMs: number;
+  /** Spans for activities, and the sink of the workflow interceptors' spans (both inert when tracing is off). */
+  tracing: Pick<Tracing, 'activityInterceptors' | 'workflowSinks'>;
 }
 
 /**
@@ -121,11 +124,19 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
         maxConcurrentLocalActivityExecutions: options.maxConcurrentActivities,
         maxTaskQueueActivitiesPerSecond: queueWideLimits.get(taskQueue),
         shutdownGraceTime: options.shutdownGraceMs,
+        interceptors: { activity: options.tracing.activityInterceptors },
         ...(taskQueue === TASK_QUEUES.automation
           ? {
               workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
               maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
-              interceptors: { activity: [localBudgetInterceptor(localBudget, 'runRecordedAction')] },
+              // Tracing's interceptor comes first, so the activity's span covers the budget check too.
+              interceptors: {
+                activity: [
+                  ...options.tracing.activityInterceptors,
+                  localBudgetInterceptor(localBudget, 'runRecordedAction'),
+                ],
+              },
+              sinks: options.tracing.workflowSinks,
             }
           : {}),
       }),
