@@ -54,10 +54,12 @@ export function tracingSettings(env: TracingEnv, defaultServiceName: string): Tr
     env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
     (env.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? undefined : signalUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT));
   if (tracesUrl === undefined) return { enabled: false, reason: 'no OTLP endpoint is set' };
+  const resourceAttributes = parseKeyValueList(env.OTEL_RESOURCE_ATTRIBUTES);
   return {
     enabled: true,
     settings: {
-      serviceName: env.OTEL_SERVICE_NAME ?? defaultServiceName,
+      // As the specification orders them: OTEL_SERVICE_NAME, then service.name in OTEL_RESOURCE_ATTRIBUTES.
+      serviceName: env.OTEL_SERVICE_NAME ?? resourceAttributes['service.name'] ?? defaultServiceName,
       tracesUrl,
       protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
       headers: {
@@ -65,7 +67,7 @@ export function tracingSettings(env: TracingEnv, defaultServiceName: string): Tr
         ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
       },
       timeoutMs: env.OTEL_EXPORTER_OTLP_TIMEOUT,
-      resourceAttributes: parseKeyValueList(env.OTEL_RESOURCE_ATTRIBUTES),
+      resourceAttributes,
       sampler: env.OTEL_TRACES_SAMPLER,
       samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
     },

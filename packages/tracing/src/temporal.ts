@@ -24,7 +24,7 @@ export const WORKFLOW_TRACING_INTERCEPTORS_PATH = createRequire(import.meta.url)
  */
 export function workflowSpanToReadable(
   span: SerializableSpan,
-  info: WorkflowInfo,
+  info: Pick<WorkflowInfo, 'workflowId' | 'runId' | 'workflowType' | 'taskQueue'>,
   resource: Resource,
 ): ReadableSpan {
   const { traceState, ...context } = span.spanContext;
