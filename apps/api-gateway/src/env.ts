@@ -2,6 +2,7 @@ import { keyProviderEnv } from '@autoflow/crypto';
 import { trustProxySchema } from '@autoflow/http-kit';
 import { payloadEncryptionEnv } from '@autoflow/temporal-codec';
 import { temporalConnectionEnv } from '@autoflow/temporal-connection';
+import { tracingEnv } from '@autoflow/tracing';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -47,6 +48,8 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().positive().default(3000),
   /** Interface to bind; 0.0.0.0 in containers. */
   HOST: z.string().default('127.0.0.1'),
+  /** OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, …): off unless an OTLP endpoint is set; documented in tracing's env.ts. */
+  ...tracingEnv,
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -13,12 +13,15 @@ import { resolveOAuth2Providers } from '@autoflow/provider-registry';
 import { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
 import { payloadDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
+import { startTracing } from '@autoflow/tracing';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { apiGateway } from './app.js';
 import { envSchema } from './env.js';
 
 const env = envSchema.parse(process.env);
+// First: spans exist only once the SDK runs (nothing starts when no OTLP endpoint is set).
+const tracing = startTracing({ serviceName: 'api-gateway', env });
 const keyring = createKeyProvider(env);
 const database = createDatabase(env.DATABASE_URL);
 // TLS, mTLS and API key from env; a bad setting or a server the CA does not vouch for stops the start.
@@ -33,6 +36,7 @@ const temporal = new Client({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
   dataConverter: payloadDataConverter(env.TEMPORAL_PAYLOAD_ENCRYPTION, payloadKeyring, database.db),
+  interceptors: tracing.temporalClientInterceptors,
 });
 
 const oauthProviders = resolveOAuth2Providers(registry.providers, process.env);
@@ -45,7 +49,9 @@ const rule = (max: number) => ({ max, windowMs: authWindowMs });
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();
+  await tracing.shutdown();
 });
+await app.register(tracing.fastifyPlugin);
 await app.register(apiGateway, {
   db: database.db,
   readiness: { postgres: database.ping, temporal: () => connection.healthService.check({}) },

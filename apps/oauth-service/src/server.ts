@@ -11,12 +11,15 @@ import { AutoflowMetrics, metricsPlugin } from '@autoflow/metrics';
 import { OAuthConnector } from '@autoflow/oauth';
 import { resolveOAuth2Providers } from '@autoflow/provider-registry';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
+import { startTracing } from '@autoflow/tracing';
 import { Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { oauthService } from './app.js';
 import { envSchema, redirectAllowlist } from './env.js';
 
 const env = envSchema.parse(process.env);
+// First: spans exist only once the SDK runs (nothing starts when no OTLP endpoint is set).
+const tracing = startTracing({ serviceName: 'oauth-service', env });
 // Fails closed: no keys, no service.
 const keyring = createKeyProvider(env);
 const database = createDatabase(env.DATABASE_URL, { maxConnections: 5 });
@@ -31,7 +34,9 @@ await app.register(metricsPlugin, { metrics: new AutoflowMetrics({ app: 'oauth-s
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();
+  await tracing.shutdown();
 });
+await app.register(tracing.fastifyPlugin);
 await app.register(oauthService, {
   connector: new OAuthConnector({
     db: database.db,

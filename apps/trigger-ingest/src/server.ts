@@ -7,12 +7,15 @@ import { createPushVerifier } from '@autoflow/provider-gmail';
 import { RunStarter } from '@autoflow/runs';
 import { payloadDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
+import { startTracing } from '@autoflow/tracing';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { triggerIngest } from './app.js';
 import { envSchema } from './env.js';
 
 const env = envSchema.parse(process.env);
+// First: spans exist only once the SDK runs (nothing starts when no OTLP endpoint is set).
+const tracing = startTracing({ serviceName: 'trigger-ingest', env });
 const keyring = createKeyProvider(env);
 const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE_POOL_SIZE });
 // TLS, mTLS and API key from env; a bad setting or a server the CA does not vouch for stops the start.
@@ -27,6 +30,7 @@ const temporal = new Client({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
   dataConverter: payloadDataConverter(env.TEMPORAL_PAYLOAD_ENCRYPTION, payloadKeyring, database.db),
+  interceptors: tracing.temporalClientInterceptors,
 });
 
 const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL, bodyLimit: env.WEBHOOK_MAX_BODY_BYTES }));
@@ -35,7 +39,9 @@ await app.register(metricsPlugin, { metrics });
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();
+  await tracing.shutdown();
 });
+await app.register(tracing.fastifyPlugin);
 await app.register(triggerIngest, {
   db: database.db,
   keyring,

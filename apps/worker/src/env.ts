@@ -1,6 +1,7 @@
 import { keyProviderEnv } from '@autoflow/crypto';
 import { payloadEncryptionEnv } from '@autoflow/temporal-codec';
 import { temporalConnectionEnv } from '@autoflow/temporal-connection';
+import { tracingEnv } from '@autoflow/tracing';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -52,6 +53,8 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().positive().default(3003),
   /** Interface to bind; 0.0.0.0 in containers. */
   HOST: z.string().default('127.0.0.1'),
+  /** OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, …): off unless an OTLP endpoint is set; documented in tracing's env.ts. */
+  ...tracingEnv,
   /** Log level for the worker and the Temporal SDK. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -14,6 +14,7 @@ import {
 import { RunStarter } from '@autoflow/runs';
 import { payloadDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
+import { startTracing } from '@autoflow/tracing';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime } from '@temporalio/worker';
 import Fastify from 'fastify';
@@ -23,6 +24,8 @@ import { UnknownTaskQueueError } from './task-queue-selection.js';
 import { createAutomationWorkers } from './worker.js';
 
 const env = envSchema.parse(process.env);
+// First: spans exist only once the SDK runs (nothing starts when no OTLP endpoint is set).
+const tracing = startTracing({ serviceName: 'worker', env });
 /** Every provider's settings, parsed once: actions and listeners get only their own provider's. */
 function providerSettingsOrExit(): ReadonlyMap<string, unknown> {
   try {
@@ -78,6 +81,7 @@ const temporal = new Client({
   connection: clientConnection,
   namespace: env.TEMPORAL_NAMESPACE,
   dataConverter,
+  interceptors: tracing.temporalClientInterceptors,
 });
 const workers = await createAutomationWorkers({
   connection,
@@ -102,6 +106,7 @@ const workers = await createAutomationWorkers({
   shutdownGraceMs: env.WORKER_SHUTDOWN_GRACE_MS,
   taskQueues: env.WORKER_TASK_QUEUES,
   metrics,
+  tracing,
 }).catch((error: unknown) => {
   if (!(error instanceof UnknownTaskQueueError)) throw error;
   console.error(`worker: ${error.message}`);
@@ -132,4 +137,5 @@ try {
   await connection.close();
   await clientConnection.close();
   await database.close();
+  await tracing.shutdown();
 }

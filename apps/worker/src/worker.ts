@@ -3,6 +3,7 @@ import type { Database } from '@autoflow/db';
 import type { CredentialService } from '@autoflow/oauth';
 import type { ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
+import type { Tracing } from '@autoflow/tracing';
 import { TASK_QUEUES } from '@autoflow/workflow-contracts';
 import type { DataConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
@@ -40,6 +41,8 @@ export interface AutomationWorkersOptions {
   shutdownGraceMs: number;
   /** The worker's metrics: runs, providers' quota, queue waits (AutoflowMetrics); none when absent. */
   metrics?: WorkerMetrics & QueueWaitMetrics;
+  /** Spans for activities, and the sink of the workflow interceptors' spans (both inert when tracing is off). */
+  tracing: Pick<Tracing, 'activityInterceptors' | 'workflowSinks'>;
 }
 
 /**
@@ -127,6 +130,8 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
         shutdownGraceTime: options.shutdownGraceMs,
         interceptors: {
           activity: [
+            // Tracing's interceptor comes first, so the activity's span covers the budget check too.
+            ...options.tracing.activityInterceptors,
             ...(options.metrics ? [queueWaitInterceptor(options.metrics)] : []),
             ...(taskQueue === TASK_QUEUES.automation
               ? [localBudgetInterceptor(localBudget, 'runRecordedAction')]
@@ -137,6 +142,7 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
           ? {
               workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
               maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
+              sinks: options.tracing.workflowSinks,
             }
           : {}),
       }),

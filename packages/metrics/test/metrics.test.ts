@@ -52,7 +52,8 @@ describe('AutoflowMetrics', () => {
     const run = { trigger: 'webhook.receive', action: 'http.request' };
     metrics.runStarted(run);
     // The worker hands its records over as they are: fields other than the labels are ignored.
-    metrics.runStarted({ ...run, acceptedAtMs: 0 });
+    const handedOver = { ...run, acceptedAtMs: 0 };
+    metrics.runStarted(handedOver);
     metrics.runFinished(run, 'completed', 0.2);
     metrics.runFinished(run, 'failed', 40);
     metrics.ingestRejected('webhook', 'invalid_signature');
