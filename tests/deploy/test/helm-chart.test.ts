@@ -28,6 +28,11 @@ interface RenderCase {
   /** Pools whose PodDisruptionBudget the values turn off. */
   poolsWithoutBudget: string[];
   temporalTls: boolean;
+  /** The worker's Temporal SDK metrics port; 0: none. */
+  sdkMetricsPort: number;
+  prometheusAnnotations: boolean;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT of every app; undefined: tracing off. */
+  otlpEndpoint?: string;
 }
 
 const cases: RenderCase[] = [
@@ -38,6 +43,8 @@ const cases: RenderCase[] = [
     autoscaling: true,
     poolsWithoutBudget: [],
     temporalTls: false,
+    sdkMetricsPort: 9464,
+    prometheusAnnotations: true,
   },
   {
     name: 'every option (ci/full-values.yaml)',
@@ -46,6 +53,9 @@ const cases: RenderCase[] = [
     autoscaling: true,
     poolsWithoutBudget: [],
     temporalTls: true,
+    sdkMetricsPort: 9500,
+    prometheusAnnotations: true,
+    otlpEndpoint: 'http://otel-collector.observability.svc:4318',
   },
   {
     name: 'fixed replicas (ci/no-autoscaling-values.yaml)',
@@ -54,6 +64,8 @@ const cases: RenderCase[] = [
     autoscaling: false,
     poolsWithoutBudget: ['providers'],
     temporalTls: false,
+    sdkMetricsPort: 0,
+    prometheusAnnotations: false,
   },
 ];
 
@@ -166,10 +178,12 @@ describe.each(cases)('the chart with $name', (renderCase) => {
       const container = theContainer(deployment);
       const where = `${deployment.metadata?.name}`;
       const ports = container.ports ?? [];
+      // The worker may add its Temporal SDK metrics port (checked below); `http` comes first.
+      expect(ports[0]?.name, where).toBe('http');
       expect(
-        ports.map((port) => port.name),
+        ports.slice(1).map((port) => port.name),
         where,
-      ).toEqual(['http']);
+      ).toEqual(container.name === 'worker' && renderCase.sdkMetricsPort > 0 ? ['sdk-metrics'] : []);
       expect(plainEnv(container).get('PORT'), where).toBe(String(ports[0]?.containerPort));
       expect(plainEnv(container).get('HOST'), where).toBe('0.0.0.0');
       expect(container.livenessProbe?.httpGet, where).toMatchObject({ path: '/healthz', port: 'http' });
@@ -348,6 +362,41 @@ describe.each(cases)('the chart with $name', (renderCase) => {
           `${deployment.metadata?.name}: ${file}`,
         ).toContain(posix.basename(file));
       }
+    }
+  });
+
+  it("points scrapers at each app's /metrics, and exposes the worker's Temporal SDK metrics port", () => {
+    expect(deployments.length).toBeGreaterThan(0);
+    for (const deployment of deployments) {
+      const container = theContainer(deployment);
+      const port = container.ports?.find((each) => each.name === 'http')?.containerPort;
+      const annotations = deployment.spec?.template.metadata?.annotations ?? {};
+      if (renderCase.prometheusAnnotations) {
+        expect(annotations['prometheus.io/scrape']).toBe('true');
+        expect(annotations['prometheus.io/path']).toBe('/metrics');
+        expect(annotations['prometheus.io/port']).toBe(String(port));
+      } else expect(annotations['prometheus.io/scrape']).toBeUndefined();
+      const isWorker = container.name === 'worker';
+      const sdkPort = container.ports?.find((each) => each.name === 'sdk-metrics')?.containerPort;
+      const bindAddress = plainEnv(container).get('TEMPORAL_METRICS_BIND_ADDRESS');
+      if (isWorker && renderCase.sdkMetricsPort > 0) {
+        expect(sdkPort).toBe(renderCase.sdkMetricsPort);
+        expect(bindAddress).toBe(`0.0.0.0:${renderCase.sdkMetricsPort}`);
+      } else {
+        expect(sdkPort).toBeUndefined();
+        expect(bindAddress).toBe(isWorker ? 'off' : undefined);
+      }
+    }
+  });
+
+  it('exports traces from every app only when an OTLP endpoint is set, its headers from a Secret', () => {
+    for (const deployment of deployments) {
+      const container = theContainer(deployment);
+      expect(plainEnv(container).get('OTEL_EXPORTER_OTLP_ENDPOINT')).toBe(renderCase.otlpEndpoint);
+      const headers = secretEnv(container).get('OTEL_EXPORTER_OTLP_HEADERS');
+      expect(headers).toEqual(
+        renderCase.otlpEndpoint ? { name: 'autoflow-otel', key: 'headers' } : undefined,
+      );
     }
   });
 });

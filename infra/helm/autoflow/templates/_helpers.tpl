@@ -84,7 +84,7 @@ A value as an env string. Helm reads every YAML number as a float64, which print
 
 {{/* Variables that hold secrets: they only ever come through secretKeyRef, never as a plain value. */}}
 {{- define "autoflow.secretVariables" -}}
-DATABASE_URL JWT_SECRET ENCRYPTION_KEYS VAULT_TOKEN VAULT_ROLE_ID VAULT_SECRET_ID TEMPORAL_API_KEY TEMPORAL_TLS_KEY_PEM TEMPORAL_TLS_CERT_PEM GOOGLE_OAUTH_CLIENT_SECRET SLACK_OAUTH_CLIENT_SECRET GITHUB_OAUTH_CLIENT_SECRET
+DATABASE_URL JWT_SECRET ENCRYPTION_KEYS VAULT_TOKEN VAULT_ROLE_ID VAULT_SECRET_ID TEMPORAL_API_KEY TEMPORAL_TLS_KEY_PEM TEMPORAL_TLS_CERT_PEM GOOGLE_OAUTH_CLIENT_SECRET SLACK_OAUTH_CLIENT_SECRET GITHUB_OAUTH_CLIENT_SECRET OTEL_EXPORTER_OTLP_HEADERS OTEL_EXPORTER_OTLP_TRACES_HEADERS
 {{- end }}
 
 {{/* A plain variable, left out when its value is empty: dict name, value. */}}
@@ -175,6 +175,20 @@ DATABASE_URL JWT_SECRET ENCRYPTION_KEYS VAULT_TOKEN VAULT_ROLE_ID VAULT_SECRET_I
 {{- include "autoflow.plainEnv" (dict "name" "HOST" "value" "0.0.0.0") }}
 {{- include "autoflow.plainEnv" (dict "name" "PORT" "value" .workload.port) }}
 {{- include "autoflow.plainEnv" (dict "name" "LOG_LEVEL" "value" .root.Values.logLevel) }}
+{{- include "autoflow.tracingEnv" .root }}
+{{- end }}
+
+{{/* OpenTelemetry export (every app; packages/tracing): root. Nothing when no endpoint is set. */}}
+{{- define "autoflow.tracingEnv" }}
+{{- $tracing := .Values.observability.tracing }}
+{{- if $tracing.otlpEndpoint }}
+{{- include "autoflow.plainEnv" (dict "name" "OTEL_EXPORTER_OTLP_ENDPOINT" "value" $tracing.otlpEndpoint) }}
+{{- include "autoflow.plainEnv" (dict "name" "OTEL_EXPORTER_OTLP_PROTOCOL" "value" $tracing.protocol) }}
+{{- include "autoflow.secretEnv" (dict "name" "OTEL_EXPORTER_OTLP_HEADERS" "ref" $tracing.headersSecret) }}
+{{- include "autoflow.plainEnv" (dict "name" "OTEL_TRACES_SAMPLER" "value" $tracing.sampler) }}
+{{- include "autoflow.plainEnv" (dict "name" "OTEL_TRACES_SAMPLER_ARG" "value" $tracing.samplerArg) }}
+{{- include "autoflow.plainEnv" (dict "name" "OTEL_RESOURCE_ATTRIBUTES" "value" $tracing.resourceAttributes) }}
+{{- end }}
 {{- end }}
 
 {{/* Per app (apps/<app>/src/env.ts): dict root, workload. */}}
@@ -221,6 +235,8 @@ DATABASE_URL JWT_SECRET ENCRYPTION_KEYS VAULT_TOKEN VAULT_ROLE_ID VAULT_SECRET_I
 {{- include "autoflow.oauthProvidersEnv" .root }}
 {{- include "autoflow.plainEnv" (dict "name" "WORKER_TASK_QUEUES" "value" (join "," $pool.taskQueues)) }}
 {{- include "autoflow.plainEnv" (dict "name" "WORKER_SHUTDOWN_GRACE_MS" "value" $values.shutdownGraceMs) }}
+{{- $sdkMetricsPort := int64 .root.Values.observability.temporalSdkMetricsPort }}
+{{- include "autoflow.plainEnv" (dict "name" "TEMPORAL_METRICS_BIND_ADDRESS" "value" (ternary (printf "0.0.0.0:%d" $sdkMetricsPort) "off" (gt $sdkMetricsPort 0))) }}
 {{- include "autoflow.plainEnv" (dict "name" "HTTP_ACTION_ALLOWED_HOSTS" "value" $values.httpActionAllowedHosts) }}
 {{- include "autoflow.plainEnv" (dict "name" "GMAIL_PUBSUB_TOPIC" "value" .root.Values.gmail.pubsubTopic) }}
 {{- include "autoflow.extraEnv" (dict "env" $values.env "where" "worker") }}
