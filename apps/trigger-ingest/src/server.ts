@@ -15,7 +15,9 @@ import { envSchema } from './env.js';
 
 const env = envSchema.parse(process.env);
 // First: spans exist only once the SDK runs (nothing starts when no OTLP endpoint is set).
-const tracing = startTracing({ serviceName: 'trigger-ingest', env });
+// Webhook and push senders are anyone on the internet: their `traceparent` does not choose our trace ids
+// or force sampling; each event starts its own trace.
+const tracing = startTracing({ serviceName: 'trigger-ingest', env, inboundTraceContext: 'ignore' });
 const keyring = createKeyProvider(env);
 const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE_POOL_SIZE });
 // TLS, mTLS and API key from env; a bad setting or a server the CA does not vouch for stops the start.

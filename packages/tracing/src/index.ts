@@ -8,4 +8,4 @@ export {
   tracingSettings,
 } from './settings.js';
 export { WORKFLOW_TRACING_INTERCEPTORS_PATH, workflowSpanSinks, workflowSpanToReadable } from './temporal.js';
-export { startTracing, type Tracing } from './tracing.js';
+export { type StartTracingOptions, startTracing, type Tracing } from './tracing.js';

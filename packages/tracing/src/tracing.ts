@@ -1,5 +1,12 @@
 import { FastifyOtelInstrumentation } from '@fastify/otel';
-import { context, propagation, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  context,
+  propagation,
+  type TextMapPropagator,
+  type TextMapSetter,
+  trace,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -45,6 +52,34 @@ export interface Tracing {
   readonly workflowSinks: InjectedSinks<OpenTelemetrySinks>;
   /** Exports what is buffered and stops; call it last on graceful shutdown. */
   shutdown(): Promise<void>;
+}
+
+/**
+ * Injects W3C trace context into outbound calls and Temporal headers, but never takes one from an inbound
+ * request: for an app whose callers are anyone on the internet (webhook senders), who could otherwise pick
+ * trace ids and force sampling on (`-01`) for every event they send.
+ */
+class InjectOnlyPropagator implements TextMapPropagator {
+  private readonly inner = new W3CTraceContextPropagator();
+  inject(current: Context, carrier: unknown, setter: TextMapSetter): void {
+    this.inner.inject(current, carrier, setter);
+  }
+  extract(current: Context): Context {
+    return current;
+  }
+  fields(): string[] {
+    return this.inner.fields();
+  }
+}
+
+export interface StartTracingOptions {
+  serviceName: string;
+  env: TracingEnv;
+  /**
+   * `ignore`: inbound requests always start a new trace (their `traceparent` is not believed). Set it on
+   * apps that face arbitrary senders; `trust` (default) continues a caller's trace.
+   */
+  inboundTraceContext?: 'trust' | 'ignore';
 }
 
 /** Health probes and scrapes make no traces. */
@@ -98,7 +133,7 @@ function tracingOff(reason: string): Tracing {
  * HTTP (fetch, undici with the egress dispatcher) by the undici instrumentation, which listens on undici's
  * diagnostics channels. Postgres queries are not traced.
  */
-export function startTracing(options: { serviceName: string; env: TracingEnv }): Tracing {
+export function startTracing(options: StartTracingOptions): Tracing {
   const decision = tracingSettings(options.env, options.serviceName);
   if (!decision.enabled) return tracingOff(decision.reason);
   const { settings } = decision;
@@ -114,7 +149,9 @@ export function startTracing(options: { serviceName: string; env: TracingEnv }):
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   // Trace context only: W3C baggage from a caller would otherwise be forwarded to every provider.
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  propagation.setGlobalPropagator(
+    options.inboundTraceContext === 'ignore' ? new InjectOnlyPropagator() : new W3CTraceContextPropagator(),
+  );
   trace.setGlobalTracerProvider(provider);
 
   // Outbound calls outside any span (JWKS refreshes at start-up…) make no root spans of their own.
