@@ -160,6 +160,7 @@ describe('docker-compose.yml', () => {
       .map(([name]) => name);
     expect(publishing).toEqual(['proxy']);
     const proxy = compose.services.proxy;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's interpolation, as the file writes it
     expect(publicPorts(proxy ?? {})).toEqual(['${PROXY_PORT:-8080}:8080']);
     // The same Caddy the bootstrap builds for the dev stack, on the same Caddyfile.
     const bootstrap = await readFile(join(REPO_ROOT, 'scripts/bootstrap.sh'), 'utf8');
