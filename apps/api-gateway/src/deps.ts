@@ -30,6 +30,8 @@ export interface ApiGatewayDeps {
   publicWebhookBaseUrl: string;
   /** The Temporal UI's origin, allowed by CORS on the codec endpoint. */
   temporalUiOrigin?: string;
+  /** Frontend origins allowed by CORS on /api/ (none when absent or empty). */
+  corsAllowedOrigins?: ReadonlySet<string>;
   /** Counts shared by every replica (Postgres). */
   rateLimits: SharedRateLimits;
   authLimits: AuthLimits;

@@ -1,5 +1,5 @@
 import { keyProviderEnv } from '@autoflow/crypto';
-import { trustProxySchema } from '@autoflow/http-kit';
+import { corsAllowedOriginsSchema, trustProxySchema } from '@autoflow/http-kit';
 import { payloadEncryptionEnv } from '@autoflow/temporal-codec';
 import { temporalConnectionEnv } from '@autoflow/temporal-connection';
 import { tracingEnv } from '@autoflow/tracing';
@@ -42,6 +42,11 @@ export const envSchema = z.object({
    * (/codec/decode, /codec/encode); unset: no CORS headers.
    */
   TEMPORAL_UI_ORIGIN: z.string().url().optional(),
+  /**
+   * Comma-separated origins of the frontends whose pages may call /api/ from a browser (CORS, bearer
+   * token in Authorization, no cookies); empty (default): no CORS headers. See http-kit's cors.ts.
+   */
+  CORS_ALLOWED_ORIGINS: corsAllowedOriginsSchema,
   /** At SIGTERM, how long in-flight requests may take to finish; past it the process exits 1. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** Port to listen on. */

@@ -72,6 +72,7 @@ await app.register(apiGateway, {
   oauthProviders,
   publicWebhookBaseUrl: env.PUBLIC_WEBHOOK_BASE_URL,
   temporalUiOrigin: env.TEMPORAL_UI_ORIGIN,
+  corsAllowedOrigins: env.CORS_ALLOWED_ORIGINS,
   rateLimits: new SharedRateLimits(postgresRateLimitCounter(database.db)),
   authLimits: {
     login: {

@@ -1,5 +1,5 @@
 import { keyProviderEnv } from '@autoflow/crypto';
-import { trustProxySchema, unsetWhenEmpty } from '@autoflow/http-kit';
+import { corsAllowedOriginsSchema, trustProxySchema, unsetWhenEmpty } from '@autoflow/http-kit';
 import { temporalConnectionEnv } from '@autoflow/temporal-connection';
 import { tracingEnv } from '@autoflow/tracing';
 import { z } from 'zod';
@@ -33,6 +33,12 @@ const baseSchema = z.object({
    * peer is the client), a hop count, or addresses/CIDRs ("10.0.0.0/8,loopback").
    */
   TRUST_PROXY: trustProxySchema,
+  /**
+   * Comma-separated origins of the frontends whose pages may call /api/oauth2-credential/ from a browser
+   * (/auth with Accept: application/json, /complete; bearer token, no cookies); empty (default): no CORS
+   * headers. Usually the same list as api-gateway's.
+   */
+  CORS_ALLOWED_ORIGINS: corsAllowedOriginsSchema,
   /** At SIGTERM, how long in-flight requests may take to finish; past it the process exits 1. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** Port to listen on. */

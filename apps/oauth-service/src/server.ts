@@ -51,6 +51,7 @@ await app.register(oauthService, {
   rateLimits: new SharedRateLimits(postgresRateLimitCounter(database.db)),
   rateLimitPerMinute: env.OAUTH_RATE_LIMIT_PER_MINUTE,
   defaultRedirectUrl: env.OAUTH_DEFAULT_REDIRECT_URL,
+  corsAllowedOrigins: env.CORS_ALLOWED_ORIGINS,
   readiness: {
     // Reads the shared schema, so a missing migration shows as not ready.
     postgres: () => database.db.select({ id: credentials.id }).from(credentials).limit(1),
