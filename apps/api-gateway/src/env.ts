@@ -42,6 +42,13 @@ export const envSchema = z.object({
    * (/codec/decode, /codec/encode); unset: no CORS headers.
    */
   TEMPORAL_UI_ORIGIN: z.string().url().optional(),
+  /**
+   * Base URL of the Temporal UI (e.g. http://localhost:8233): an execution's detail links to its run at
+   * `{base}/namespaces/{ns}/workflows/{workflowId}/{runId}/history`. Unset: no link.
+   */
+  TEMPORAL_UI_BASE_URL: z.string().url().optional(),
+  /** Seconds between heartbeat comments on an open execution stream (keeps proxies from closing it). */
+  EXECUTION_STREAM_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(15),
   /** At SIGTERM, how long in-flight requests may take to finish; past it the process exits 1. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** Port to listen on. */
