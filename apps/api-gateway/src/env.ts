@@ -47,6 +47,13 @@ export const envSchema = z.object({
    * token in Authorization, no cookies); empty (default): no CORS headers. See http-kit's cors.ts.
    */
   CORS_ALLOWED_ORIGINS: corsAllowedOriginsSchema,
+  /**
+   * Base URL of the Temporal UI (e.g. http://localhost:8233): an execution's detail links to its run at
+   * `{base}/namespaces/{ns}/workflows/{workflowId}/{runId}/history`. Unset: no link.
+   */
+  TEMPORAL_UI_BASE_URL: z.string().url().optional(),
+  /** Seconds between heartbeat comments on an open execution stream (keeps proxies from closing it). */
+  EXECUTION_STREAM_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(15),
   /** At SIGTERM, how long in-flight requests may take to finish; past it the process exits 1. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** Port to listen on. */

@@ -10,7 +10,13 @@ import { registry } from '@autoflow/installed-providers';
 import { AutoflowMetrics, metricsPlugin } from '@autoflow/metrics';
 import { CredentialService } from '@autoflow/oauth';
 import { resolveOAuth2Providers } from '@autoflow/provider-registry';
-import { RunStarter, ScheduleManager, TriggerListeners } from '@autoflow/runs';
+import {
+  ExecutionChanges,
+  ExecutionControl,
+  RunStarter,
+  ScheduleManager,
+  TriggerListeners,
+} from '@autoflow/runs';
 import { payloadDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { startTracing } from '@autoflow/tracing';
@@ -41,12 +47,16 @@ const temporal = new Client({
 
 const oauthProviders = resolveOAuth2Providers(registry.providers, process.env);
 const runs = new RunStarter({ db: database.db, temporal, registry });
+// One LISTEN connection per replica, for the live execution streams.
+const executionChanges = new ExecutionChanges(database.sql);
+await executionChanges.start();
 const app = Fastify({ ...fastifyOptions({ logLevel: env.LOG_LEVEL }), trustProxy: env.TRUST_PROXY });
 const metrics = new AutoflowMetrics({ app: 'api-gateway' });
 await app.register(metricsPlugin, { metrics });
 const authWindowMs = env.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000;
 const rule = (max: number) => ({ max, windowMs: authWindowMs });
 app.addHook('onClose', async () => {
+  await executionChanges.stop();
   await connection.close();
   await database.close();
   await tracing.shutdown();
@@ -60,6 +70,12 @@ await app.register(apiGateway, {
   payloadKeyring,
   registry,
   runs,
+  executions: new ExecutionControl({ db: database.db, temporal, runs }),
+  executionChanges,
+  streamHeartbeatMs: env.EXECUTION_STREAM_HEARTBEAT_SECONDS * 1000,
+  ...(env.TEMPORAL_UI_BASE_URL
+    ? { temporalUi: { baseUrl: env.TEMPORAL_UI_BASE_URL, namespace: env.TEMPORAL_NAMESPACE } }
+    : {}),
   schedules: new ScheduleManager({ temporal, registry, runs }),
   listeners: new TriggerListeners({ temporal, registry }),
   credentials: new CredentialService({

@@ -115,10 +115,15 @@ function createBookkeeping(
           temporalRunId: record.temporalRunId,
           status: 'running',
           triggerData: record.triggerData,
+          acceptedAt: record.metrics ? new Date(record.metrics.acceptedAtMs) : null,
+          runStartedAt: new Date(),
         })
         .onConflictDoUpdate({
           target: workflowExecutions.temporalWorkflowId,
-          set: { temporalRunId: record.temporalRunId },
+          set: {
+            temporalRunId: record.temporalRunId,
+            runStartedAt: sql`coalesce(${workflowExecutions.runStartedAt}, now())`,
+          },
           setWhere: sql`${workflowExecutions.temporalRunId} is distinct from excluded.temporal_run_id`,
         })
         .returning({ id: workflowExecutions.id })
@@ -146,7 +151,18 @@ function createBookkeeping(
           status: record.status,
           // A target's answer may hold text Postgres refuses (U+0000): stored as U+FFFD, like event data.
           actionResult: record.actionResult === null ? null : storableJson(record.actionResult),
-          errorMessage: record.errorMessage === null ? null : storableText(record.errorMessage),
+          // A cancelled run says why: the reason given to the API's cancel, when it was cancelled there.
+          errorMessage:
+            record.status === 'cancelled'
+              ? sql`coalesce(${workflowExecutions.cancelReason}, ${storableText(record.errorMessage ?? 'cancelled')})`
+              : record.errorMessage === null
+                ? null
+                : storableText(record.errorMessage),
+          // The successful attempt; failed ones are counted as they fail (recordAttemptFailed).
+          attempts:
+            record.status === 'completed'
+              ? sql`${workflowExecutions.attempts} + (case when ${before.completedAt} is null then 1 else 0 end)`
+              : workflowExecutions.attempts,
           completedAt: new Date(),
         })
         .from(before)
@@ -187,6 +203,24 @@ function createBookkeeping(
   return bookkeeping;
 }
 
+/**
+ * Counts a failed attempt of a run's action and keeps its message as the run's last failure, for the
+ * execution's detail. Best effort: an attempt cut off by a crash or a timeout may go uncounted, and a
+ * failure to record must not replace the action's own error.
+ */
+async function recordAttemptFailed(db: Database, temporalWorkflowId: string, error: unknown): Promise<void> {
+  const message = error instanceof Error ? error.message : String(error);
+  await db
+    .update(workflowExecutions)
+    .set({
+      attempts: sql`${workflowExecutions.attempts} + 1`,
+      lastFailure: storableText(message.slice(0, 2_000)),
+      lastFailureAt: new Date(),
+    })
+    .where(eq(workflowExecutions.temporalWorkflowId, temporalWorkflowId))
+    .catch(() => {});
+}
+
 /** Renders the URL fields of a config (encoded values, origin kept); a broken one fails the run for good. */
 function withRenderedUrls(
   action: ActionDefinition,
@@ -223,12 +257,8 @@ function renderOrFail(input: ActionActivityInput) {
 function actionActivity(providerId: string, action: ActionDefinition, deps: ActivityDeps): ActionActivity {
   const settings = deps.providerSettings.get(providerId) ?? {};
   const usage = providerUsage(providerId, deps.metrics);
-  return async (input: ActionActivityInput) => {
-    const context = Context.current();
+  const attempt = async (input: ActionActivityInput, context: Context, temporalWorkflowId: string) => {
     const { credentialsId } = input;
-    const temporalWorkflowId = context.info.workflowExecution?.workflowId;
-    if (!temporalWorkflowId)
-      throw ApplicationFailure.nonRetryable('actions run only inside a run', 'PermanentActionError');
     // The SDK adds the workflow id and activity type: the request id joins the action to its request.
     context.log.info('action started', { requestId: input.requestId, attempt: context.info.attempt });
     const rendered = renderOrFail(input);
@@ -312,6 +342,18 @@ function actionActivity(providerId: string, action: ActionDefinition, deps: Acti
       throw error;
     } finally {
       clearInterval(ticker);
+    }
+  };
+  return async (input: ActionActivityInput) => {
+    const context = Context.current();
+    const temporalWorkflowId = context.info.workflowExecution?.workflowId;
+    if (!temporalWorkflowId)
+      throw ApplicationFailure.nonRetryable('actions run only inside a run', 'PermanentActionError');
+    try {
+      return await attempt(input, context, temporalWorkflowId);
+    } catch (error) {
+      await recordAttemptFailed(deps.db, temporalWorkflowId, error);
+      throw error;
     }
   };
 }

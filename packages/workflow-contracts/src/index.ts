@@ -17,8 +17,11 @@ export const WORKFLOW_TYPES = {
   gmailMailbox: 'gmailMailboxWorkflow',
 } as const;
 
-/** What fired a run; part of the run's Temporal workflow id. `event`: a listener's event (a new mail). */
-export type RunSource = 'webhook' | 'manual' | 'schedule' | 'event';
+/**
+ * What fired a run; part of the run's Temporal workflow id. `event`: a listener's event (a new mail);
+ * `rerun`: a re-run of an earlier execution through the API.
+ */
+export type RunSource = 'webhook' | 'manual' | 'schedule' | 'event' | 'rerun';
 
 /**
  * The Temporal workflow id of one run. It is derived from the triggering event, so that Temporal itself
