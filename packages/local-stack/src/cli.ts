@@ -89,7 +89,7 @@ async function startStack(
   shutdown: (code: number) => Promise<void>,
 ): Promise<void> {
   await mkdir(DATA_DIR, { recursive: true });
-  const caddy = caddyPath();
+  const caddy = caddyPath(process.env);
   if (!existsSync(caddy)) throw new Error(`no Caddy at ${caddy}: run scripts/bootstrap.sh or set CADDY_PATH`);
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {

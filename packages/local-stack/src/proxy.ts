@@ -1,15 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './apps.js';
 
 /** The one Caddyfile compose, ./scripts/stack and the tests run (infra/caddy/Caddyfile). */
 export const CADDYFILE = join(REPO_ROOT, 'infra', 'caddy', 'Caddyfile');
 
-/** CADDY_PATH, else the binary scripts/bootstrap.sh builds into .tools/bin. */
-export function caddyPath(env: Readonly<Record<string, string | undefined>> = process.env): string {
+/** CADDY_PATH (from the caller's environment), else the binary scripts/bootstrap.sh builds into .tools/bin. */
+export function caddyPath(env: Readonly<Record<string, string | undefined>>): string {
   return env.CADDY_PATH || join(REPO_ROOT, '.tools', 'bin', 'caddy');
 }
+
+const CADDY_STATE_DIR = join(tmpdir(), 'autoflow-caddy');
 
 /** host:port of each app the proxy routes to. */
 export interface ProxyUpstreams {
@@ -62,7 +65,9 @@ export async function startProxy(options: ProxyOptions, timeoutMs = 30_000): Pro
       `no Caddy at ${options.caddyPath}: run scripts/bootstrap.sh (it builds one into .tools/bin) or set CADDY_PATH`,
     );
   const child = spawn(options.caddyPath, ['run', '--config', CADDYFILE, '--adapter', 'caddyfile'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? REPO_ROOT, ...proxyEnv(options) },
+    // Only the Caddyfile's variables, and a folder for what Caddy keeps (autosaved config, its data): the
+    // proxy sees none of the stack's secrets.
+    env: { XDG_CONFIG_HOME: CADDY_STATE_DIR, XDG_DATA_HOME: CADDY_STATE_DIR, ...proxyEnv(options) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

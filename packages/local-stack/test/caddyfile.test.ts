@@ -9,7 +9,7 @@ import { CADDYFILE, caddyPath, proxyEnv } from '../src/proxy.js';
 // (tests/e2e/test/one-origin.test.ts drives requests through a running one.)
 
 const run = promisify(execFile);
-const CADDY = caddyPath();
+const CADDY = caddyPath(process.env);
 
 async function caddy(args: string[], env: Record<string, string> = {}) {
   return run(CADDY, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });

@@ -153,7 +153,7 @@ export class System {
     if (this.#proxyPort) {
       const upstream = (app: AppName) => `127.0.0.1:${this.launched.apps.get(app)?.port ?? 0}`;
       this.#proxy = await startProxy({
-        caddyPath: caddyPath(),
+        caddyPath: caddyPath(process.env),
         host: '127.0.0.1',
         port: this.#proxyPort,
         upstreams: {
