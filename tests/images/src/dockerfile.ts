@@ -87,6 +87,8 @@ export interface RunDockerfileOptions {
    */
   onGlobalInstall: (packages: string[]) => void | Promise<void>;
   onOutput?: (line: string) => void;
+  /** A RUN step still going after this long is killed with everything it started (default 10 minutes). */
+  stepTimeoutMs?: number;
   /** Timings of each RUN step, for the report. */
   onStep?: (step: { line: number; command: string; seconds: number }) => void;
 }
@@ -218,10 +220,11 @@ export async function runDockerfile(text: string, options: RunDockerfileOptions)
         if (command.includes('npm install -g')) fail('`npm install -g` must be a RUN step of its own');
         const mapped = mapAbsolutePaths(command, stage.root, knownRoots, fail);
         const started = performance.now();
-        await runShell(mapped, {
+        await runProcess('/bin/sh', ['-c', mapped], {
           cwd: join(stage.root, stage.workdir),
           env: { ...options.runEnv, ...stage.env, ...stage.args },
           onOutput: options.onOutput,
+          timeoutMs: options.stepTimeoutMs ?? 600_000,
           what: where,
         });
         options.onStep?.({
@@ -290,18 +293,6 @@ async function copyTree(source: string, target: string): Promise<void> {
   });
 }
 
-async function runShell(
-  command: string,
-  options: {
-    cwd: string;
-    env: Record<string, string>;
-    onOutput?: ((line: string) => void) | undefined;
-    what: string;
-  },
-): Promise<void> {
-  await runProcess('/bin/sh', ['-c', command], options);
-}
-
 async function runProcess(
   file: string,
   args: string[],
@@ -309,6 +300,7 @@ async function runProcess(
     cwd?: string;
     env?: Record<string, string>;
     onOutput?: ((line: string) => void) | undefined;
+    timeoutMs?: number;
     what: string;
   },
 ): Promise<void> {
@@ -316,7 +308,16 @@ async function runProcess(
     cwd: options.cwd,
     env: options.env ?? { PATH: process.env.PATH ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a step that hangs is killed with everything it started.
+    detached: true,
   });
+  let timedOut = false;
+  const timer = options.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      }, options.timeoutMs)
+    : undefined;
   const tail: string[] = [];
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
@@ -331,6 +332,7 @@ async function runProcess(
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', resolve);
-  });
-  if (code !== 0) throw new Error(`${options.what} failed (exit ${code}):\n${tail.join('\n')}`);
+  }).finally(() => clearTimeout(timer));
+  const outcome = timedOut ? `was killed after ${options.timeoutMs} ms` : `failed (exit ${code})`;
+  if (code !== 0) throw new Error(`${options.what} ${outcome}:\n${tail.join('\n')}`);
 }

@@ -121,9 +121,31 @@ describe('runDockerfile', () => {
     await expect(runDockerfile('FROM scratch\nHEALTHCHECK CMD true', options)).rejects.toThrow(
       /not understood/,
     );
+    await expect(
+      runDockerfile('FROM scratch\nRUN sleep 60 & sleep 60', { ...options, stepTimeoutMs: 200 }),
+    ).rejects.toThrow(/killed after 200 ms/);
     await writeFile(join(workDir, 'file'), '');
     await expect(runDockerfile('FROM scratch\nCOPY --chown=node file ./', options)).rejects.toThrow(
       /--chown=node is not understood/,
     );
+  });
+});
+
+describe('.dockerignore', () => {
+  it('leaves out everything .gitignore does, so the context Docker sends is the one the image test builds', async () => {
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const lines = (text: string) =>
+      text
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line && !line.startsWith('#'));
+    const dockerignore = new Set(lines(await readFile(join(root, '.dockerignore'), 'utf8')));
+    // git: a pattern with no slash but a trailing one matches at any depth; Docker needs `**/` for that.
+    const expected = lines(await readFile(join(root, '.gitignore'), 'utf8')).map((pattern) => {
+      const bare = pattern.replace(/\/$/, '');
+      return bare.includes('/') ? bare : `**/${bare}`;
+    });
+    expect(expected.filter((pattern) => !dockerignore.has(pattern))).toEqual([]);
+    expect(dockerignore.has('.git')).toBe(true);
   });
 });

@@ -39,6 +39,19 @@ let namespace: string;
 let checkedTools: string[] = [];
 
 const run = promisify(execFile);
+const NETWORK_VARIABLES = [
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+];
+const passThrough = (names: string[]) =>
+  Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])));
 const seconds = (since: number) => Math.round((performance.now() - since) / 100) / 10;
 
 /** The same Node major as the image (`node:24-bookworm-slim` → 24): the test runs on this machine's Node. */
@@ -60,6 +73,8 @@ async function buildImage(dockerfileName: string, label: string, buildArgs: Reco
       // The base image's global pnpm and turbo: here the workspace's own (same majors, checked below).
       PATH: `${dirname(process.execPath)}:${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
       HOME: process.env.HOME ?? homedir(),
+      // Reaching the registry, should the store lack a package (a build in Docker has its own network).
+      ...passThrough(NETWORK_VARIABLES),
       TURBO_TELEMETRY_DISABLED: '1',
       // Stand-ins for BuildKit cache mounts, so five images cost little more than one: a package an
       // earlier image built comes out of turbo's cache (keyed by its inputs), and the registry's
@@ -90,6 +105,13 @@ async function buildImage(dockerfileName: string, label: string, buildArgs: Reco
   reports.push(report);
   console.log(`${label}: built in ${report.buildSeconds} s (${steps.join(', ')})`);
   return { image, report };
+}
+
+async function coreBridgeFolder(image: StageResult): Promise<string> {
+  const store = join(image.workdirPath, 'node_modules', '.pnpm');
+  const [entry] = (await readdir(store)).filter((name) => name.startsWith('@temporalio+core-bridge@'));
+  if (!entry) throw new Error(`${image.name} has no @temporalio/core-bridge`);
+  return join(store, entry, 'node_modules', '@temporalio', 'core-bridge');
 }
 
 /** What every deployed image holds and does not: no test-only package, and files USER node can read. */
@@ -143,9 +165,12 @@ describe.sequential('the images, built from their Dockerfiles without Docker', (
     it(`${app}: starts from its own folder and answers /readyz with 200, then stops on SIGTERM`, async () => {
       const { image, report } = await buildImage('app.Dockerfile', app, { APP: app });
       await expectProductionFolder(image);
-      if (app === 'worker')
+      if (app === 'worker') {
         // Built by the worker's build script; the worker refuses to start without it.
         expect((await readdir(join(image.workdirPath, 'dist'))).includes('workflow-bundle.js')).toBe(true);
+        // The Temporal native library of this platform only (it then has to load: /readyz below).
+        expect(await readdir(join(await coreBridgeFolder(image), 'releases'))).toHaveLength(1);
+      }
       const port = await freePort();
       const started = performance.now();
       const running = startImage(image, {
