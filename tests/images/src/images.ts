@@ -1,7 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { copyFile, lstat, mkdir, readlink, symlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, readlink, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse } from 'yaml';
 import type { StageResult } from './dockerfile.js';
 
 const run = promisify(execFile);
@@ -117,4 +118,37 @@ export async function waitForOk(url: string, started: StartedImage, timeoutMs = 
   throw new Error(
     `${url} did not answer 200 within ${timeoutMs} ms (last: ${last}):\n${started.output.join('\n')}`,
   );
+}
+
+export interface ComposeBuild {
+  service: string;
+  /** The build context, relative to the compose file. */
+  context: string;
+  dockerfile: string;
+  args: Record<string, string>;
+}
+
+/** Every service docker-compose.yml builds (rather than pulls), with its Dockerfile and build args. */
+export async function composeBuilds(composeFile: string): Promise<ComposeBuild[]> {
+  const compose: unknown = parse(await readFile(composeFile, 'utf8'), { merge: true });
+  const builds: ComposeBuild[] = [];
+  for (const [service, definition] of entries(member(compose, 'services'))) {
+    const build = member(definition, 'build');
+    if (build === undefined) continue;
+    builds.push({
+      service,
+      context: String(member(build, 'context') ?? '.'),
+      dockerfile: String(member(build, 'dockerfile') ?? 'Dockerfile'),
+      args: Object.fromEntries(entries(member(build, 'args')).map(([name, value]) => [name, String(value)])),
+    });
+  }
+  return builds;
+}
+
+function entries(value: unknown): [string, unknown][] {
+  return typeof value === 'object' && value !== null ? Object.entries(value) : [];
+}
+
+function member(value: unknown, key: string): unknown {
+  return entries(value).find(([name]) => name === key)?.[1];
 }

