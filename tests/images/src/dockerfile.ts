@@ -315,7 +315,11 @@ async function runProcess(
   const timer = options.timeoutMs
     ? setTimeout(() => {
         timedOut = true;
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // the group is already gone
+        }
       }, options.timeoutMs)
     : undefined;
   const tail: string[] = [];
