@@ -6,6 +6,7 @@
 #   NODE_VERSION_MAJOR   Node major to use when the machine's is older (default 24)
 #   TEMPORAL_CLI_PATH    an existing `temporal` binary; skips the Go build
 #   TEMPORAL_ADDRESS / TEST_TEMPORAL_ADDRESS   an existing server; the CLI is then optional
+#   CADDY_PATH           an existing `caddy` binary (the one-origin proxy); skips the Go build
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +14,7 @@ TOOLS="$REPO_ROOT/.tools"
 NODE_MAJOR_WANTED="${NODE_VERSION_MAJOR:-24}"
 PNPM_VERSION="10"
 TEMPORAL_CLI_VERSION="v1.5.1" # bundles Temporal server 1.29.1; later CLIs use a go.mod `replace` that `go install` refuses
+CADDY_VERSION="v2.10.2" # docker-compose.yml runs the caddy image of the same version (its test checks)
 mkdir -p "$TOOLS/bin"
 
 say() { printf '\033[1;34m[bootstrap]\033[0m %s\n' "$*" >&2; }
@@ -55,10 +57,22 @@ else
   export TEMPORAL_CLI_PATH="$TOOLS/bin/temporal"
 fi
 
+# --- Caddy (the one-origin proxy of ./scripts/stack and the end-to-end tests) ----------
+if [ -n "${CADDY_PATH:-}" ]; then
+  [ -x "$CADDY_PATH" ] || { say "CADDY_PATH=$CADDY_PATH is not executable"; exit 1; }
+elif [ -x "$TOOLS/bin/caddy" ]; then
+  export CADDY_PATH="$TOOLS/bin/caddy"
+else
+  command -v go >/dev/null || { say "Go is needed once to build Caddy (or set CADDY_PATH)"; exit 1; }
+  say "building Caddy $CADDY_VERSION with Go: 1–2 minutes on 2 cores, once"
+  GOBIN="$TOOLS/bin" go install "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY_VERSION"
+  export CADDY_PATH="$TOOLS/bin/caddy"
+fi
+
 # --- workspace ----------------------------------------------------------------------
 cd "$REPO_ROOT"
 export TURBO_TELEMETRY_DISABLED=1
-say "node $(node --version), pnpm $(pnpm --version)${TEMPORAL_CLI_PATH:+, temporal CLI at ${TEMPORAL_CLI_PATH#$REPO_ROOT/}}"
+say "node $(node --version), pnpm $(pnpm --version)${TEMPORAL_CLI_PATH:+, temporal CLI at ${TEMPORAL_CLI_PATH#$REPO_ROOT/}}, caddy at ${CADDY_PATH#$REPO_ROOT/}"
 pnpm install --frozen-lockfile --prefer-offline --reporter=silent
 say "building (turbo caches unchanged packages)"
 pnpm exec turbo run build --output-logs=errors-only

@@ -1,4 +1,9 @@
-import { registerHealthRoutes, registerOpenApi, registerProblemHandlers } from '@autoflow/http-kit';
+import {
+  registerCors,
+  registerHealthRoutes,
+  registerOpenApi,
+  registerProblemHandlers,
+} from '@autoflow/http-kit';
 import { codecServerRoutes } from '@autoflow/temporal-codec';
 import fp from 'fastify-plugin';
 import type { ApiGatewayDeps } from './deps.js';
@@ -18,6 +23,7 @@ export const apiGateway = fp<ApiGatewayDeps>(
       description: 'Workflows, executions, accounts and the catalog',
     });
     registerProblemHandlers(app);
+    await registerCors(app, { allowedOrigins: deps.corsAllowedOrigins ?? new Set(), pathPrefix: '/api/' });
     registerHealthRoutes(app, deps.readiness);
     await deps.rateLimits.register(app);
     await app.register(authRoutes, deps);

@@ -1,7 +1,8 @@
 import { keyProviderEnv } from '@autoflow/crypto';
-import { trustProxySchema } from '@autoflow/http-kit';
+import { corsAllowedOriginsSchema, trustProxySchema } from '@autoflow/http-kit';
 import { payloadEncryptionEnv } from '@autoflow/temporal-codec';
 import { temporalConnectionEnv } from '@autoflow/temporal-connection';
+import { tracingEnv } from '@autoflow/tracing';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -41,12 +42,26 @@ export const envSchema = z.object({
    * (/codec/decode, /codec/encode); unset: no CORS headers.
    */
   TEMPORAL_UI_ORIGIN: z.string().url().optional(),
+  /**
+   * Comma-separated origins of the frontends whose pages may call /api/ from a browser (CORS, bearer
+   * token in Authorization, no cookies); empty (default): no CORS headers. See http-kit's cors.ts.
+   */
+  CORS_ALLOWED_ORIGINS: corsAllowedOriginsSchema,
+  /**
+   * Base URL of the Temporal UI (e.g. http://localhost:8233): an execution's detail links to its run at
+   * `{base}/namespaces/{ns}/workflows/{workflowId}/{runId}/history`. Unset: no link.
+   */
+  TEMPORAL_UI_BASE_URL: z.string().url().optional(),
+  /** Seconds between heartbeat comments on an open execution stream (keeps proxies from closing it). */
+  EXECUTION_STREAM_HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(15),
   /** At SIGTERM, how long in-flight requests may take to finish; past it the process exits 1. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** Port to listen on. */
   PORT: z.coerce.number().int().positive().default(3000),
   /** Interface to bind; 0.0.0.0 in containers. */
   HOST: z.string().default('127.0.0.1'),
+  /** OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, …): off unless an OTLP endpoint is set; documented in tracing's env.ts. */
+  ...tracingEnv,
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

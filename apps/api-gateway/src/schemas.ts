@@ -1,3 +1,4 @@
+import { EVENT_ID_PATTERN } from '@autoflow/workflow-contracts';
 import { z } from 'zod';
 
 // Request and response shapes; OpenAPI at /docs is generated from these.
@@ -71,7 +72,34 @@ export const executionSchema = z.object({
   completedAt: z.string().nullable(),
   temporalWorkflowId: z.string(),
   temporalRunId: z.string().nullable(),
+  /** The execution this one re-runs. */
+  rerunOf: z.number().nullable(),
+  /** Attempts of the action that ended so far (failed ones as they fail, the successful one at the end). */
+  attempts: z.number(),
+  lastFailure: z.object({ message: z.string(), at: z.string() }).nullable(),
+  /** Set once a cancel was asked for; `status` turns `cancelled` when the run has stopped. */
+  cancellation: z.object({ requestedAt: z.string(), reason: z.string() }).nullable(),
+  timings: z.object({
+    acceptedAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    queuedMs: z.number().nullable(),
+    runMs: z.number().nullable(),
+    totalMs: z.number().nullable(),
+  }),
+  /** The run's history in the Temporal UI; null when TEMPORAL_UI_BASE_URL is unset or before the run started. */
+  temporalUiUrl: z.string().nullable(),
 });
+
+export const rerunMode = z
+  .enum(['original', 'current'])
+  .default('original')
+  .describe(
+    '`original`: the trigger data and action config the execution ran with (from its Temporal history); ' +
+      "`current`: the same trigger data through the workflow's current configuration",
+  );
+
+export const idempotencyKeyHeader = z.string().regex(EVENT_ID_PATTERN);
 
 export function pageOf<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });

@@ -1,5 +1,6 @@
 import {
   type ReadinessChecks,
+  registerCors,
   registerHealthRoutes,
   registerOpenApi,
   registerProblemHandlers,
@@ -9,6 +10,8 @@ import { type OAuthRouteDeps, oauthRoutes } from './routes.js';
 
 export interface OAuthServiceDeps extends OAuthRouteDeps {
   readiness: ReadinessChecks;
+  /** Frontend origins allowed by CORS on /api/ (none when absent or empty). */
+  corsAllowedOrigins?: ReadonlySet<string>;
 }
 
 /** Connecting provider accounts: the seed's /api/oauth2-credential/{store,auth,callback,complete}. */
@@ -19,6 +22,7 @@ export const oauthService = fp<OAuthServiceDeps>(
       description: 'Connecting provider accounts over OAuth2',
     });
     registerProblemHandlers(app);
+    await registerCors(app, { allowedOrigins: deps.corsAllowedOrigins ?? new Set(), pathPrefix: '/api/' });
     registerHealthRoutes(app, deps.readiness);
     // Limits apply only to routes that ask for them (the OAuth endpoints), not to health probes.
     await deps.rateLimits.register(app);

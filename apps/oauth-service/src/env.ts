@@ -1,6 +1,7 @@
 import { keyProviderEnv } from '@autoflow/crypto';
-import { trustProxySchema, unsetWhenEmpty } from '@autoflow/http-kit';
+import { corsAllowedOriginsSchema, trustProxySchema, unsetWhenEmpty } from '@autoflow/http-kit';
 import { temporalConnectionEnv } from '@autoflow/temporal-connection';
+import { tracingEnv } from '@autoflow/tracing';
 import { z } from 'zod';
 
 const baseSchema = z.object({
@@ -32,12 +33,20 @@ const baseSchema = z.object({
    * peer is the client), a hop count, or addresses/CIDRs ("10.0.0.0/8,loopback").
    */
   TRUST_PROXY: trustProxySchema,
+  /**
+   * Comma-separated origins of the frontends whose pages may call /api/oauth2-credential/ from a browser
+   * (/auth with Accept: application/json, /complete; bearer token, no cookies); empty (default): no CORS
+   * headers. Usually the same list as api-gateway's.
+   */
+  CORS_ALLOWED_ORIGINS: corsAllowedOriginsSchema,
   /** At SIGTERM, how long in-flight requests may take to finish; past it the process exits 1. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** Port to listen on. */
   PORT: z.coerce.number().int().positive().default(3001),
   /** Interface to bind; 0.0.0.0 in containers. */
   HOST: z.string().default('127.0.0.1'),
+  /** OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, …): off unless an OTLP endpoint is set; documented in tracing's env.ts. */
+  ...tracingEnv,
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

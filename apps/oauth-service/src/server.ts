@@ -7,15 +7,19 @@ import {
   SharedRateLimits,
 } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
+import { AutoflowMetrics, metricsPlugin } from '@autoflow/metrics';
 import { OAuthConnector } from '@autoflow/oauth';
 import { resolveOAuth2Providers } from '@autoflow/provider-registry';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
+import { startTracing } from '@autoflow/tracing';
 import { Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { oauthService } from './app.js';
 import { envSchema, redirectAllowlist } from './env.js';
 
 const env = envSchema.parse(process.env);
+// First: spans exist only once the SDK runs (nothing starts when no OTLP endpoint is set).
+const tracing = startTracing({ serviceName: 'oauth-service', env });
 // Fails closed: no keys, no service.
 const keyring = createKeyProvider(env);
 const database = createDatabase(env.DATABASE_URL, { maxConnections: 5 });
@@ -26,10 +30,13 @@ const connection = await Connection.connect(temporalOptions).catch(async (error:
 });
 
 const app = Fastify({ ...fastifyOptions({ logLevel: env.LOG_LEVEL }), trustProxy: env.TRUST_PROXY });
+await app.register(metricsPlugin, { metrics: new AutoflowMetrics({ app: 'oauth-service' }) });
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();
+  await tracing.shutdown();
 });
+await app.register(tracing.fastifyPlugin);
 await app.register(oauthService, {
   connector: new OAuthConnector({
     db: database.db,
@@ -44,6 +51,7 @@ await app.register(oauthService, {
   rateLimits: new SharedRateLimits(postgresRateLimitCounter(database.db)),
   rateLimitPerMinute: env.OAUTH_RATE_LIMIT_PER_MINUTE,
   defaultRedirectUrl: env.OAUTH_DEFAULT_REDIRECT_URL,
+  corsAllowedOrigins: env.CORS_ALLOWED_ORIGINS,
   readiness: {
     // Reads the shared schema, so a missing migration shows as not ready.
     postgres: () => database.db.select({ id: credentials.id }).from(credentials).limit(1),

@@ -1,6 +1,7 @@
 import type { FieldEncryption } from '@autoflow/crypto';
 import type { Database } from '@autoflow/db';
 import {
+  answeredProblem,
   type ReadinessChecks,
   registerHealthRoutes,
   registerOpenApi,
@@ -23,7 +24,19 @@ export interface TriggerIngestDeps {
   verifyPush: ((authorization: string | undefined) => Promise<void>) | undefined;
   readiness: ReadinessChecks;
   maxBodyBytes: number;
+  /** Counts refused events by source and reason (AutoflowMetrics); none when absent. */
+  rejections?: IngestRejections;
 }
+
+export interface IngestRejections {
+  ingestRejected(source: 'webhook' | 'gmail_push', reason: string): void;
+}
+
+/** The routes whose refusals are counted, by their template. */
+const INGEST_SOURCES = new Map<string, 'webhook' | 'gmail_push'>([
+  ['/hooks/:hookId', 'webhook'],
+  ['/pubsub/gmail', 'gmail_push'],
+]);
 
 /** Inbound events: webhooks and Gmail's Pub/Sub push. Each answers 2xx only once Temporal has the event. */
 export const triggerIngest = fp<TriggerIngestDeps>(
@@ -33,6 +46,16 @@ export const triggerIngest = fp<TriggerIngestDeps>(
       description: 'Inbound webhooks and push events',
     });
     registerProblemHandlers(app);
+    const { rejections } = deps;
+    if (rejections) {
+      // By the code the sender got (invalid_signature, invalid_token, …), or its finer reason.
+      app.addHook('onResponse', async (request, reply) => {
+        const source = INGEST_SOURCES.get(request.routeOptions.url ?? '');
+        const problem = answeredProblem(reply);
+        if (source && problem && reply.statusCode >= 400)
+          rejections.ingestRejected(source, problem.reason ?? problem.code);
+      });
+    }
     registerHealthRoutes(app, deps.readiness);
     await app.register(webhookRoutes, deps);
     await app.register(gmailPushRoutes, deps);

@@ -3,6 +3,7 @@ import { unsetWhenEmpty } from '@autoflow/http-kit';
 import { GOOGLE_JWKS_URL } from '@autoflow/provider-gmail';
 import { payloadEncryptionEnv } from '@autoflow/temporal-codec';
 import { temporalConnectionEnv } from '@autoflow/temporal-connection';
+import { tracingEnv } from '@autoflow/tracing';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -36,6 +37,8 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().positive().default(3002),
   /** Interface to bind; 0.0.0.0 in containers. */
   HOST: z.string().default('127.0.0.1'),
+  /** OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, …): off unless an OTLP endpoint is set; documented in tracing's env.ts. */
+  ...tracingEnv,
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

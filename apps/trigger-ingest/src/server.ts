@@ -2,16 +2,22 @@ import { createKeyProvider, Keyring } from '@autoflow/crypto';
 import { createDatabase } from '@autoflow/db';
 import { fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
+import { AutoflowMetrics, metricsPlugin } from '@autoflow/metrics';
 import { createPushVerifier } from '@autoflow/provider-gmail';
 import { RunStarter } from '@autoflow/runs';
 import { payloadDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
+import { startTracing } from '@autoflow/tracing';
 import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { triggerIngest } from './app.js';
 import { envSchema } from './env.js';
 
 const env = envSchema.parse(process.env);
+// First: spans exist only once the SDK runs (nothing starts when no OTLP endpoint is set).
+// Webhook and push senders are anyone on the internet: their `traceparent` does not choose our trace ids
+// or force sampling; each event starts its own trace.
+const tracing = startTracing({ serviceName: 'trigger-ingest', env, inboundTraceContext: 'ignore' });
 const keyring = createKeyProvider(env);
 const database = createDatabase(env.DATABASE_URL, { maxConnections: env.DATABASE_POOL_SIZE });
 // TLS, mTLS and API key from env; a bad setting or a server the CA does not vouch for stops the start.
@@ -26,13 +32,18 @@ const temporal = new Client({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
   dataConverter: payloadDataConverter(env.TEMPORAL_PAYLOAD_ENCRYPTION, payloadKeyring, database.db),
+  interceptors: tracing.temporalClientInterceptors,
 });
 
 const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL, bodyLimit: env.WEBHOOK_MAX_BODY_BYTES }));
+const metrics = new AutoflowMetrics({ app: 'trigger-ingest' });
+await app.register(metricsPlugin, { metrics });
 app.addHook('onClose', async () => {
   await connection.close();
   await database.close();
+  await tracing.shutdown();
 });
+await app.register(tracing.fastifyPlugin);
 await app.register(triggerIngest, {
   db: database.db,
   keyring,
@@ -49,5 +60,6 @@ await app.register(triggerIngest, {
       : undefined,
   readiness: { postgres: database.ping, temporal: () => connection.healthService.check({}) },
   maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES,
+  rejections: metrics,
 });
 await listenUntilSignalled(app, { port: env.PORT, host: env.HOST, shutdownGraceMs: env.SHUTDOWN_GRACE_MS });

@@ -7,6 +7,7 @@ import {
   ownerListedHosts,
   PermanentActionError,
   type ProviderRegistry,
+  type ProviderUsage,
   RenderLimitExceeded,
   RetryableActionError,
   renderTemplates,
@@ -30,7 +31,7 @@ import {
 } from '@autoflow/workflow-contracts';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Dispatcher } from 'undici';
 
 export interface ActivityDeps {
@@ -40,6 +41,21 @@ export interface ActivityDeps {
   credentials: CredentialService;
   /** Each provider's settings, parsed once at start; an action gets only its own provider's. */
   providerSettings: ReadonlyMap<string, unknown>;
+  /** The worker's metrics (runs, providers' quota); none in tests that do not count. */
+  metrics?: WorkerMetrics;
+}
+
+/** What the worker's activities report: runs, and providers' quota spent (AutoflowMetrics implements it). */
+export interface WorkerMetrics extends RunMetrics {
+  quotaSpent(provider: string, method: string, units: number): void;
+}
+
+/** A provider's view of the quota counter: its own id is the label, whatever it reports. */
+export function providerUsage(
+  providerId: string,
+  metrics: WorkerMetrics | undefined,
+): ProviderUsage | undefined {
+  return metrics && { quotaSpent: (method, units) => metrics.quotaSpent(providerId, method, units) };
 }
 
 /** Same for every attempt of one action in one run, and nothing else: targets can deduplicate on it. */
@@ -70,15 +86,27 @@ function workflowDeleted(workflowId: number): ApplicationFailure {
   });
 }
 
-/** The workflow id inside a run's Temporal workflow id (`run:{workflowId}:…`, see runWorkflowId). */
+/** What the bookkeeping reports to the worker's metrics (AutoflowMetrics); labels are bounded. */
+export interface RunMetrics {
+  runStarted(labels: { trigger: string; action: string }): void;
+  runFinished(
+    labels: { trigger: string; action: string },
+    status: RunFinishedRecord['status'],
+    durationSeconds: number,
+  ): void;
+}
+
 function createBookkeeping(
   db: Database,
   actions: ReadonlyMap<string, ActionActivity>,
+  metrics: RunMetrics | undefined,
 ): RunBookkeepingActivities {
   const bookkeeping: RunBookkeepingActivities = {
     async recordRunStarted(record: RunStartedRecord) {
-      // A new row, or the one a manual run recorded before it started.
-      await db
+      // A new row, or the one a manual run recorded before it started. A row comes back only when this
+      // run's start is recorded for the first time: a repeated record (a retry, the queued path after a
+      // local attempt) changes nothing and is not counted again.
+      const recorded = await db
         .insert(workflowExecutions)
         .values({
           workflowId: record.workflowId,
@@ -87,29 +115,67 @@ function createBookkeeping(
           temporalRunId: record.temporalRunId,
           status: 'running',
           triggerData: record.triggerData,
+          acceptedAt: record.metrics ? new Date(record.metrics.acceptedAtMs) : null,
+          runStartedAt: new Date(),
         })
         .onConflictDoUpdate({
           target: workflowExecutions.temporalWorkflowId,
-          set: { temporalRunId: record.temporalRunId },
+          set: {
+            temporalRunId: record.temporalRunId,
+            runStartedAt: sql`coalesce(${workflowExecutions.runStartedAt}, now())`,
+          },
+          setWhere: sql`${workflowExecutions.temporalRunId} is distinct from excluded.temporal_run_id`,
         })
+        .returning({ id: workflowExecutions.id })
         .catch((error: unknown) => {
           if (isForeignKeyViolation(error)) throw workflowDeleted(record.workflowId);
           throw error;
         });
+      if (recorded.length > 0 && record.metrics) metrics?.runStarted(record.metrics);
     },
     async recordRunFinished(record: RunFinishedRecord) {
+      // The row as it was, so that only the first outcome recorded for a run is counted (a retried write,
+      // or a failure recorded after a local attempt had recorded its success, is not counted twice).
+      const before = db
+        .$with('before')
+        .as(
+          db
+            .select({ id: workflowExecutions.id, completedAt: workflowExecutions.completedAt })
+            .from(workflowExecutions)
+            .where(eq(workflowExecutions.temporalWorkflowId, record.temporalWorkflowId)),
+        );
       const updated = await db
+        .with(before)
         .update(workflowExecutions)
         .set({
           status: record.status,
           // A target's answer may hold text Postgres refuses (U+0000): stored as U+FFFD, like event data.
           actionResult: record.actionResult === null ? null : storableJson(record.actionResult),
-          errorMessage: record.errorMessage === null ? null : storableText(record.errorMessage),
+          // A cancelled run says why: the reason given to the API's cancel, when it was cancelled there.
+          errorMessage:
+            record.status === 'cancelled'
+              ? sql`coalesce(${workflowExecutions.cancelReason}, ${storableText(record.errorMessage ?? 'cancelled')})`
+              : record.errorMessage === null
+                ? null
+                : storableText(record.errorMessage),
+          // The successful attempt; failed ones are counted as they fail (recordAttemptFailed).
+          attempts:
+            record.status === 'completed'
+              ? sql`${workflowExecutions.attempts} + (case when ${before.completedAt} is null then 1 else 0 end)`
+              : workflowExecutions.attempts,
           completedAt: new Date(),
         })
-        .where(eq(workflowExecutions.temporalWorkflowId, record.temporalWorkflowId))
-        .returning({ id: workflowExecutions.id });
-      if (updated.length > 0) return;
+        .from(before)
+        .where(eq(workflowExecutions.id, before.id))
+        .returning({ id: workflowExecutions.id, firstOutcome: sql<boolean>`${before.completedAt} is null` });
+      const [row] = updated;
+      if (row) {
+        if (row.firstOutcome && record.metrics) {
+          const seconds = (Date.now() - record.metrics.acceptedAtMs) / 1000;
+          metrics?.runFinished(record.metrics, record.status, seconds);
+        }
+        return;
+      }
       // No row: it went with its workflow (deleted during the action), or the start was never recorded.
       const workflowId = workflowIdOfRun(record.temporalWorkflowId);
       if (workflowId === undefined) return;
@@ -129,11 +195,30 @@ function createBookkeeping(
         status: 'completed',
         actionResult: result,
         errorMessage: null,
+        ...(started.metrics ? { metrics: started.metrics } : {}),
       });
       return result;
     },
   };
   return bookkeeping;
+}
+
+/**
+ * Counts a failed attempt of a run's action and keeps its message as the run's last failure, for the
+ * execution's detail. Best effort: an attempt cut off by a crash or a timeout may go uncounted, and a
+ * failure to record must not replace the action's own error.
+ */
+async function recordAttemptFailed(db: Database, temporalWorkflowId: string, error: unknown): Promise<void> {
+  const message = error instanceof Error ? error.message : String(error);
+  await db
+    .update(workflowExecutions)
+    .set({
+      attempts: sql`${workflowExecutions.attempts} + 1`,
+      lastFailure: storableText(message.slice(0, 2_000)),
+      lastFailureAt: new Date(),
+    })
+    .where(eq(workflowExecutions.temporalWorkflowId, temporalWorkflowId))
+    .catch(() => {});
 }
 
 /** Renders the URL fields of a config (encoded values, origin kept); a broken one fails the run for good. */
@@ -171,12 +256,9 @@ function renderOrFail(input: ActionActivityInput) {
 /** Wraps a provider's action as a Temporal activity: templates, config check, failure classes. */
 function actionActivity(providerId: string, action: ActionDefinition, deps: ActivityDeps): ActionActivity {
   const settings = deps.providerSettings.get(providerId) ?? {};
-  return async (input: ActionActivityInput) => {
-    const context = Context.current();
+  const usage = providerUsage(providerId, deps.metrics);
+  const attempt = async (input: ActionActivityInput, context: Context, temporalWorkflowId: string) => {
     const { credentialsId } = input;
-    const temporalWorkflowId = context.info.workflowExecution?.workflowId;
-    if (!temporalWorkflowId)
-      throw ApplicationFailure.nonRetryable('actions run only inside a run', 'PermanentActionError');
     // The SDK adds the workflow id and activity type: the request id joins the action to its request.
     context.log.info('action started', { requestId: input.requestId, attempt: context.info.attempt });
     const rendered = renderOrFail(input);
@@ -209,6 +291,7 @@ function actionActivity(providerId: string, action: ActionDefinition, deps: Acti
         attempt: context.info.attempt,
         httpDispatcher: deps.httpDispatcher,
         settings,
+        ...(usage ? { usage } : {}),
         credential:
           credentialsId === null
             ? undefined
@@ -261,6 +344,18 @@ function actionActivity(providerId: string, action: ActionDefinition, deps: Acti
       clearInterval(ticker);
     }
   };
+  return async (input: ActionActivityInput) => {
+    const context = Context.current();
+    const temporalWorkflowId = context.info.workflowExecution?.workflowId;
+    if (!temporalWorkflowId)
+      throw ApplicationFailure.nonRetryable('actions run only inside a run', 'PermanentActionError');
+    try {
+      return await attempt(input, context, temporalWorkflowId);
+    } catch (error) {
+      await recordAttemptFailed(deps.db, temporalWorkflowId, error);
+      throw error;
+    }
+  };
 }
 
 /** Activities grouped by the task queue that serves them; the main queue also gets the bookkeeping. */
@@ -278,6 +373,9 @@ export function createActivitiesByQueue(
     if (execution.mode === 'local') localActions.set(name, activity);
     byQueue.set(execution.taskQueue, { ...byQueue.get(execution.taskQueue), [name]: activity });
   }
-  byQueue.set(mainQueue, { ...byQueue.get(mainQueue), ...createBookkeeping(deps.db, localActions) });
+  byQueue.set(mainQueue, {
+    ...byQueue.get(mainQueue),
+    ...createBookkeeping(deps.db, localActions, deps.metrics),
+  });
   return byQueue;
 }

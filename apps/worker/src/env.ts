@@ -1,6 +1,7 @@
 import { keyProviderEnv } from '@autoflow/crypto';
 import { payloadEncryptionEnv } from '@autoflow/temporal-codec';
 import { temporalConnectionEnv } from '@autoflow/temporal-connection';
+import { tracingEnv } from '@autoflow/tracing';
 import { z } from 'zod';
 
 export const envSchema = z.object({
@@ -42,12 +43,26 @@ export const envSchema = z.object({
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
   /** Postgres connections; bookkeeping runs two short writes per run. */
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
-  /** Port of the health endpoints (/healthz, /readyz). */
+  /**
+   * host:port of the Temporal SDK's own Prometheus endpoint (/metrics: task slots, polls, schedule-to-start
+   * latency), beside the worker's autoflow_* metrics on PORT. Default: HOST:9464, on the interface the
+   * app binds; `off` disables it. Two workers on one host need different ports.
+   */
+  TEMPORAL_METRICS_BIND_ADDRESS: z.string().min(1).optional(),
+  /** Port of the health endpoints (/healthz, /readyz) and of the worker's metrics (/metrics). */
   PORT: z.coerce.number().int().positive().default(3003),
   /** Interface to bind; 0.0.0.0 in containers. */
   HOST: z.string().default('127.0.0.1'),
+  /** OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, …): off unless an OTLP endpoint is set; documented in tracing's env.ts. */
+  ...tracingEnv,
   /** Log level for the worker and the Temporal SDK. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** Where the Temporal SDK serves its metrics, or undefined when TEMPORAL_METRICS_BIND_ADDRESS is `off`. */
+export function temporalMetricsBindAddress(env: Pick<Env, 'TEMPORAL_METRICS_BIND_ADDRESS' | 'HOST'>) {
+  const address = env.TEMPORAL_METRICS_BIND_ADDRESS ?? `${env.HOST}:9464`;
+  return address === 'off' ? undefined : address;
+}

@@ -21,6 +21,7 @@ import { isGrpcServiceError, ServiceError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq } from 'drizzle-orm';
 import type { Dispatcher } from 'undici';
+import { providerUsage, type WorkerMetrics } from './activities.js';
 
 export interface ListenerDeps {
   db: Database;
@@ -30,6 +31,8 @@ export interface ListenerDeps {
   httpDispatcher: Dispatcher;
   /** Each provider's settings, parsed once at start; a listener gets only its own provider's. */
   providerSettings: ReadonlyMap<string, unknown>;
+  /** Counts providers' quota spent by listener calls (Gmail's history reads, watches). */
+  metrics?: WorkerMetrics;
 }
 
 function toRecord(row: TriggerListener): ListenerRecord {
@@ -101,9 +104,11 @@ async function startListenerRun(
 /** What one provider's listener activities may use: its subscribers, its records, tokens and runs. */
 function listenerServices(providerId: string, deps: ListenerDeps): ListenerServices {
   const { db } = deps;
+  const usage = providerUsage(providerId, deps.metrics);
   return {
     httpDispatcher: deps.httpDispatcher,
     settings: deps.providerSettings.get(providerId) ?? {},
+    ...(usage ? { usage } : {}),
     // The listener reads its own account: no owner to check against, so no owner lookup first.
     withAccessTokenFor: (credentialId, url, use) =>
       deps.credentials.withAccessTokenFor(credentialId, url, {}, use),

@@ -3,6 +3,7 @@ import { createDatabase } from '@autoflow/db';
 import { createEgressDispatcher, parseAllowedHosts } from '@autoflow/egress';
 import { fastifyOptions } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
+import { AutoflowMetrics, metricsPlugin, temporalSdkPrometheus } from '@autoflow/metrics';
 import { CredentialService } from '@autoflow/oauth';
 import {
   credentialHostsByProvider,
@@ -13,15 +14,18 @@ import {
 import { RunStarter } from '@autoflow/runs';
 import { payloadDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
+import { startTracing } from '@autoflow/tracing';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime } from '@temporalio/worker';
 import Fastify from 'fastify';
 import { workerHttp } from './app.js';
-import { envSchema } from './env.js';
+import { envSchema, temporalMetricsBindAddress } from './env.js';
 import { UnknownTaskQueueError } from './task-queue-selection.js';
 import { createAutomationWorkers } from './worker.js';
 
 const env = envSchema.parse(process.env);
+// First: spans exist only once the SDK runs (nothing starts when no OTLP endpoint is set).
+const tracing = startTracing({ serviceName: 'worker', env });
 /** Every provider's settings, parsed once: actions and listeners get only their own provider's. */
 function providerSettingsOrExit(): ReadonlyMap<string, unknown> {
   try {
@@ -36,10 +40,15 @@ const providerSettings = providerSettingsOrExit();
 // Fails closed: without keys (or Vault settings) no credential can be opened, so the worker does not start.
 const keyring = createKeyProvider(env);
 const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL }));
+const metrics = new AutoflowMetrics({ app: 'worker' });
+await app.register(metricsPlugin, { metrics });
 
 const sdkLevels: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' };
 const sdkLog = app.log.child({ component: 'temporal-sdk' });
+const sdkMetricsAddress = temporalMetricsBindAddress(env);
 Runtime.install({
+  // The SDK's worker metrics on a Prometheus endpoint of its own (TEMPORAL_METRICS_BIND_ADDRESS).
+  ...(sdkMetricsAddress ? { telemetryOptions: { metrics: temporalSdkPrometheus(sdkMetricsAddress) } } : {}),
   // The SDK's own logs join the app's JSON log stream.
   logger: new DefaultLogger(sdkLevels[env.LOG_LEVEL] ?? 'ERROR', ({ level, message, meta }) => {
     if (level === 'ERROR') sdkLog.error(meta ?? {}, message);
@@ -72,6 +81,7 @@ const temporal = new Client({
   connection: clientConnection,
   namespace: env.TEMPORAL_NAMESPACE,
   dataConverter,
+  interceptors: tracing.temporalClientInterceptors,
 });
 const workers = await createAutomationWorkers({
   connection,
@@ -86,6 +96,7 @@ const workers = await createAutomationWorkers({
     oauth: resolveOAuth2Providers(registry.providers, process.env),
     credentialHosts: credentialHostsByProvider(registry.providers, providerSettings),
     allowHttpEndpoints: env.OAUTH_ALLOW_HTTP_ENDPOINTS === 'true',
+    metrics,
   }),
   runs: new RunStarter({ db: database.db, temporal, registry }),
   providerSettings,
@@ -94,6 +105,8 @@ const workers = await createAutomationWorkers({
   maxLocalActionsPerTenant: env.WORKER_MAX_LOCAL_ACTIONS_PER_TENANT,
   shutdownGraceMs: env.WORKER_SHUTDOWN_GRACE_MS,
   taskQueues: env.WORKER_TASK_QUEUES,
+  metrics,
+  tracing,
 }).catch((error: unknown) => {
   if (!(error instanceof UnknownTaskQueueError)) throw error;
   console.error(`worker: ${error.message}`);
@@ -110,7 +123,10 @@ await app.register(workerHttp, {
   },
 });
 await app.listen({ port: env.PORT, host: env.HOST });
-app.log.info({ queues: workers.map((worker) => worker.options.taskQueue) }, 'worker polling');
+app.log.info(
+  { queues: workers.map((worker) => worker.options.taskQueue), sdkMetrics: sdkMetricsAddress ?? 'off' },
+  'worker polling',
+);
 
 // The SDK's Runtime handles SIGINT/SIGTERM: workers stop polling, in-flight activities get
 // WORKER_SHUTDOWN_GRACE_MS to finish (then are cancelled), and run() resolves; the process then exits 0.
@@ -121,4 +137,5 @@ try {
   await connection.close();
   await clientConnection.close();
   await database.close();
+  await tracing.shutdown();
 }

@@ -3,14 +3,16 @@ import type { Database } from '@autoflow/db';
 import type { CredentialService } from '@autoflow/oauth';
 import type { ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
+import type { Tracing } from '@autoflow/tracing';
 import { TASK_QUEUES } from '@autoflow/workflow-contracts';
 import type { DataConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { type NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Dispatcher } from 'undici';
-import { createActivitiesByQueue } from './activities.js';
+import { createActivitiesByQueue, type WorkerMetrics } from './activities.js';
 import { createListenerActivities } from './listeners.js';
 import { localBudgetInterceptor, TenantLocalBudget } from './local-budget.js';
+import { type QueueWaitMetrics, queueWaitInterceptor } from './queue-wait.js';
 import { selectTaskQueues } from './task-queue-selection.js';
 
 /** Built by `pnpm build` (scripts: bundle-workflows): production never bundles at start-up. */
@@ -37,6 +39,10 @@ export interface AutomationWorkersOptions {
   taskQueues: string;
   /** At shutdown, how long in-flight activities may finish before they are cancelled. */
   shutdownGraceMs: number;
+  /** The worker's metrics: runs, providers' quota, queue waits (AutoflowMetrics); none when absent. */
+  metrics?: WorkerMetrics & QueueWaitMetrics;
+  /** Spans for activities, and the sink of the workflow interceptors' spans (both inert when tracing is off). */
+  tracing: Pick<Tracing, 'activityInterceptors' | 'workflowSinks'>;
 }
 
 /**
@@ -87,6 +93,7 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
       httpDispatcher: options.httpDispatcher,
       credentials: options.credentials,
       providerSettings: options.providerSettings,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     },
     TASK_QUEUES.automation,
   );
@@ -121,11 +128,21 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
         maxConcurrentLocalActivityExecutions: options.maxConcurrentActivities,
         maxTaskQueueActivitiesPerSecond: queueWideLimits.get(taskQueue),
         shutdownGraceTime: options.shutdownGraceMs,
+        interceptors: {
+          activity: [
+            // Tracing's interceptor comes first, so the activity's span covers the budget check too.
+            ...options.tracing.activityInterceptors,
+            ...(options.metrics ? [queueWaitInterceptor(options.metrics)] : []),
+            ...(taskQueue === TASK_QUEUES.automation
+              ? [localBudgetInterceptor(localBudget, 'runRecordedAction')]
+              : []),
+          ],
+        },
         ...(taskQueue === TASK_QUEUES.automation
           ? {
               workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
               maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
-              interceptors: { activity: [localBudgetInterceptor(localBudget, 'runRecordedAction')] },
+              sinks: options.tracing.workflowSinks,
             }
           : {}),
       }),

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   boolean,
   index,
   integer,
@@ -153,8 +154,31 @@ export const workflowExecutions = pgTable(
     triggerData: jsonb('trigger_data'),
     actionResult: jsonb('action_result'),
     errorMessage: text('error_message'),
+    // The row's creation: the API's acceptance for a manual run or re-run, the worker's start otherwise.
+    // Lists sort by it; see acceptedAt and runStartedAt for the run's own timings.
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     completedAt: timestamp('completed_at', { withTimezone: true }),
+    /** The execution this one re-runs (POST /api/executions/:id/rerun, or a bulk re-run). */
+    rerunOf: integer('rerun_of').references((): AnyPgColumn => workflowExecutions.id, {
+      onDelete: 'set null',
+    }),
+    /** When Temporal (or the API, for a manual run) accepted the run. */
+    acceptedAt: timestamp('accepted_at', { withTimezone: true }),
+    /** When a worker first recorded the run's start. */
+    runStartedAt: timestamp('run_started_at', { withTimezone: true }),
+    /** Attempts of the action that ended (failed or succeeded), recorded by the worker as each ends. */
+    attempts: integer('attempts').notNull().default(0),
+    /** The newest failed attempt's message and time (a later attempt may still have succeeded). */
+    lastFailure: text('last_failure'),
+    lastFailureAt: timestamp('last_failure_at', { withTimezone: true }),
+    /** Set by POST /api/executions/:id/cancel; the worker records the reason when the run stops. */
+    cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),
+    cancelReason: text('cancel_reason'),
+    /**
+     * Every write's time, set by a trigger (migration 0006) that also NOTIFYs `workflow_executions`:
+     * the live stream's event id, from which a reconnecting stream resumes.
+     */
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
     // Unique: one row per Temporal run id, which is what makes recording idempotent.
@@ -164,7 +188,35 @@ export const workflowExecutions = pgTable(
       table.startedAt.desc(),
       table.id.desc(),
     ),
+    // The stream's resume (changes of a workflow's executions since an event id).
+    index('workflow_executions_workflow_updated_idx').on(table.workflowId, table.updatedAt, table.id),
+    // Re-runs of an execution; also what keeps deleting an execution from scanning for its re-runs.
+    index('workflow_executions_rerun_of_idx').on(table.rerunOf).where(sql`${table.rerunOf} is not null`),
   ],
+);
+
+/**
+ * A bulk re-run (POST /api/workflows/:id/executions/rerun-failed), keyed by its caller's Idempotency-Key:
+ * the same key answers the same batch. The executions it re-runs are chosen once, when the key is first
+ * seen, in the statement that inserts this row.
+ */
+export const rerunBatches = pgTable(
+  'rerun_batches',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    workflowId: integer('workflow_id')
+      .notNull()
+      .references(() => workflows.id, { onDelete: 'cascade' }),
+    idempotencyKey: varchar('idempotency_key', { length: 128 }).notNull(),
+    mode: varchar('mode', { length: 16, enum: ['original', 'current'] }).notNull(),
+    /** The failed executions chosen, oldest first. */
+    executionIds: integer('execution_ids').array().notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [unique('rerun_batches_user_key').on(table.userId, table.idempotencyKey)],
 );
 
 /**
@@ -213,3 +265,4 @@ export type Workflow = typeof workflows.$inferSelect;
 export type NewWorkflow = typeof workflows.$inferInsert;
 export type WorkflowExecution = typeof workflowExecutions.$inferSelect;
 export type TriggerListener = typeof triggerListeners.$inferSelect;
+export type RerunBatch = typeof rerunBatches.$inferSelect;

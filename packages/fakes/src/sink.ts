@@ -7,6 +7,8 @@ export interface SinkRequest {
   method: string;
   idempotencyKey: string | undefined;
   authorization: string | undefined;
+  /** The W3C trace context the caller sent, if any. */
+  traceparent: string | undefined;
   body: unknown;
   receivedAt: number;
 }
@@ -74,6 +76,7 @@ export class Sink {
       method: request.method ?? '',
       idempotencyKey,
       authorization: request.headers.authorization,
+      traceparent: request.headers.traceparent?.toString(),
       body,
       receivedAt: Date.now(),
     });

@@ -1,4 +1,5 @@
 export * from './auth.js';
+export * from './cors.js';
 export { unsetWhenEmpty } from './env.js';
 export * from './fastify-options.js';
 export * from './health.js';

@@ -11,6 +11,12 @@ export interface ProblemIssue {
 }
 
 export class ProblemError extends Error {
+  /**
+   * Finer than `code`, for metrics only and never sent: e.g. an inactive hook answers the same 404 as an
+   * unknown one, so that the answer tells nothing, while operators still count them apart.
+   */
+  reason?: string;
+
   constructor(
     readonly status: number,
     readonly code: string,
@@ -37,7 +43,15 @@ export const problems = {
     new ProblemError(503, 'service_unavailable', 'Service unavailable', detail),
 };
 
+const answeredProblems = new WeakMap<FastifyReply, ProblemError>();
+
+/** The problem a reply answered with (sendProblem), for hooks that count refusals by their code. */
+export function answeredProblem(reply: FastifyReply): ProblemError | undefined {
+  return answeredProblems.get(reply);
+}
+
 export function sendProblem(reply: FastifyReply, problem: ProblemError) {
+  answeredProblems.set(reply, problem);
   return reply
     .code(problem.status)
     .type('application/problem+json')

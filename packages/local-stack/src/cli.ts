@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The local stack and the test services, as one command each:
-//   node packages/local-stack/dist/cli.js up                 Postgres, Temporal, migrations, the four apps
+//   node packages/local-stack/dist/cli.js up                 Postgres, Temporal, migrations, the four apps and
+//                                                             Caddy in front of them (one origin, :8080)
 //   node packages/local-stack/dist/cli.js test-services -- CMD   runs CMD with TEST_DATABASE_URL and
 //                                                             TEST_TEMPORAL_ADDRESS pointing at fresh services
 import { spawn } from 'node:child_process';
@@ -18,6 +19,7 @@ import {
   waitUntilReady,
 } from './apps.js';
 import { ensureDatabase, startEmbeddedPostgres } from './postgres.js';
+import { caddyPath, startProxy } from './proxy.js';
 import { StartedServices, StoppingError } from './started-services.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 import { startTestServices } from './test-services.js';
@@ -29,6 +31,9 @@ const DEV_PORTS = {
   'trigger-ingest': 3002,
   worker: 3003,
 } as const;
+/** The one origin every public route answers on (Caddy, infra/caddy/Caddyfile). */
+const PROXY_PORT = Number(process.env.LOCAL_PROXY_PORT || 8080);
+const PUBLIC_ORIGIN = `http://localhost:${PROXY_PORT}`;
 const print = (source: string, line: string, color = 4) => console.log(formatLogLine(source, line, color));
 
 interface DevSecrets {
@@ -84,6 +89,8 @@ async function startStack(
   shutdown: (code: number) => Promise<void>,
 ): Promise<void> {
   await mkdir(DATA_DIR, { recursive: true });
+  const caddy = caddyPath();
+  if (!existsSync(caddy)) throw new Error(`no Caddy at ${caddy}: run scripts/bootstrap.sh or set CADDY_PATH`);
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
     const port = Number(process.env.LOCAL_POSTGRES_PORT ?? 54329);
@@ -130,8 +137,13 @@ async function startStack(
     TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'default',
     JWT_SECRET: process.env.JWT_SECRET ?? secrets.jwtSecret,
     ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS ?? secrets.encryptionKeys,
-    PUBLIC_WEBHOOK_BASE_URL:
-      process.env.PUBLIC_WEBHOOK_BASE_URL ?? `http://localhost:${DEV_PORTS['trigger-ingest']}`,
+    // Users see, and providers call back, the proxy's origin.
+    PUBLIC_WEBHOOK_BASE_URL: process.env.PUBLIC_WEBHOOK_BASE_URL ?? PUBLIC_ORIGIN,
+    OAUTH_CALLBACK_URL: process.env.OAUTH_CALLBACK_URL ?? `${PUBLIC_ORIGIN}/api/oauth2-credential/callback`,
+    // The proxy on loopback names the client in X-Forwarded-For (per-address limits count real clients).
+    TRUST_PROXY: process.env.TRUST_PROXY ?? 'loopback',
+    // A frontend dev server (Vite's port), as OAUTH_REDIRECT_ALLOWLIST's default.
+    CORS_ALLOWED_ORIGINS: process.env.CORS_ALLOWED_ORIGINS ?? 'http://localhost:5173',
   };
   const apps: ManagedProcess[] = APP_NAMES.map((name, index) => {
     const app = spawnApp({
@@ -153,9 +165,29 @@ async function startStack(
     });
   }
   await Promise.all(apps.map((app) => waitUntilReady(app)));
+  print('stack', `starting Caddy on ${PUBLIC_ORIGIN} (infra/caddy/Caddyfile)`);
+  const proxy = await services.start(
+    startProxy({
+      caddyPath: caddy,
+      host: '127.0.0.1',
+      port: PROXY_PORT,
+      upstreams: {
+        'api-gateway': `127.0.0.1:${DEV_PORTS['api-gateway']}`,
+        'oauth-service': `127.0.0.1:${DEV_PORTS['oauth-service']}`,
+        'trigger-ingest': `127.0.0.1:${DEV_PORTS['trigger-ingest']}`,
+      },
+      onOutput: (line) => print('caddy', line, 0),
+    }),
+  );
+  proxy.process.once('exit', (code) => {
+    if (!services.stopping) {
+      print('stack', `Caddy exited with code ${code}; stopping the stack`);
+      void shutdown(1);
+    }
+  });
   print(
     'stack',
-    `ready: api-gateway http://localhost:3000 (OpenAPI at /docs), oauth-service :3001, trigger-ingest :3002, worker health :3003. Ctrl-C stops everything.`,
+    `ready: every public route on ${PUBLIC_ORIGIN} (/api, /api/oauth2-credential, /hooks, /pubsub, /codec, OpenAPI at /docs); the apps themselves on :3000–:3003 (health, /metrics). Ctrl-C stops everything.`,
   );
 }
 

@@ -58,6 +58,9 @@ export class LaunchedSystem {
       PUBLIC_WEBHOOK_BASE_URL: `http://127.0.0.1:${ports.get('trigger-ingest') ?? 0}`,
       OAUTH_CALLBACK_URL: `http://127.0.0.1:${ports.get('oauth-service') ?? 0}/api/oauth2-credential/callback`,
       LOG_LEVEL: 'info',
+      // The SDK's metrics endpoint binds a fixed port by default: several workers on one host would
+      // collide. A caller that scrapes it passes an address of its own.
+      TEMPORAL_METRICS_BIND_ADDRESS: 'off',
       ...options.env,
     };
     const system = new LaunchedSystem(options, databaseName, databaseUrl, namespace, env);

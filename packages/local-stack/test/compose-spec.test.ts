@@ -14,12 +14,40 @@ interface ComposeService {
   healthcheck?: { test?: string | string[]; disable?: boolean };
   command?: string | string[];
   environment?: Record<string, unknown> | string[];
+  ports?: (string | number | { published?: string | number; host_ip?: string })[];
+  volumes?: (string | { source?: string; target?: string })[];
 }
 interface ComposeFile {
   services: Record<string, ComposeService>;
 }
 
 const APPS = ['api-gateway', 'oauth-service', 'trigger-ingest', 'worker'];
+/** The apps behind the proxy, by the Caddyfile variable naming each one's upstream. */
+const PROXIED = {
+  API_GATEWAY_UPSTREAM: 'api-gateway',
+  OAUTH_SERVICE_UPSTREAM: 'oauth-service',
+  TRIGGER_INGEST_UPSTREAM: 'trigger-ingest',
+} as const;
+
+/** A compose service's variable, as written (before interpolation). */
+function variable(service: ComposeService | undefined, name: string): string | undefined {
+  const environment = service?.environment;
+  if (environment === undefined || Array.isArray(environment)) return undefined;
+  const value = environment[name];
+  return value === undefined ? undefined : String(value);
+}
+
+/** The default of a `${NAME:-default}` value, or the value itself. */
+const defaultOf = (value: string | undefined) => /^\$\{\w+:?-(.*)\}$/.exec(value ?? '')?.[1] ?? value;
+
+/** Host ports a service publishes beyond loopback (compose's short syntax, `[ip:]host:container`). */
+function publicPorts(service: ComposeService): string[] {
+  return (service.ports ?? [])
+    .map((port) =>
+      typeof port === 'object' ? `${port.host_ip ?? ''}:${port.published ?? ''}` : String(port),
+    )
+    .filter((port) => !port.startsWith('127.0.0.1:'));
+}
 
 /** A copy of a JSON schema without the string-valued annotations `keys`, at every depth. */
 function withoutKeys(node: object, keys: string[]): object {
@@ -123,6 +151,43 @@ describe('docker-compose.yml', () => {
       const environment = compose.services[app]?.environment;
       expect(environment, app).toHaveProperty('GITHUB_OAUTH_CLIENT_ID');
       expect(environment, app).toHaveProperty('GITHUB_OAUTH_CLIENT_SECRET');
+    }
+  });
+
+  it('publishes one public port, the proxy, which routes to the apps on their ports', async () => {
+    const publishing = Object.entries(compose.services)
+      .filter(([, service]) => publicPorts(service).length > 0)
+      .map(([name]) => name);
+    expect(publishing).toEqual(['proxy']);
+    const proxy = compose.services.proxy;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's interpolation, as the file writes it
+    expect(publicPorts(proxy ?? {})).toEqual(['${PROXY_PORT:-8080}:8080']);
+    // The same Caddy the bootstrap builds for the dev stack, on the same Caddyfile.
+    const bootstrap = await readFile(join(REPO_ROOT, 'scripts/bootstrap.sh'), 'utf8');
+    const caddyVersion = /^CADDY_VERSION="v([\d.]+)"/m.exec(bootstrap)?.[1];
+    expect(caddyVersion).toBeDefined();
+    expect(proxy?.image).toBe(`caddy:${caddyVersion}`);
+    expect(proxy?.volumes).toContain('./infra/caddy/Caddyfile:/etc/caddy/Caddyfile:ro');
+    // The Caddyfile's defaults name the compose services and the ports they listen on.
+    const caddyfile = await readFile(join(REPO_ROOT, 'infra/caddy/Caddyfile'), 'utf8');
+    for (const [name, app] of Object.entries(PROXIED)) {
+      const upstream = new RegExp(`\\{\\$${name}:([\\w-]+):(\\d+)\\}`).exec(caddyfile);
+      expect(upstream?.[1], name).toBe(app);
+      expect(upstream?.[2], name).toBe(variable(compose.services[app], 'PORT'));
+      expect(proxy?.depends_on).toMatchObject({ [app]: { condition: 'service_healthy' } });
+    }
+    expect(caddyfile).toMatch(/^:\{\$PROXY_PORT:8080\} \{$/m);
+  });
+
+  it('shows users URLs on the proxy origin and trusts its X-Forwarded-For', () => {
+    const origin = 'http://localhost:8080';
+    expect(defaultOf(variable(compose.services['api-gateway'], 'PUBLIC_WEBHOOK_BASE_URL'))).toBe(origin);
+    expect(defaultOf(variable(compose.services['oauth-service'], 'OAUTH_CALLBACK_URL'))).toBe(
+      `${origin}/api/oauth2-credential/callback`,
+    );
+    for (const app of ['api-gateway', 'oauth-service']) {
+      expect(defaultOf(variable(compose.services[app], 'TRUST_PROXY')), app).toBe('uniquelocal');
+      expect(variable(compose.services[app], 'CORS_ALLOWED_ORIGINS'), app).toBeDefined();
     }
   });
 

@@ -25,8 +25,17 @@ export interface CredentialServiceOptions {
    * base-URL settings). A provider missing here sends its tokens nowhere through `withAccessTokenFor`.
    */
   credentialHosts?: ReadonlyMap<string, ReadonlySet<string>>;
-  /** Counts refresh grants sent; for metrics and tests. */
+  /** Counts refresh grants sent; for tests. */
   onRefresh?: (credentialId: number) => void;
+  /** Records refresh outcomes and needs_reconnect transitions (the app's metrics); none when absent. */
+  metrics?: OAuthMetrics;
+}
+
+/** What the credential service reports about tokens; labels are provider ids, never credential ids. */
+export interface OAuthMetrics {
+  tokenRefreshed(provider: string, outcome: 'success' | 'refused' | 'failed'): void;
+  /** A valid credential was marked needs_reconnect (counted once per transition, not per refusal). */
+  markedNeedsReconnect(provider: string): void;
 }
 
 /**
@@ -132,8 +141,10 @@ export class CredentialService {
   async #refreshLocked(credentialId: number, userId: number | undefined, rejected?: string): Promise<string> {
     const { db, keyring } = this.options;
     let needsReconnect: string | undefined;
+    let provider: string | undefined;
     const token = await db.transaction(async (tx) => {
       const row = await this.#read(tx, credentialId, userId, true);
+      provider = row.serviceProvider;
       // Another worker refreshed while this one waited for the lock (or before the provider's refusal).
       const fresh = await this.#usable(row);
       if (fresh !== undefined && fresh !== rejected) return fresh;
@@ -177,10 +188,12 @@ export class CredentialService {
     });
     if (token !== undefined) return token;
     // Marked outside the refresh transaction, so the mark survives whatever the caller does next.
-    await db
+    const marked = await db
       .update(credentials)
       .set({ isValid: false, updatedAt: new Date() })
-      .where(eq(credentials.id, credentialId));
+      .where(and(eq(credentials.id, credentialId), eq(credentials.isValid, true)))
+      .returning({ id: credentials.id });
+    if (marked.length > 0 && provider !== undefined) this.options.metrics?.markedNeedsReconnect(provider);
     throw new CredentialNeedsReconnectError(
       needsReconnect ?? `credential ${credentialId} needs reconnecting`,
     );
@@ -207,13 +220,21 @@ export class CredentialService {
     };
     const oauthClient: oauth.Client = { client_id: client.clientId };
     this.options.onRefresh?.(row.id);
-    const response = await oauth.refreshTokenGrantRequest(
-      server,
-      oauthClient,
-      oauth.ClientSecretPost(client.clientSecret),
-      refreshToken,
-      { [oauth.allowInsecureRequests]: this.options.allowHttpEndpoints },
-    );
-    return oauth.processRefreshTokenResponse(server, oauthClient, response);
+    try {
+      const response = await oauth.refreshTokenGrantRequest(
+        server,
+        oauthClient,
+        oauth.ClientSecretPost(client.clientSecret),
+        refreshToken,
+        { [oauth.allowInsecureRequests]: this.options.allowHttpEndpoints },
+      );
+      const tokens = await oauth.processRefreshTokenResponse(server, oauthClient, response);
+      this.options.metrics?.tokenRefreshed(row.serviceProvider, 'success');
+      return tokens;
+    } catch (error) {
+      const refused = error instanceof oauth.ResponseBodyError && error.error === 'invalid_grant';
+      this.options.metrics?.tokenRefreshed(row.serviceProvider, refused ? 'refused' : 'failed');
+      throw error;
+    }
   }
 }

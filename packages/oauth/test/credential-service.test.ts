@@ -16,6 +16,8 @@ const keyring = Keyring.fromEnv(`k1:${generateKey()}`, undefined);
 let database: ReturnType<typeof openDatabase>;
 let service: CredentialService;
 let userId: number;
+/** What the service reported, as the app's metrics would count it. */
+const reported = { refreshes: [] as string[], needsReconnect: [] as string[] };
 
 beforeAll(async () => {
   const url = await createDatabase(inject('databaseUrl'), DATABASE);
@@ -42,6 +44,10 @@ beforeAll(async () => {
     ]),
     allowHttpEndpoints: true,
     credentialHosts: new Map([['gmail', new Set(['api.provider.test'])]]),
+    metrics: {
+      tokenRefreshed: (provider, outcome) => reported.refreshes.push(`${provider}:${outcome}`),
+      markedNeedsReconnect: (provider) => reported.needsReconnect.push(provider),
+    },
   });
   const [user] = await database.db
     .insert(users)
@@ -59,6 +65,8 @@ afterAll(async () => {
 
 beforeEach(() => {
   google.behaviour.rotateRefreshTokens = false;
+  reported.refreshes.length = 0;
+  reported.needsReconnect.length = 0;
 });
 
 /** A token pair from the fake, by its code flow (PKCE), stored as a connected credential valid for an hour. */
@@ -148,6 +156,7 @@ describe('a token the provider invalidated before its stored expiry', () => {
     await service.withAccessTokenFor(credential.id, API, { userId }, providerCall(next));
     expect(next).toEqual([seen[1]]);
     expect(google.refreshCount - refreshesBefore).toBe(1);
+    expect(reported).toEqual({ refreshes: ['gmail:success'], needsReconnect: [] });
   });
 
   it('causes one refresh for 20 concurrent callers, also with rotating refresh tokens', async () => {
@@ -197,6 +206,13 @@ describe('a token the provider invalidated before its stored expiry', () => {
     await expect(attempt).rejects.toBeInstanceOf(CredentialNeedsReconnectError);
     await expect(attempt).rejects.toThrow(/invalid_grant/);
     expect(await isValid(credential.id)).toBe(false);
+    expect(reported).toEqual({ refreshes: ['gmail:refused'], needsReconnect: ['gmail'] });
+
+    // Asked again: refused before any refresh, and no second transition.
+    await expect(
+      service.withAccessTokenFor(credential.id, API, { userId }, providerCall([])),
+    ).rejects.toBeInstanceOf(CredentialNeedsReconnectError);
+    expect(reported).toEqual({ refreshes: ['gmail:refused'], needsReconnect: ['gmail'] });
   });
 
   it('marks a credential without refresh token needs_reconnect', async () => {
@@ -209,6 +225,7 @@ describe('a token the provider invalidated before its stored expiry', () => {
     );
     expect(google.refreshCount - refreshesBefore).toBe(0);
     expect(await isValid(credential.id)).toBe(false);
+    expect(reported).toEqual({ refreshes: [], needsReconnect: ['gmail'] });
   });
 
   it('refreshes nothing for any other failure of the call', async () => {

@@ -201,6 +201,17 @@ export interface ActionServices<Settings = unknown> {
    * nothing else of the worker's environment.
    */
   settings: Settings;
+  /** Reports what the provider's API calls spend of its quota (the worker's metrics); absent in tests. */
+  usage?: ProviderUsage;
+}
+
+/**
+ * Where a provider reports its API usage without depending on a metrics library: the worker binds it
+ * to the provider's id and counts it (autoflow_provider_quota_units_total).
+ */
+export interface ProviderUsage {
+  /** One call to `method` (e.g. Gmail's `messages.get`) spent `units` of the provider's quota. */
+  quotaSpent(method: string, units: number): void;
 }
 
 /** The account a workflow's action acts as, when it names a credential. */

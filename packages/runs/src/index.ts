@@ -36,6 +36,8 @@ export interface RunEvent {
   triggerData: JsonValue;
   /** The HTTP request that started the run (its `x-request-id`), carried in the run's input for its logs. */
   requestId?: string;
+  /** The execution this run re-runs; recorded on the new execution (startRecorded only). */
+  rerunOf?: number;
 }
 
 export interface StartedRun {
@@ -118,6 +120,8 @@ export class RunStarter {
         status: 'failed',
         triggerData: storableJson(event.triggerData),
         errorMessage: reason,
+        rerunOf: event.rerunOf ?? null,
+        acceptedAt: new Date(),
         completedAt: new Date(),
       })
       .onConflictDoNothing({ target: workflowExecutions.temporalWorkflowId })
@@ -191,6 +195,8 @@ export class RunStarter {
         temporalWorkflowId,
         status: 'running',
         triggerData: storableJson(event.triggerData),
+        rerunOf: event.rerunOf ?? null,
+        acceptedAt: new Date(),
       })
       .onConflictDoNothing({ target: workflowExecutions.temporalWorkflowId })
       .returning({ id: workflowExecutions.id });
@@ -210,5 +216,18 @@ export class RunStarter {
     }
   }
 }
+export { type ExecutionChange, ExecutionChanges } from './execution-changes.js';
+export {
+  type BulkRerun,
+  type BulkRerunItem,
+  ExecutionControl,
+  type ExecutionControlDeps,
+  ExecutionNotRunningError,
+  IdempotencyKeyReusedError,
+  MAX_BULK_RERUN,
+  type RerunMode,
+  SnapshotUnavailableError,
+} from './execution-control.js';
+export { type ExecutionTimings, executionTimings, temporalUiRunUrl } from './execution-views.js';
 export { type ListeningWorkflow, TriggerListeners } from './listeners.js';
 export { type ScheduledWorkflow, ScheduleManager, type ScheduleManagerDeps } from './schedules.js';

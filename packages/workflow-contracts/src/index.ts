@@ -17,8 +17,11 @@ export const WORKFLOW_TYPES = {
   gmailMailbox: 'gmailMailboxWorkflow',
 } as const;
 
-/** What fired a run; part of the run's Temporal workflow id. `event`: a listener's event (a new mail). */
-export type RunSource = 'webhook' | 'manual' | 'schedule' | 'event';
+/**
+ * What fired a run; part of the run's Temporal workflow id. `event`: a listener's event (a new mail);
+ * `rerun`: a re-run of an earlier execution through the API.
+ */
+export type RunSource = 'webhook' | 'manual' | 'schedule' | 'event' | 'rerun';
 
 /**
  * The Temporal workflow id of one run. It is derived from the triggering event, so that Temporal itself
@@ -163,12 +166,27 @@ export interface ActionActivityInput {
 
 export type ActionActivity = (input: ActionActivityInput) => Promise<JsonValue>;
 
+/**
+ * What the worker's metrics count a run by (bounded labels: no user, workflow or credential id) and
+ * when its event was accepted, the start of the run's latency.
+ */
+export interface RunMetricLabels {
+  /** `provider.triggerId`, e.g. `webhook.receive`. */
+  trigger: string;
+  /** `provider.actionId`, e.g. `http.request`. */
+  action: string;
+  /** When Temporal accepted the run (the workflow's start time), in ms since the epoch. */
+  acceptedAtMs: number;
+}
+
 export interface RunStartedRecord {
   workflowId: number;
   userId: number;
   temporalWorkflowId: string;
   temporalRunId: string;
   triggerData: JsonValue;
+  /** Absent in local activities scheduled before it existed: such runs are not counted. */
+  metrics?: RunMetricLabels;
 }
 
 export interface RunFinishedRecord {
@@ -176,6 +194,8 @@ export interface RunFinishedRecord {
   status: Exclude<RunStatus, 'running'>;
   actionResult: JsonValue | null;
   errorMessage: string | null;
+  /** Absent in local activities scheduled before it existed: such runs are not counted. */
+  metrics?: RunMetricLabels;
 }
 
 export interface RecordedActionInput {

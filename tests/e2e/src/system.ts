@@ -3,7 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Keyring } from '@autoflow/crypto';
-import { type AppName, LaunchedSystem } from '@autoflow/local-stack';
+import {
+  type AppName,
+  caddyPath,
+  freePort,
+  LaunchedSystem,
+  type RunningProxy,
+  startProxy,
+} from '@autoflow/local-stack';
 import { encryptedDataConverter } from '@autoflow/temporal-codec';
 import type { ConnectionOptions, DataConverter } from '@temporalio/client';
 import postgres from 'postgres';
@@ -75,6 +82,12 @@ export interface SystemOptions {
   env?: Record<string, string>;
   /** Another Temporal server than the run's (the TLS test's), and the TLS to create the namespace on it. */
   temporal?: { address: string; tls: ConnectionOptions['tls'] };
+  /**
+   * Caddy on infra/caddy/Caddyfile in front of the apps, as compose and ./scripts/stack run it: every
+   * public route on `system.origin`, which the apps also put in the URLs they show (webhooks, the OAuth
+   * callback), and whose X-Forwarded-For they trust.
+   */
+  proxy?: boolean;
 }
 
 /**
@@ -84,6 +97,8 @@ export interface SystemOptions {
 export class System {
   readonly logLines: string[] = [];
   #launched: LaunchedSystem | undefined;
+  #proxy: RunningProxy | undefined;
+  #proxyPort: number | undefined;
   sql!: postgres.Sql;
 
   constructor(private readonly options: SystemOptions) {}
@@ -105,17 +120,50 @@ export class System {
     return http(method, this.url('api-gateway', path), options);
   }
 
+  /** The proxy's origin, where every public route answers (with `proxy: true`). */
+  get origin(): string {
+    if (!this.#proxy) throw new Error('the system runs without the proxy (SystemOptions.proxy)');
+    return this.#proxy.origin;
+  }
+
   async start(): Promise<void> {
+    // The apps show the proxy's URLs, so its port is chosen before they start.
+    this.#proxyPort = this.options.proxy ? await freePort() : undefined;
+    const behindProxy: Record<string, string> = this.#proxyPort
+      ? {
+          PUBLIC_WEBHOOK_BASE_URL: `http://127.0.0.1:${this.#proxyPort}`,
+          OAUTH_CALLBACK_URL: `http://127.0.0.1:${this.#proxyPort}/api/oauth2-credential/callback`,
+          TRUST_PROXY: 'loopback',
+        }
+      : {};
     this.#launched = await LaunchedSystem.launch({
       baseDatabaseUrl: inject('databaseUrl'),
       temporalAddress: this.options.temporal?.address ?? inject('temporalAddress'),
       temporalTls: this.options.temporal?.tls,
       label: 'e2e',
-      env: { HTTP_ACTION_ALLOWED_HOSTS: this.options.allowedHosts.join(','), ...this.options.env },
+      env: {
+        HTTP_ACTION_ALLOWED_HOSTS: this.options.allowedHosts.join(','),
+        ...behindProxy,
+        ...this.options.env,
+      },
       inheritedEnv: process.env,
       onLine: (source, line) => this.logLines.push(`${source} ${line}`),
     });
     this.sql = postgres(this.#launched.databaseUrl, { max: 2, onnotice: () => {} });
+    if (this.#proxyPort) {
+      const upstream = (app: AppName) => `127.0.0.1:${this.launched.apps.get(app)?.port ?? 0}`;
+      this.#proxy = await startProxy({
+        caddyPath: caddyPath(),
+        host: '127.0.0.1',
+        port: this.#proxyPort,
+        upstreams: {
+          'api-gateway': upstream('api-gateway'),
+          'oauth-service': upstream('oauth-service'),
+          'trigger-ingest': upstream('trigger-ingest'),
+        },
+        onOutput: (line) => this.logLines.push(`proxy ${line}`),
+      });
+    }
   }
 
   startApp(name: AppName) {
@@ -123,6 +171,7 @@ export class System {
   }
 
   async stop(): Promise<void> {
+    await this.#proxy?.stop();
     await this.sql?.end({ timeout: 5 });
     await this.#launched?.stop();
   }

@@ -3,12 +3,16 @@ import { type Credential, credentials, type Workflow, workflows } from '@autoflo
 import { authenticate, problems } from '@autoflow/http-kit';
 import { CredentialNeedsReconnectError } from '@autoflow/oauth';
 import { TokenRejectedError } from '@autoflow/provider-registry';
-import { and, eq, or } from 'drizzle-orm';
+import { and, asc, eq, gt, or } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { decodeCursor, encodeCursor, rowId } from '../cursor.js';
 import type { ApiGatewayDeps } from '../deps.js';
-import { idParam, problemSchema } from '../schemas.js';
+import { idParam, pageOf, pageQuery, problemSchema } from '../schemas.js';
+
+/** Credentials are listed oldest first by id, as before pagination. */
+const credentialCursor = z.tuple([rowId]);
 
 const secured = [{ bearer: [] }];
 
@@ -120,17 +124,26 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
       schema: {
         tags: ['credentials'],
         security: secured,
-        response: { 200: z.object({ items: z.array(credentialSchema) }) },
+        querystring: pageQuery,
+        response: { 200: pageOf(credentialSchema), 400: problemSchema, 401: problemSchema },
       },
     },
     async (request) => {
       const userId = await authenticate(tokens, request);
+      const { limit, cursor } = request.query;
+      const after = decodeCursor(cursor, credentialCursor);
       const rows = await db
         .select()
         .from(credentials)
-        .where(eq(credentials.userId, userId))
-        .orderBy(credentials.id);
-      return { items: rows.map(toCredentialView) };
+        .where(and(eq(credentials.userId, userId), after ? gt(credentials.id, after[0]) : undefined))
+        .orderBy(asc(credentials.id))
+        .limit(limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(toCredentialView),
+        nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
+      };
     },
   );
 

@@ -1,36 +1,68 @@
-import { type WorkflowExecution, workflowExecutions, workflows } from '@autoflow/db';
-import { authenticate, problems } from '@autoflow/http-kit';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import type { ServerResponse } from 'node:http';
+import { authenticate, ProblemError, problems } from '@autoflow/http-kit';
+import {
+  ExecutionNotRunningError,
+  IdempotencyKeyReusedError,
+  MAX_BULK_RERUN,
+  SnapshotUnavailableError,
+} from '@autoflow/runs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, microsecondTimestamp, rowId } from '../cursor.js';
 import type { ApiGatewayDeps } from '../deps.js';
-import { executionSchema, idParam, pageOf, pageQuery, problemSchema } from '../schemas.js';
+import {
+  changesSince,
+  executionsPage,
+  findOwnExecution,
+  findOwnWorkflow,
+  parseLastEventId,
+  type StreamedExecution,
+  type StreamPosition,
+  streamedExecution,
+  toExecutionView,
+} from '../executions.js';
+import {
+  executionSchema,
+  idempotencyKeyHeader,
+  idParam,
+  pageOf,
+  pageQuery,
+  problemSchema,
+  rerunMode,
+} from '../schemas.js';
 
 const secured = [{ bearer: [] }];
 
-/** Executions are listed newest first by (started_at, id): unique, so no row is skipped or repeated. */
-const executionCursor = z.tuple([microsecondTimestamp, rowId]);
+const startedRerun = z.object({
+  executionId: z.number(),
+  temporalWorkflowId: z.string(),
+  rerunOf: z.number(),
+});
 
-/** started_at as text at full precision, for the cursor of the last row of a page. */
-const startedAtText = sql<string>`to_char(${workflowExecutions.startedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const bulkRerunAnswer = z.object({
+  batchId: z.number(),
+  mode: z.enum(['original', 'current']),
+  items: z.array(
+    z.object({
+      rerunOf: z.number(),
+      executionId: z.number().nullable(),
+      error: z.enum(['original_snapshot_unavailable', 'action_unavailable']).optional(),
+    }),
+  ),
+});
 
-function toExecutionView(row: WorkflowExecution): z.infer<typeof executionSchema> {
-  return {
-    id: row.id,
-    workflowId: row.workflowId,
-    status: row.status,
-    triggerData: row.triggerData,
-    actionResult: row.actionResult,
-    errorMessage: row.errorMessage,
-    startedAt: row.startedAt.toISOString(),
-    completedAt: row.completedAt?.toISOString() ?? null,
-    temporalWorkflowId: row.temporalWorkflowId,
-    temporalRunId: row.temporalRunId,
-  };
+/** Rows a resuming stream replays at most; a client further behind reloads the list. */
+const RESUME_LIMIT = 1_000;
+
+function snapshotUnavailable(error: SnapshotUnavailableError): ProblemError {
+  return problems.conflict(
+    'original_snapshot_unavailable',
+    `${error.message}; re-run it with mode "current" instead`,
+  );
 }
 
-export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, { db, tokens }) => {
+export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app, deps) => {
+  const { db, tokens, executions, temporalUi: ui } = deps;
+
   app.get(
     '/api/workflows/:id/executions',
     {
@@ -39,35 +71,18 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
         security: secured,
         params: idParam,
         querystring: pageQuery,
-        response: { 200: pageOf(executionSchema), 404: problemSchema },
+        response: {
+          200: pageOf(executionSchema),
+          400: problemSchema,
+          401: problemSchema,
+          404: problemSchema,
+        },
       },
     },
     async (request) => {
       const userId = await authenticate(tokens, request);
-      const [workflow] = await db
-        .select({ id: workflows.id })
-        .from(workflows)
-        .where(and(eq(workflows.id, request.params.id), eq(workflows.userId, userId)));
-      if (!workflow) throw problems.notFound('workflow');
-
-      const { limit, cursor } = request.query;
-      const after = decodeCursor(cursor, executionCursor);
-      const afterCursor = after
-        ? sql`(${workflowExecutions.startedAt}, ${workflowExecutions.id}) < (${after[0]}::timestamptz, ${after[1]})`
-        : undefined;
-      const rows = await db
-        .select({ execution: workflowExecutions, startedAtText })
-        .from(workflowExecutions)
-        .where(and(eq(workflowExecutions.workflowId, workflow.id), afterCursor))
-        .orderBy(desc(workflowExecutions.startedAt), desc(workflowExecutions.id))
-        .limit(limit + 1);
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        items: page.map((row) => toExecutionView(row.execution)),
-        nextCursor:
-          rows.length > limit && last ? encodeCursor([last.startedAtText, last.execution.id]) : null,
-      };
+      const workflow = await findOwnWorkflow(db, userId, request.params.id);
+      return executionsPage(db, workflow.id, request.query, ui);
     },
   );
 
@@ -76,19 +91,235 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
     {
       schema: {
         tags: ['executions'],
+        description:
+          'The execution with its attempts, last failure, timings and a link to its run in the Temporal UI.',
         security: secured,
         params: idParam,
-        response: { 200: executionSchema, 404: problemSchema },
+        response: { 200: executionSchema, 400: problemSchema, 401: problemSchema, 404: problemSchema },
       },
     },
     async (request) => {
       const userId = await authenticate(tokens, request);
-      const [row] = await db
-        .select()
-        .from(workflowExecutions)
-        .where(and(eq(workflowExecutions.id, request.params.id), eq(workflowExecutions.userId, userId)));
-      if (!row) throw problems.notFound('execution');
-      return toExecutionView(row);
+      const { execution } = await findOwnExecution(db, userId, request.params.id);
+      return toExecutionView(execution, ui);
+    },
+  );
+
+  app.post(
+    '/api/executions/:id/rerun',
+    {
+      schema: {
+        tags: ['executions'],
+        description:
+          'Starts a new execution with the same trigger data, linked to this one by `rerunOf`. The same ' +
+          'Idempotency-Key answers the same new execution. 409 `original_snapshot_unavailable` when mode ' +
+          "`original` finds no run input (past Temporal's retention, or the execution never ran).",
+        security: secured,
+        params: idParam,
+        headers: z.object({ 'idempotency-key': idempotencyKeyHeader.optional() }),
+        body: z.object({ mode: rerunMode }).nullish(),
+        response: {
+          202: startedRerun,
+          400: problemSchema,
+          401: problemSchema,
+          404: problemSchema,
+          409: problemSchema,
+          422: problemSchema,
+          503: problemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const userId = await authenticate(tokens, request);
+      const { execution, workflow } = await findOwnExecution(db, userId, request.params.id);
+      const mode = request.body?.mode ?? 'original';
+      try {
+        const run = await executions.rerun(workflow, execution, mode, {
+          requestId: request.id,
+          ...(request.headers['idempotency-key'] ? { eventId: request.headers['idempotency-key'] } : {}),
+        });
+        if (run.unavailable) throw problems.actionUnavailable(run.unavailable);
+        request.log.info(
+          { executionId: run.executionId, rerunOf: execution.id, mode, started: run.started },
+          're-run accepted',
+        );
+        return reply.code(202).send({
+          executionId: run.executionId,
+          temporalWorkflowId: run.temporalWorkflowId,
+          rerunOf: execution.id,
+        });
+      } catch (error) {
+        if (error instanceof ProblemError) throw error;
+        if (error instanceof SnapshotUnavailableError) throw snapshotUnavailable(error);
+        request.log.error({ err: error }, 'could not start the re-run');
+        throw problems.unavailable('the re-run could not be started; try again');
+      }
+    },
+  );
+
+  app.post(
+    '/api/executions/:id/cancel',
+    {
+      schema: {
+        tags: ['executions'],
+        description:
+          'Asks Temporal to cancel the run. The answer is the execution with its `cancellation`; its ' +
+          'status turns `cancelled` (with the reason as its error message) once the run has stopped. ' +
+          '409 `execution_not_running` when it had already finished.',
+        security: secured,
+        params: idParam,
+        body: z.object({ reason: z.string().min(1).max(500).optional() }).nullish(),
+        response: {
+          202: executionSchema,
+          400: problemSchema,
+          401: problemSchema,
+          404: problemSchema,
+          409: problemSchema,
+          503: problemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const userId = await authenticate(tokens, request);
+      const { execution } = await findOwnExecution(db, userId, request.params.id);
+      try {
+        const row = await executions.cancel(execution, request.body?.reason ?? 'cancelled by its owner');
+        return reply.code(202).send(toExecutionView(row, ui));
+      } catch (error) {
+        if (error instanceof ExecutionNotRunningError)
+          throw problems.conflict('execution_not_running', `the execution is ${error.status}`);
+        request.log.error({ err: error }, 'could not cancel the run');
+        throw problems.unavailable('the run could not be cancelled; try again');
+      }
+    },
+  );
+
+  app.post(
+    '/api/workflows/:id/executions/rerun-failed',
+    {
+      schema: {
+        tags: ['executions'],
+        description:
+          `Re-runs every failed execution of the workflow that has no running or completed re-run (at most ${MAX_BULK_RERUN}, ` +
+          'oldest first). Idempotency-Key is required and kept per user: the same key answers the same ' +
+          'batch and starts nothing new; a key used for another workflow or mode answers 409 ' +
+          '`idempotency_key_reused`.',
+        security: secured,
+        params: idParam,
+        headers: z.object({ 'idempotency-key': idempotencyKeyHeader }),
+        body: z.object({ mode: rerunMode }).nullish(),
+        response: {
+          202: bulkRerunAnswer,
+          400: problemSchema,
+          401: problemSchema,
+          404: problemSchema,
+          409: problemSchema,
+          503: problemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const userId = await authenticate(tokens, request);
+      const workflow = await findOwnWorkflow(db, userId, request.params.id);
+      try {
+        const batch = await executions.rerunFailed(
+          workflow,
+          request.headers['idempotency-key'],
+          request.body?.mode ?? 'original',
+          { requestId: request.id },
+        );
+        return reply.code(202).send(batch);
+      } catch (error) {
+        if (error instanceof IdempotencyKeyReusedError)
+          throw problems.conflict('idempotency_key_reused', error.message);
+        request.log.error({ err: error }, 'could not start the re-runs');
+        throw problems.unavailable('not every re-run could be started; send the same request again');
+      }
+    },
+  );
+
+  /** Open streams, ended before the server closes (a stream never ends by itself). */
+  const openStreams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const stream of openStreams) stream.end();
+  });
+
+  app.get(
+    '/api/workflows/:id/executions/stream',
+    {
+      schema: {
+        tags: ['executions'],
+        description:
+          'Server-Sent Events (text/event-stream): an `execution` event (data: the execution, as in the list) ' +
+          'at every change of one of the workflow’s executions, from any replica; a comment line as a ' +
+          'heartbeat. Authenticated with the bearer header, like every route: use a fetch-based SSE client ' +
+          '(EventSource cannot send headers). Last-Event-ID resumes after the event it names.',
+        security: secured,
+        params: idParam,
+        headers: z.object({ 'last-event-id': z.string().max(200).optional() }),
+        response: {
+          200: z.string().describe('text/event-stream'),
+          400: problemSchema,
+          401: problemSchema,
+          404: problemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const userId = await authenticate(tokens, request);
+      const workflow = await findOwnWorkflow(db, userId, request.params.id);
+      const resumeFrom = parseLastEventId(request.headers['last-event-id']);
+
+      reply.hijack();
+      const stream = reply.raw;
+      stream.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        // Proxies (nginx) must not buffer the stream.
+        'x-accel-buffering': 'no',
+        'x-request-id': request.id,
+      });
+      stream.write('retry: 2000\n: connected\n\n');
+      openStreams.add(stream);
+
+      // What each execution was last sent as, so that a change is sent once whichever way it arrives.
+      const sentAt = new Map<number, string>();
+      let position: StreamPosition | undefined = resumeFrom;
+      const send = (event: StreamedExecution) => {
+        if (sentAt.get(event.view.id) === event.position[0]) return;
+        sentAt.set(event.view.id, event.position[0]);
+        if (!position || event.position[0] > position[0]) position = event.position;
+        stream.write(`id: ${event.eventId}\nevent: execution\ndata: ${JSON.stringify(event.view)}\n\n`);
+      };
+      // Reads run one after another, so that events leave in the order their notifications came.
+      let queue: Promise<void> = Promise.resolve();
+      const enqueue = (work: () => Promise<void>) => {
+        queue = queue.then(work).catch((error: unknown) => {
+          request.log.warn({ err: error }, 'execution stream: could not read a change');
+        });
+      };
+      const replay = () =>
+        enqueue(async () => {
+          if (!position) return;
+          for (const event of await changesSince(db, workflow.id, position, RESUME_LIMIT, ui)) send(event);
+        });
+
+      const unsubscribe = deps.executionChanges.subscribe(workflow.id, {
+        changed: ({ executionId }) =>
+          enqueue(async () => {
+            const event = await streamedExecution(db, userId, executionId, ui);
+            if (event) send(event);
+          }),
+        resync: replay,
+      });
+      if (resumeFrom) replay();
+      const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), deps.streamHeartbeatMs);
+      stream.on('close', () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        openStreams.delete(stream);
+      });
     },
   );
 };

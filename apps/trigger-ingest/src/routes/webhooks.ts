@@ -9,7 +9,7 @@ import {
   MAX_JSON_DEPTH,
   MAX_TRIGGER_DATA_BYTES,
 } from '@autoflow/workflow-contracts';
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
@@ -62,13 +62,16 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
       },
     },
     async (request, reply) => {
-      const [workflow] = await db
-        .select()
-        .from(workflows)
-        .where(and(eq(workflows.webhookId, request.params.hookId), eq(workflows.isActive, true)));
+      const [found] = await db.select().from(workflows).where(eq(workflows.webhookId, request.params.hookId));
+      const workflow = found?.isActive ? found : undefined;
       const trigger = workflow && registry.trigger(workflow.triggerProvider, workflow.triggerId);
       const handling = trigger?.webhook;
-      if (!workflow || !trigger || !handling) throw problems.notFound('hook');
+      if (!workflow || !trigger || !handling) {
+        // One answer for both, so that it does not tell which hooks exist; the metrics tell them apart.
+        const notFound = problems.notFound('hook');
+        notFound.reason = found && !found.isActive ? 'inactive' : 'unknown_hook';
+        throw notFound;
+      }
 
       const rawBody = typeof request.body === 'string' ? request.body : '';
       // Measured on the text, before any parser or walk recurses into it.

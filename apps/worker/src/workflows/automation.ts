@@ -97,17 +97,24 @@ function fairnessKey(input: AutomationRunInput, execution: ActionExecutionOption
  * workflow task.
  */
 export async function automationWorkflow(input: AutomationRunInput): Promise<JsonValue> {
-  const { workflowId: temporalWorkflowId, runId } = workflowInfo();
+  const { workflowId: temporalWorkflowId, runId, startTime } = workflowInfo();
   // The SDK adds the workflow id to the line: with the request id, one grep finds the request and the run.
   log.info('run started', { requestId: input.requestId, source: input.source });
   const triggerData =
     input.source === 'schedule' ? { scheduledTime: scheduledTime().toISOString() } : input.trigger.data;
+  // The worker's run metrics: labels from the run's snapshot, latency from Temporal's acceptance.
+  const metrics = {
+    trigger: `${input.trigger.provider}.${input.trigger.triggerId}`,
+    action: `${input.action.provider}.${input.action.actionId}`,
+    acceptedAtMs: startTime.getTime(),
+  };
   const started = {
     workflowId: input.workflowId,
     userId: input.userId,
     temporalWorkflowId,
     temporalRunId: runId,
     triggerData,
+    metrics,
   };
   const action = {
     workflowId: input.workflowId,
@@ -168,6 +175,7 @@ export async function automationWorkflow(input: AutomationRunInput): Promise<Jso
       status: 'completed',
       actionResult: result,
       errorMessage: null,
+      metrics,
     });
     return result;
   } catch (error) {
@@ -180,6 +188,7 @@ export async function automationWorkflow(input: AutomationRunInput): Promise<Jso
         status: isCancellation(error) ? 'cancelled' : 'failed',
         actionResult: null,
         errorMessage: describeFailure(error),
+        metrics,
       }),
     ).catch((recordError: unknown) => {
       throw workflowDeleted(recordError) ?? recordError;

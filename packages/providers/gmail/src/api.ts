@@ -1,9 +1,52 @@
-import { PermanentActionError, RetryableActionError, TokenRejectedError } from '@autoflow/provider-registry';
+import {
+  PermanentActionError,
+  type ProviderUsage,
+  RetryableActionError,
+  TokenRejectedError,
+} from '@autoflow/provider-registry';
 import { auth, gmail, type gmail_v1 } from '@googleapis/gmail';
 import { z } from 'zod';
 
-/** A Gmail API client acting with one access token at `rootUrl` (the GMAIL_API_ROOT_URL setting). */
-export function gmailClient(accessToken: string, rootUrl: string): gmail_v1.Gmail {
+/** Gmail's published quota units per method (developers.google.com/gmail/api/reference/quota). */
+export const GMAIL_QUOTA_UNITS = {
+  getProfile: 1,
+  'history.list': 2,
+  'labels.list': 1,
+  'messages.get': 5,
+  'messages.list': 5,
+  'messages.attachments.get': 5,
+  'messages.send': 100,
+  watch: 100,
+  stop: 50,
+} as const;
+
+export type GmailMethod = keyof typeof GMAIL_QUOTA_UNITS;
+
+const USERS_PATH = /\/gmail\/v1\/users\/[^/]+\/(.+)$/;
+
+/** The Gmail method a request calls, from its HTTP method and path; undefined for one this provider never makes. */
+export function gmailMethodOf(httpMethod: string, pathname: string): GmailMethod | undefined {
+  const rest = USERS_PATH.exec(pathname)?.[1];
+  if (rest === undefined) return undefined;
+  const get = httpMethod.toUpperCase() === 'GET';
+  if (get && rest === 'profile') return 'getProfile';
+  if (get && rest === 'history') return 'history.list';
+  if (get && rest === 'labels') return 'labels.list';
+  if (get && rest === 'messages') return 'messages.list';
+  if (get && /^messages\/[^/]+\/attachments\/[^/]+$/.test(rest)) return 'messages.attachments.get';
+  if (get && /^messages\/[^/]+$/.test(rest)) return 'messages.get';
+  if (!get && rest === 'messages/send') return 'messages.send';
+  if (!get && rest === 'watch') return 'watch';
+  if (!get && rest === 'stop') return 'stop';
+  return undefined;
+}
+
+/**
+ * A Gmail API client acting with one access token at `rootUrl` (the GMAIL_API_ROOT_URL setting). Every
+ * call Google answered, except a 401 (Google charges no caller it cannot identify), reports its quota
+ * units to `usage`: one place, so that no call site can forget it.
+ */
+export function gmailClient(accessToken: string, rootUrl: string, usage?: ProviderUsage): gmail_v1.Gmail {
   const oauth = new auth.OAuth2();
   oauth.setCredentials({ access_token: accessToken });
   return gmail({
@@ -12,6 +55,12 @@ export function gmailClient(accessToken: string, rootUrl: string): gmail_v1.Gmai
     rootUrl: rootUrl.replace(/\/?$/, '/'),
     // Temporal owns retries: durable, visible, and with the activity's own backoff.
     retry: false,
+    adapter: async (options, defaultAdapter) => {
+      const response = await defaultAdapter(options);
+      const method = gmailMethodOf(options.method ?? 'GET', options.url.pathname);
+      if (usage && method && response.status !== 401) usage.quotaSpent(method, GMAIL_QUOTA_UNITS[method]);
+      return response;
+    },
   });
 }
 

@@ -104,7 +104,7 @@ export function createMailboxActivities(services: ListenerServices<GmailSettings
       return await services.withAccessTokenFor(credentialId, rootUrl, async (accessToken) => {
         failedInUse = false;
         try {
-          return await use(gmailClient(accessToken, rootUrl));
+          return await use(gmailClient(accessToken, rootUrl, services.usage));
         } catch (error) {
           failedInUse = !(error instanceof TokenRejectedError);
           throw error;

@@ -47,6 +47,42 @@ describe('gmailClient', () => {
 
     expect(gmail.callCount('getProfile')).toBe(1);
   });
+
+  it('reports the quota units of every call Google charges, as Google meters them', async () => {
+    const reported: { method: string; units: number }[] = [];
+    const usage = { quotaSpent: (method: string, units: number) => reported.push({ method, units }) };
+    const client = gmailClient(TOKEN, gmail.rootUrl, usage);
+    const mail = gmail.deliver(ADDRESS, { from: 'a@example.com', to: ADDRESS, subject: 'hi', text: 'hello' });
+
+    await client.users.getProfile({ userId: 'me' });
+    await client.users.messages.list({ userId: 'me' });
+    await client.users.messages.get({ userId: 'me', id: mail.id });
+    await client.users.history.list({ userId: 'me', startHistoryId: String(mail.historyId - 1n) });
+    await client.users.labels.list({ userId: 'me' });
+    await client.users.watch({ userId: 'me', requestBody: { topicName: 'projects/p/topics/t' } });
+    await client.users.stop({ userId: 'me' });
+    await client.users.messages.send({ userId: 'me', requestBody: { raw: 'VG86IGJAZXhhbXBsZS5jb20KCmhp' } });
+    // A refusal is charged too; a caller Google cannot identify is not.
+    gmail.failNext('messages.get', 429, 1, { reason: 'rateLimitExceeded' });
+    await client.users.messages.get({ userId: 'me', id: mail.id }).catch(() => undefined);
+    await gmailClient('unknown-token', gmail.rootUrl, usage)
+      .users.getProfile({ userId: 'me' })
+      .catch(() => undefined);
+
+    expect(reported.map(({ method }) => method)).toEqual([
+      'getProfile',
+      'messages.list',
+      'messages.get',
+      'history.list',
+      'labels.list',
+      'watch',
+      'stop',
+      'messages.send',
+      'messages.get',
+    ]);
+    expect(reported.reduce((sum, { units }) => sum + units, 0)).toBe(gmail.unitsSpent(ADDRESS));
+    expect(gmail.unitsSpent(ADDRESS)).toBe(1 + 5 + 5 + 2 + 1 + 100 + 50 + 100 + 5);
+  });
 });
 
 describe('describeGmailFailure', () => {

@@ -31,11 +31,11 @@ export const readEmailAction = defineAction({
   execution: { mode: 'queued', taskQueue: GMAIL_QUEUE },
   settings: gmailSettings,
   sampleConfig: () => ({ query: 'in:inbox', maxResults: 1 }),
-  async run({ config, credential, settings, signal }) {
+  async run({ config, credential, settings, signal, usage }) {
     if (!credential) throw new PermanentActionError('read-email needs a Gmail credential');
     const rootUrl = settings.GMAIL_API_ROOT_URL;
     return credential.withAccessTokenFor(rootUrl, (accessToken) =>
-      read(gmailClient(accessToken, rootUrl), config, signal),
+      read(gmailClient(accessToken, rootUrl, usage), config, signal),
     );
   },
 });

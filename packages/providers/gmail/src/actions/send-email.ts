@@ -65,11 +65,11 @@ export const sendEmailAction = defineAction({
   execution: { mode: 'queued', taskQueue: GMAIL_QUEUE },
   settings: gmailSettings,
   sampleConfig: () => ({ to: 'someone@example.com', subject: 'Hello', body: 'Hi there' }),
-  async run({ config, credential, settings, idempotencyKey, attempt, signal }) {
+  async run({ config, credential, settings, idempotencyKey, attempt, signal, usage }) {
     if (!credential) throw new PermanentActionError('send-email needs a Gmail credential');
     const rootUrl = settings.GMAIL_API_ROOT_URL;
     return credential.withAccessTokenFor(rootUrl, (accessToken) =>
-      send(gmailClient(accessToken, rootUrl), config, { idempotencyKey, attempt, signal }),
+      send(gmailClient(accessToken, rootUrl, usage), config, { idempotencyKey, attempt, signal }),
     );
   },
 });

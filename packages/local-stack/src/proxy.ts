@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './apps.js';
+
+/** The one Caddyfile compose, ./scripts/stack and the tests run (infra/caddy/Caddyfile). */
+export const CADDYFILE = join(REPO_ROOT, 'infra', 'caddy', 'Caddyfile');
+
+/** CADDY_PATH, else the binary scripts/bootstrap.sh builds into .tools/bin. */
+export function caddyPath(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return env.CADDY_PATH || join(REPO_ROOT, '.tools', 'bin', 'caddy');
+}
+
+/** host:port of each app the proxy routes to. */
+export interface ProxyUpstreams {
+  'api-gateway': string;
+  'oauth-service': string;
+  'trigger-ingest': string;
+}
+
+export interface ProxyOptions {
+  caddyPath: string;
+  /** Interface and port the proxy listens on. */
+  host: string;
+  port: number;
+  upstreams: ProxyUpstreams;
+  onOutput?: (line: string) => void;
+}
+
+export interface RunningProxy {
+  /** The one public origin, e.g. http://127.0.0.1:8080. */
+  origin: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** The Caddyfile's variables (see its header) for these options. */
+export function proxyEnv(options: Pick<ProxyOptions, 'host' | 'port' | 'upstreams'>): Record<string, string> {
+  return {
+    PROXY_BIND_ADDRESS: options.host,
+    PROXY_PORT: String(options.port),
+    API_GATEWAY_UPSTREAM: options.upstreams['api-gateway'],
+    OAUTH_SERVICE_UPSTREAM: options.upstreams['oauth-service'],
+    TRIGGER_INGEST_UPSTREAM: options.upstreams['trigger-ingest'],
+  };
+}
+
+/** Any HTTP answer from the proxy itself (its 404 for `/`) means it listens and routes. */
+async function answers(origin: string): Promise<boolean> {
+  try {
+    await (await fetch(`${origin}/`)).arrayBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs Caddy on infra/caddy/Caddyfile in front of the apps; resolves once it answers. */
+export async function startProxy(options: ProxyOptions, timeoutMs = 30_000): Promise<RunningProxy> {
+  if (!existsSync(options.caddyPath))
+    throw new Error(
+      `no Caddy at ${options.caddyPath}: run scripts/bootstrap.sh (it builds one into .tools/bin) or set CADDY_PATH`,
+    );
+  const child = spawn(options.caddyPath, ['run', '--config', CADDYFILE, '--adapter', 'caddyfile'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? REPO_ROOT, ...proxyEnv(options) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const forward = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      output.push(line);
+      options.onOutput?.(line);
+    }
+  };
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve();
+    }),
+  );
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    // Caddy drains open requests on SIGTERM (the Caddyfile's grace_period bounds it).
+    child.kill('SIGTERM');
+    const killLater = setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+    await exited;
+    clearTimeout(killLater);
+  };
+  const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const origin = `http://${hostInUrl === '0.0.0.0' ? '127.0.0.1' : hostInUrl}:${options.port}`;
+  const deadline = Date.now() + timeoutMs;
+  while (!(await answers(origin))) {
+    if (exitCode !== undefined) throw new Error(`Caddy exited with code ${exitCode}: ${output.join('\n')}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`Caddy did not answer on ${origin} within ${timeoutMs} ms: ${output.join('\n')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { origin, process: child, stop };
+}
