@@ -193,6 +193,11 @@ describe.sequential('the images, built from their Dockerfiles without Docker', (
         expect((await readdir(join(image.workdirPath, 'dist'))).includes('workflow-bundle.js')).toBe(true);
         // The Temporal native library of this platform only (it then has to load: /readyz below).
         expect(await readdir(join(await coreBridgeFolder(image), 'releases'))).toHaveLength(1);
+      } else {
+        // Only the worker runs a Temporal worker: the others ship no @temporalio/worker (its native
+        // library, webpack, swc and esbuild are most of an image).
+        const installed = await readdir(join(image.workdirPath, 'node_modules', '.pnpm'));
+        expect(installed.filter((entry) => /^@temporalio\+(worker|core-bridge)@/.test(entry))).toEqual([]);
       }
       const port = await freePort();
       const started = performance.now();
