@@ -1,5 +1,7 @@
+import { readOpenApiDocument } from '@autoflow/client';
 import { registerHealthRoutes, registerOpenApi, registerProblemHandlers } from '@autoflow/http-kit';
 import { codecServerRoutes } from '@autoflow/temporal-codec';
+import apiReference from '@scalar/fastify-api-reference';
 import fp from 'fastify-plugin';
 import type { ApiGatewayDeps } from './deps.js';
 import { authRoutes } from './routes/auth.js';
@@ -19,6 +21,19 @@ export const apiGateway = fp<ApiGatewayDeps>(
     });
     registerProblemHandlers(app);
     registerHealthRoutes(app, deps.readiness);
+    // The reference of every public route (all apps: the committed, merged document), served offline:
+    // the plugin embeds its script, and no font or CDN is fetched.
+    const mergedDocument = readOpenApiDocument();
+    await app.register(apiReference, {
+      routePrefix: '/docs',
+      configuration: {
+        content: () => mergedDocument,
+        pageTitle: 'autoflow API',
+        withDefaultFonts: false,
+        hideClientButton: true,
+        telemetry: false,
+      },
+    });
     await deps.rateLimits.register(app);
     await app.register(authRoutes, deps);
     await app.register(catalogRoutes, deps);

@@ -1,11 +1,11 @@
 import { type WorkflowExecution, workflowExecutions, workflows } from '@autoflow/db';
-import { authenticate, problems } from '@autoflow/http-kit';
+import { authenticate, problemResponses, problems } from '@autoflow/http-kit';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { decodeCursor, encodeCursor, microsecondTimestamp, rowId } from '../cursor.js';
 import type { ApiGatewayDeps } from '../deps.js';
-import { executionSchema, idParam, pageOf, pageQuery, problemSchema } from '../schemas.js';
+import { executionSchema, idParam, pageOf, pageQuery } from '../schemas.js';
 
 const secured = [{ bearer: [] }];
 
@@ -36,10 +36,12 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
     {
       schema: {
         tags: ['executions'],
+        operationId: 'listWorkflowExecutions',
+        summary: 'A workflow’s executions, newest first, a page at a time',
         security: secured,
         params: idParam,
         querystring: pageQuery,
-        response: { 200: pageOf(executionSchema), 404: problemSchema },
+        response: { 200: pageOf(executionSchema), ...problemResponses(404) },
       },
     },
     async (request) => {
@@ -76,9 +78,11 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
     {
       schema: {
         tags: ['executions'],
+        operationId: 'getExecution',
+        summary: 'One execution: its status, trigger data and action result',
         security: secured,
         params: idParam,
-        response: { 200: executionSchema, 404: problemSchema },
+        response: { 200: executionSchema, ...problemResponses(404) },
       },
     },
     async (request) => {
