@@ -2,12 +2,14 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type ApiClient, createApiClient } from '@autoflow/client';
 import { Keyring } from '@autoflow/crypto';
 import { type AppName, LaunchedSystem } from '@autoflow/local-stack';
 import { encryptedDataConverter } from '@autoflow/temporal-codec';
 import type { ConnectionOptions, DataConverter } from '@temporalio/client';
 import postgres from 'postgres';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
+import { recordAnswer, recordingFetch, startRecording } from './observed-statuses.js';
 
 export interface ApiResponse {
   status: number;
@@ -43,6 +45,7 @@ export async function http(
     headers['content-type'] = 'application/json';
   }
   const response = await fetch(url, { method, headers, body });
+  recordAnswer(method, url, response.status);
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -105,6 +108,18 @@ export class System {
     return http(method, this.url('api-gateway', path), options);
   }
 
+  /**
+   * The typed client (@autoflow/client) on an app's origin, as `token`'s user when given: paths, bodies
+   * and answers are checked against the committed OpenAPI document at compile time.
+   */
+  client(token?: string, app: 'api-gateway' | 'oauth-service' | 'trigger-ingest' = 'api-gateway'): ApiClient {
+    return createApiClient({
+      baseUrl: this.url(app, '/'),
+      fetch: recordingFetch,
+      ...(token ? { token } : {}),
+    });
+  }
+
   async start(): Promise<void> {
     this.#launched = await LaunchedSystem.launch({
       baseDatabaseUrl: inject('databaseUrl'),
@@ -116,6 +131,14 @@ export class System {
       onLine: (source, line) => this.logLines.push(`${source} ${line}`),
     });
     this.sql = postgres(this.#launched.databaseUrl, { max: 2, onnotice: () => {} });
+    const launched = this.#launched;
+    startRecording({
+      directory: inject('observedStatusesDir'),
+      testFile: expect.getState().testPath ?? 'unknown test file',
+      origins: (['api-gateway', 'oauth-service', 'trigger-ingest'] as const).map(
+        (app) => new URL(launched.url(app, '/')).origin,
+      ),
+    });
   }
 
   startApp(name: AppName) {
@@ -198,7 +221,9 @@ export class System {
     if (begin.status !== 200)
       throw new Error(`/auth answered ${begin.status}: ${JSON.stringify(begin.body)}`);
     const consent = await fetch(String(field(begin.body, 'authorizationUrl')), { redirect: 'manual' });
-    const callback = await fetch(consent.headers.get('location') ?? '', { redirect: 'manual' });
+    const callbackUrl = consent.headers.get('location') ?? '';
+    const callback = await fetch(callbackUrl, { redirect: 'manual' });
+    recordAnswer('GET', callbackUrl, callback.status);
     const landing = new URL(callback.headers.get('location') ?? '');
     if (landing.searchParams.get('status') !== 'pending')
       throw new Error(

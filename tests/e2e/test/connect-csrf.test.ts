@@ -233,7 +233,7 @@ describe('the connect CSRF (RFC 9700 §4.7)', () => {
   });
 
   it('documents the flow in the OpenAPI document', async () => {
-    const docs = await http('GET', oauthUrl('/docs'));
+    const docs = await http('GET', oauthUrl('/openapi.json'));
     const callback = field(docs.body, 'paths', '/api/oauth2-credential/callback', 'get', 'responses');
     expect(Object.keys(typeof callback === 'object' && callback !== null ? callback : {})).toContain('302');
     const completion = field(docs.body, 'paths', '/api/oauth2-credential/complete', 'post', 'responses');

@@ -103,7 +103,7 @@ describe('accounts and catalog', () => {
   });
 
   it('serves OpenAPI 3.1 and health on every app', async () => {
-    const docs = await system.api('GET', '/docs');
+    const docs = await system.api('GET', '/openapi.json');
     expect(field(docs.body, 'openapi')).toBe('3.1.0');
     expect(field(docs.body, 'paths')).toHaveProperty('/api/workflows/{id}/run');
     for (const app of ['api-gateway', 'oauth-service', 'trigger-ingest', 'worker'] as const) {
