@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type ApiClient, createApiClient } from '@autoflow/client';
+import { type ApiClient, createApiClient, type operations } from '@autoflow/client';
 import { Keyring } from '@autoflow/crypto';
 import { type AppName, LaunchedSystem } from '@autoflow/local-stack';
 import { encryptedDataConverter } from '@autoflow/temporal-codec';
@@ -10,6 +10,11 @@ import type { ConnectionOptions, DataConverter } from '@temporalio/client';
 import postgres from 'postgres';
 import { expect, inject } from 'vitest';
 import { recordAnswer, recordingFetch, startRecording } from './observed-statuses.js';
+
+/** Shapes of the API's answers, from the committed OpenAPI document. */
+export type Execution = operations['getExecution']['responses'][200]['content']['application/json'];
+export type Workflow = operations['getWorkflow']['responses'][200]['content']['application/json'];
+type ExecutionPage = operations['listWorkflowExecutions']['responses'][200]['content']['application/json'];
 
 export interface ApiResponse {
   status: number;
@@ -191,14 +196,11 @@ export class System {
   async signUp(
     email = `user-${randomBytes(4).toString('hex')}@example.com`,
   ): Promise<{ token: string; userId: number }> {
-    const response = await this.api('POST', '/api/auth/register', {
+    const { data, error } = await this.client().POST('/api/auth/register', {
       body: { email, password: 'correct horse battery' },
     });
-    if (response.status !== 201) throw new Error(`register failed: ${JSON.stringify(response.body)}`);
-    return {
-      token: String(field(response.body, 'token')),
-      userId: Number(field(response.body, 'user', 'id')),
-    };
+    if (!data) throw new Error(`register failed: ${JSON.stringify(error)}`);
+    return { token: data.token, userId: data.user.id };
   }
 
   /**
@@ -212,15 +214,20 @@ export class System {
     redirectUrl: string;
     credentialId?: number;
   }): Promise<number> {
-    const query = new URLSearchParams({ provider: options.provider, redirectUrl: options.redirectUrl });
-    if (options.credentialId !== undefined) query.set('credentialId', String(options.credentialId));
-    const begin = await http('GET', this.url('oauth-service', `/api/oauth2-credential/auth?${query}`), {
-      token: options.token,
+    const oauth = this.client(options.token, 'oauth-service');
+    const begin = await oauth.GET('/api/oauth2-credential/auth', {
+      params: {
+        query: {
+          provider: options.provider,
+          redirectUrl: options.redirectUrl,
+          ...(options.credentialId !== undefined ? { credentialId: options.credentialId } : {}),
+        },
+      },
       headers: { accept: 'application/json' },
     });
-    if (begin.status !== 200)
-      throw new Error(`/auth answered ${begin.status}: ${JSON.stringify(begin.body)}`);
-    const consent = await fetch(String(field(begin.body, 'authorizationUrl')), { redirect: 'manual' });
+    if (!begin.data)
+      throw new Error(`/auth answered ${begin.response.status}: ${JSON.stringify(begin.error)}`);
+    const consent = await fetch(begin.data.authorizationUrl, { redirect: 'manual' });
     const callbackUrl = consent.headers.get('location') ?? '';
     const callback = await fetch(callbackUrl, { redirect: 'manual' });
     recordAnswer('GET', callbackUrl, callback.status);
@@ -229,13 +236,12 @@ export class System {
       throw new Error(
         `the callback sent the browser to ${landing.pathname}?status=${landing.searchParams.get('status')}`,
       );
-    const completed = await http('POST', this.url('oauth-service', '/api/oauth2-credential/complete'), {
-      token: options.token,
-      body: { handle: landing.searchParams.get('handle') },
+    const completed = await oauth.POST('/api/oauth2-credential/complete', {
+      body: { handle: landing.searchParams.get('handle') ?? '' },
     });
-    if (completed.status !== 200)
-      throw new Error(`/complete answered ${completed.status}: ${JSON.stringify(completed.body)}`);
-    return Number(field(completed.body, 'credentialId'));
+    if (!completed.data)
+      throw new Error(`/complete answered ${completed.response.status}: ${JSON.stringify(completed.error)}`);
+    return completed.data.credentialId;
   }
 
   /** A connected credential without the OAuth flow (oauth.test.ts tests the flow itself). */
@@ -244,16 +250,21 @@ export class System {
   }
 
   /** Every execution of a workflow, through the API (following cursors). */
-  async executions(token: string, workflowId: number): Promise<unknown[]> {
-    const all: unknown[] = [];
-    let cursor: unknown = null;
-    do {
-      const query = cursor ? `?limit=100&cursor=${String(cursor)}` : '?limit=100';
-      const response = await this.api('GET', `/api/workflows/${workflowId}/executions${query}`, { token });
-      if (response.status !== 200) throw new Error(`listing executions failed: ${response.status}`);
-      all.push(...listOf(response.body));
-      cursor = field(response.body, 'nextCursor');
-    } while (cursor);
-    return all;
+  async executions(token: string, workflowId: number): Promise<Execution[]> {
+    const client = this.client(token);
+    const page = async (cursor: string | undefined): Promise<ExecutionPage> => {
+      const { data, response } = await client.GET('/api/workflows/{id}/executions', {
+        params: { path: { id: workflowId }, query: { limit: 100, ...(cursor ? { cursor } : {}) } },
+      });
+      if (!data) throw new Error(`listing executions failed: ${response.status}`);
+      return data;
+    };
+    const all: Execution[] = [];
+    for (let next: string | undefined; ; ) {
+      const { items, nextCursor } = await page(next);
+      all.push(...items);
+      if (!nextCursor) return all;
+      next = nextCursor;
+    }
   }
 }
