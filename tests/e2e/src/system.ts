@@ -14,6 +14,7 @@ import { recordAnswer, recordingFetch, startRecording } from './observed-statuse
 /** Shapes of the API's answers, from the committed OpenAPI document. */
 export type Execution = operations['getExecution']['responses'][200]['content']['application/json'];
 export type Workflow = operations['getWorkflow']['responses'][200]['content']['application/json'];
+export type WorkflowBody = operations['createWorkflow']['requestBody']['content']['application/json'];
 type ExecutionPage = operations['listWorkflowExecutions']['responses'][200]['content']['application/json'];
 
 export interface ApiResponse {
@@ -247,6 +248,55 @@ export class System {
   /** A connected credential without the OAuth flow (oauth.test.ts tests the flow itself). */
   insertConnectedCredential(userId: number, provider: string, accessToken: string): Promise<number> {
     return this.launched.insertConnectedCredential(this.sql, { userId, provider, accessToken });
+  }
+
+  /** Creates a workflow as `token`'s user; throws with the problem when it is refused. */
+  async createWorkflow(token: string, body: WorkflowBody): Promise<Workflow> {
+    const { data, error, response } = await this.client(token).POST('/api/workflows', { body });
+    if (!data) throw new Error(`creating a workflow answered ${response.status}: ${JSON.stringify(error)}`);
+    return data;
+  }
+
+  /** Activates a workflow as `token`'s user; throws with the problem when it is refused. */
+  async activate(token: string, workflowId: number): Promise<Workflow> {
+    const { data, error, response } = await this.client(token).POST('/api/workflows/{id}/activate', {
+      params: { path: { id: workflowId } },
+    });
+    if (!data) throw new Error(`activating answered ${response.status}: ${JSON.stringify(error)}`);
+    return data;
+  }
+
+  /** Creates and activates a workflow; `hookUrl` is its webhook URL ('' for other triggers). */
+  async createActiveWorkflow(token: string, body: WorkflowBody): Promise<{ id: number; hookUrl: string }> {
+    const created = await this.createWorkflow(token, body);
+    await this.activate(token, created.id);
+    return { id: created.id, hookUrl: created.webhook?.url ?? '' };
+  }
+
+  /** Runs a workflow now with `payload` for its trigger; throws with the problem when it is refused. */
+  async runWorkflow(
+    token: string,
+    workflowId: number,
+    payload?: unknown,
+  ): Promise<{ executionId: number; temporalWorkflowId: string }> {
+    const { data, error, response } = await this.client(token).POST('/api/workflows/{id}/run', {
+      params: { path: { id: workflowId } },
+      body: payload === undefined ? {} : { payload },
+    });
+    if (!data) throw new Error(`running answered ${response.status}: ${JSON.stringify(error)}`);
+    return data;
+  }
+
+  /** One execution as its owner sees it; throws with the problem when it cannot be read. */
+  async execution(token: string, executionId: number): Promise<Execution> {
+    const { data, error, response } = await this.client(token).GET('/api/executions/{id}', {
+      params: { path: { id: executionId } },
+    });
+    if (!data)
+      throw new Error(
+        `reading execution ${executionId} answered ${response.status}: ${JSON.stringify(error)}`,
+      );
+    return data;
   }
 
   /** Every execution of a workflow, through the API (following cursors). */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Sink } from '@autoflow/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, System, waitFor } from '../src/system.js';
+import { System, waitFor } from '../src/system.js';
 
 const sink = new Sink();
 let system: System;
@@ -22,22 +22,15 @@ afterAll(async () => {
 });
 
 async function createActiveWorkflow(triggerProvider: string, triggerId: string) {
-  const response = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: `${triggerProvider} to http`,
-      trigger: { serviceProvider: triggerProvider, triggerId, config: {} },
-      action: {
-        serviceProvider: 'http',
-        actionId: 'request',
-        config: { method: 'POST', url: `${sink.baseUrl}/ok`, body: { hello: 'world' } },
-      },
+  const { id, hookUrl } = await system.createActiveWorkflow(token, {
+    name: `${triggerProvider} to http`,
+    trigger: { serviceProvider: triggerProvider, triggerId, config: {} },
+    action: {
+      serviceProvider: 'http',
+      actionId: 'request',
+      config: { method: 'POST', url: `${sink.baseUrl}/ok`, body: { hello: 'world' } },
     },
   });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  const id = Number(field(response.body, 'id'));
-  expect((await system.api('POST', `/api/workflows/${id}/activate`, { token })).status).toBe(200);
-  const hookUrl = triggerProvider === 'webhook' ? String(field(response.body, 'webhook', 'url')) : '';
   return { id, hookUrl };
 }
 
