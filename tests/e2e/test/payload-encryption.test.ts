@@ -4,7 +4,7 @@ import { EncryptionCodec, isEncrypted } from '@autoflow/temporal-codec';
 import { gmailMailboxWorkflowId, TASK_QUEUES, WORKFLOW_TYPES } from '@autoflow/workflow-contracts';
 import { Client, Connection, type Payload } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, http, listOf, System, waitFor } from '../src/system.js';
+import { field, http, listOf, System, type WorkflowBody, waitFor } from '../src/system.js';
 
 // Issue 12, part 3: nothing readable in Temporal's history. Payloads are AES-256-GCM sealed by every
 // client and worker; the raw history, read with the Temporal CLI (no codec), shows none of a run's
@@ -58,16 +58,8 @@ afterAll(async () => {
   await Promise.all([google.stop(), gmail.stop(), pubsub.stop(), sink.stop()]);
 });
 
-async function activeWorkflow(body: Record<string, unknown>): Promise<{ id: number; hookUrl: string }> {
-  const created = await system.api('POST', '/api/workflows', {
-    token: owner.token,
-    body: { name: 'enc', ...body },
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const id = Number(field(created.body, 'id'));
-  const activated = await system.api('POST', `/api/workflows/${id}/activate`, { token: owner.token });
-  expect(activated.status, JSON.stringify(activated.body)).toBe(200);
-  return { id, hookUrl: String(field(created.body, 'webhook', 'url')) };
+function activeWorkflow(body: Omit<WorkflowBody, 'name'>): Promise<{ id: number; hookUrl: string }> {
+  return system.createActiveWorkflow(owner.token, { name: 'enc', ...body });
 }
 
 async function completedExecution(workflowId: number): Promise<unknown> {
