@@ -27,15 +27,15 @@ export function startRecording(options: { directory: string; testFile: string; o
 }
 
 export function recordAnswer(method: string, url: string, status: number): void {
-  if (!directory) return;
   const parsed = new URL(url);
-  if (!appOrigins.has(parsed.origin)) return;
-  const answer: ObservedAnswer = {
-    method: method.toUpperCase(),
-    path: parsed.pathname,
-    status,
-    file: testFile,
-  };
+  recordRawAnswer(method, parsed.origin, parsed.pathname, status);
+}
+
+/** For requests sent byte for byte (the fuzz test): the path exactly as the app saw it, without its query. */
+export function recordRawAnswer(method: string, origin: string, rawPath: string, status: number): void {
+  if (!directory || !appOrigins.has(origin)) return;
+  const path = rawPath.split('?')[0] ?? rawPath;
+  const answer: ObservedAnswer = { method: method.toUpperCase(), path, status, file: testFile };
   mkdirSync(directory, { recursive: true });
   appendFileSync(join(directory, `${process.pid}-${threadId}.jsonl`), `${JSON.stringify(answer)}\n`);
 }
