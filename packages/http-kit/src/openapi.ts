@@ -77,10 +77,13 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   401: 'No valid bearer token: `unauthorized`.',
   403: 'Forbidden.',
   404: 'Not found, or not the caller’s: `not_found` (another user’s ids answer exactly like missing ones).',
+  408: 'The request took too long to arrive: `request_timeout` (answered before any route).',
   409: 'Conflict.',
   413: 'The body is larger than this route accepts.',
+  414: 'A path parameter is longer than the router accepts.',
   415: 'The body’s content type is not `application/json`.',
   422: 'The request is valid but cannot be carried out.',
+  431: 'The request line and headers exceed 16 KiB: `headers_too_large` (answered before any route).',
   429: 'Rate limited: `rate_limited`; `Retry-After` says when to try again.',
   500: 'An unexpected error: `internal_error` (logged with the request id).',
   503: 'A dependency is unavailable (`service_unavailable`, `key_provider_unavailable`); retrying later may succeed.',
@@ -104,15 +107,28 @@ export function problemResponses(...statuses: number[]): Record<number, ProblemR
   return Object.fromEntries(statuses.map((status) => [status, problemResponse(status)]));
 }
 
+/** Methods whose requests Fastify parses a body for (its JSON parser answers 400, 413 and 415). */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
 /**
  * Errors every route of a kind can answer, whatever its handler does, added to its declared responses:
- * 500 anywhere; 400 when a schema validates part of the request; 400, 413 and 415 when it reads a JSON
- * body (Fastify's parser); 401 when it declares bearer security (authenticate()).
+ * 500 anywhere, and 408 and 431 from the HTTP parser before any route (clientErrorHandler); 400 when a
+ * schema validates part of the request; 414 for a path parameter over the router's limit; 400, 413 and
+ * 415 for a method with a body, unless its schema's `consumes` says it reads any content type itself;
+ * 401 when it declares bearer security (authenticate()).
  */
-function impliedProblemStatuses(schema: FastifySchema & { security?: unknown }): number[] {
-  const statuses = [500];
+function impliedProblemStatuses(route: {
+  method: string | string[];
+  url: string;
+  schema: FastifySchema & { security?: unknown; consumes?: readonly string[] };
+}): number[] {
+  const { schema } = route;
+  const statuses = [408, 431, 500];
   if (schema.params || schema.querystring || schema.headers || schema.body) statuses.push(400);
-  if (schema.body) statuses.push(413, 415);
+  if (route.url.includes(':')) statuses.push(414);
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  const readsAnyContent = schema.consumes?.includes('*/*') ?? false;
+  if (methods.some((method) => BODY_METHODS.has(method)) && !readsAnyContent) statuses.push(400, 413, 415);
   if (Array.isArray(schema.security) && schema.security.length > 0) statuses.push(401);
   return statuses;
 }
@@ -178,7 +194,7 @@ export async function registerOpenApi(app: FastifyInstance, info: { title: strin
     const schema = route.schema;
     if (!schema || schema.hide) return;
     const responses = isRecord(schema.response) ? schema.response : {};
-    for (const status of impliedProblemStatuses(schema))
+    for (const status of impliedProblemStatuses({ method: route.method, url: route.url, schema }))
       if (!(status in responses)) responses[status] = problemResponse(status);
     schema.response = responses;
   });

@@ -43,6 +43,8 @@ export const gmailPushRoutes: FastifyPluginAsyncZod<GmailPushRouteDeps> = async 
       schema: {
         tags: ['push'],
         operationId: 'receiveGmailPush',
+        // Any content type: the route's own parser keeps the raw text (no 415).
+        consumes: ['*/*'],
         summary: 'Gmail notifications from a Cloud Pub/Sub push subscription',
         description:
           'Authenticated by the OIDC token Pub/Sub sends (`Authorization: Bearer …`, checked against ' +

@@ -50,6 +50,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
       schema: {
         tags: ['webhooks'],
         operationId: 'receiveWebhook',
+        // Any content type: the route's own parser keeps the raw text (no 415).
+        consumes: ['*/*'],
         summary: 'Starts a run of the workflow that owns the hook; answers once Temporal has the event',
         description:
           'Any content type; the raw body is kept for signature checks (Standard Webhooks, GitHub’s ' +
