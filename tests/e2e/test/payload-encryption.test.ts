@@ -207,13 +207,21 @@ describe('the raw history (Temporal CLI, no codec)', () => {
   });
 });
 
+/** Payloads sealed for `token`'s user by the codec endpoint: its payloads, or the problem. */
+async function encode(token: string, body: { payloads: ReturnType<typeof payloadsIn> }) {
+  const { data, error, response } = await system.client(token).POST('/codec/encode', { body });
+  return { status: response.status, body: data ?? error };
+}
+
 describe('the codec endpoint (Temporal UI codec server)', () => {
-  const decode = (token: string | undefined, payloads: unknown) =>
-    system.api('POST', '/codec/decode', {
-      token,
+  /** The codec's answer: its payloads, or the problem. */
+  const decode = async (token: string | undefined, payloads: ReturnType<typeof payloadsIn>) => {
+    const { data, error, response } = await system.client(token).POST('/codec/decode', {
       body: { payloads },
       headers: { 'x-namespace': system.launched.namespace },
     });
+    return { status: response.status, body: data ?? error };
+  };
 
   it("decodes a run's payloads for its owner and refuses anyone else", async () => {
     const payloads = payloadsIn(webhookRun.history);
@@ -255,16 +263,13 @@ describe('the codec endpoint (Temporal UI codec server)', () => {
   });
 
   it('encodes payloads bound to the caller', async () => {
-    const encoded = await system.api('POST', '/codec/encode', {
-      token: stranger.token,
-      body: {
-        payloads: [
-          {
-            metadata: { encoding: Buffer.from('json/plain').toString('base64') },
-            data: Buffer.from('{}').toString('base64'),
-          },
-        ],
-      },
+    const encoded = await encode(stranger.token, {
+      payloads: [
+        {
+          metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+          data: Buffer.from('{}').toString('base64'),
+        },
+      ],
     });
     expect(encoded.status).toBe(200);
     const [sealed] = listOf(encoded.body, 'payloads');
@@ -331,16 +336,13 @@ describe('a run started without the key', () => {
 
   it("sealed by another user through the codec endpoint, is refused in the owner's run", async () => {
     const runInput = await forgedInput('/forged-by-stranger');
-    const encoded = await system.api('POST', '/codec/encode', {
-      token: stranger.token,
-      body: {
-        payloads: [
-          {
-            metadata: { encoding: Buffer.from('json/plain').toString('base64') },
-            data: Buffer.from(JSON.stringify(runInput)).toString('base64'),
-          },
-        ],
-      },
+    const encoded = await encode(stranger.token, {
+      payloads: [
+        {
+          metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+          data: Buffer.from(JSON.stringify(runInput)).toString('base64'),
+        },
+      ],
     });
     expect(encoded.status).toBe(200);
     const [sealed] = payloadsIn(JSON.stringify(encoded.body));
