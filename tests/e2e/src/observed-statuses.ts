@@ -40,12 +40,20 @@ export function recordRawAnswer(method: string, origin: string, rawPath: string,
   appendFileSync(join(directory, `${process.pid}-${threadId}.jsonl`), `${JSON.stringify(answer)}\n`);
 }
 
-/** `fetch` that records what an app answered; for the typed client. */
-export const recordingFetch = async (input: Request): Promise<Response> => {
-  const response = await fetch(input);
-  recordAnswer(input.method, input.url, response.status);
-  return response;
-};
+/**
+ * Wraps the global `fetch` of a test worker so that every answer an app gives it is recorded, whoever
+ * sent the request (the typed client, the `http` helper, a test's own call). Installed by the setup file.
+ */
+export function installFetchRecorder(): void {
+  const original = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    const response = await original(input, init);
+    const request = input instanceof Request ? input : undefined;
+    const url = request ? request.url : input instanceof URL ? input.href : String(input);
+    recordAnswer(init?.method ?? request?.method ?? 'GET', url, response.status);
+    return response;
+  };
+}
 
 export function readObservedAnswers(directoryPath: string): ObservedAnswer[] {
   let names: string[];

@@ -1,7 +1,6 @@
 import { createApiClient } from '@autoflow/client';
 import { freePort, type ManagedProcess, spawnApp, waitUntilReady } from '@autoflow/local-stack';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { recordingFetch } from '../src/observed-statuses.js';
 import { System } from '../src/system.js';
 
 // The login limits keep their defaults (10 attempts per account and 15 minutes); registration per
@@ -51,7 +50,7 @@ async function post(
   body: { email: string; password: string },
   headers: Record<string, string> = {},
 ) {
-  const client = createApiClient({ baseUrl, headers, fetch: recordingFetch });
+  const client = createApiClient({ baseUrl, headers });
   const { error, response } =
     path === '/api/auth/login' ? await client.POST(path, { body }) : await client.POST(path, { body });
   return {
