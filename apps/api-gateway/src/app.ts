@@ -1,3 +1,4 @@
+import { readOpenApiDocument } from '@autoflow/client';
 import {
   registerCors,
   registerHealthRoutes,
@@ -5,6 +6,7 @@ import {
   registerProblemHandlers,
 } from '@autoflow/http-kit';
 import { codecServerRoutes } from '@autoflow/temporal-codec';
+import apiReference from '@scalar/fastify-api-reference';
 import fp from 'fastify-plugin';
 import type { ApiGatewayDeps } from './deps.js';
 import { authRoutes } from './routes/auth.js';
@@ -25,6 +27,19 @@ export const apiGateway = fp<ApiGatewayDeps>(
     registerProblemHandlers(app);
     await registerCors(app, { allowedOrigins: deps.corsAllowedOrigins ?? new Set(), pathPrefix: '/api/' });
     registerHealthRoutes(app, deps.readiness);
+    // The reference of every public route (all apps: the committed, merged document), served offline:
+    // the plugin embeds its script, and no font or CDN is fetched.
+    const mergedDocument = readOpenApiDocument();
+    await app.register(apiReference, {
+      routePrefix: '/docs',
+      configuration: {
+        content: () => mergedDocument,
+        pageTitle: 'autoflow API',
+        withDefaultFonts: false,
+        hideClientButton: true,
+        telemetry: false,
+      },
+    });
     await deps.rateLimits.register(app);
     await app.register(authRoutes, deps);
     await app.register(catalogRoutes, deps);

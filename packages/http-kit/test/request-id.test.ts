@@ -63,7 +63,7 @@ describe('request ids', () => {
   });
 
   it('is declared on every response in the OpenAPI document', async () => {
-    const document = JSON.stringify((await app.inject({ url: '/docs' })).json());
+    const document = JSON.stringify((await app.inject({ url: '/openapi.json' })).json());
     expect(document).toContain('"x-request-id":{"$ref":"#/components/headers/RequestId"}');
     expect(document).toContain('"RequestId":{"description"');
   });

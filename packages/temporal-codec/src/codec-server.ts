@@ -1,5 +1,5 @@
 import type { Keyring } from '@autoflow/crypto';
-import { authenticate, ProblemError, type TokenService } from '@autoflow/http-kit';
+import { authenticate, ProblemError, problemResponse, type TokenService } from '@autoflow/http-kit';
 import type { Payload } from '@temporalio/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -25,13 +25,8 @@ const payloadSchema = z.object({
   metadata: z.record(z.string().max(256), base64).optional(),
   data: base64.optional(),
 });
-const payloadsSchema = z.object({ payloads: z.array(payloadSchema).max(1_000) });
-const problemSchema = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number(),
-  detail: z.string(),
-  code: z.string(),
+const payloadsSchema = z.object({ payloads: z.array(payloadSchema).max(1_000) }).meta({
+  examples: [{ payloads: [{ metadata: { encoding: 'YmluYXJ5L2VuY3J5cHRlZA==' }, data: 'AAECAwQ=' }] }],
 });
 
 type JsonPayload = z.infer<typeof payloadSchema>;
@@ -91,7 +86,13 @@ export const codecServerRoutes: FastifyPluginAsyncZod<CodecServerOptions> = asyn
     tags: ['codec'],
     security: [{ bearer: [] }],
     body: payloadsSchema,
-    response: { 200: payloadsSchema, 400: problemSchema, 401: problemSchema, 403: problemSchema },
+    response: {
+      200: payloadsSchema,
+      403: problemResponse(
+        403,
+        'A payload of another user or of the system, or one that does not open: `codec_forbidden`.',
+      ),
+    },
   };
 
   app.post(
@@ -100,6 +101,8 @@ export const codecServerRoutes: FastifyPluginAsyncZod<CodecServerOptions> = asyn
       bodyLimit: MAX_REQUEST_BYTES,
       schema: {
         ...schema,
+        operationId: 'codecDecode',
+        summary: 'Decodes the caller’s own Temporal payloads (the Temporal UI’s codec server)',
         description:
           "Temporal UI codec server: decodes the caller's own run payloads; any payload of another user or of the system answers 403.",
       },
@@ -127,6 +130,8 @@ export const codecServerRoutes: FastifyPluginAsyncZod<CodecServerOptions> = asyn
       bodyLimit: MAX_REQUEST_BYTES,
       schema: {
         ...schema,
+        operationId: 'codecEncode',
+        summary: 'Encrypts Temporal payloads bound to the caller (the Temporal UI’s codec server)',
         description:
           "Temporal UI codec server: encrypts payloads bound to the caller (a worker refuses them in another user's run).",
       },

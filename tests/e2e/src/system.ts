@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type ApiClient, createApiClient, type operations } from '@autoflow/client';
 import { Keyring } from '@autoflow/crypto';
 import {
   type AppName,
@@ -14,7 +15,14 @@ import {
 import { encryptedDataConverter } from '@autoflow/temporal-codec';
 import type { ConnectionOptions, DataConverter } from '@temporalio/client';
 import postgres from 'postgres';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
+import { startRecording } from './observed-statuses.js';
+
+/** Shapes of the API's answers, from the committed OpenAPI document. */
+export type Execution = operations['getExecution']['responses'][200]['content']['application/json'];
+export type Workflow = operations['getWorkflow']['responses'][200]['content']['application/json'];
+export type WorkflowBody = operations['createWorkflow']['requestBody']['content']['application/json'];
+type ExecutionPage = operations['listWorkflowExecutions']['responses'][200]['content']['application/json'];
 
 export interface ApiResponse {
   status: number;
@@ -126,6 +134,17 @@ export class System {
     return this.#proxy.origin;
   }
 
+  /**
+   * The typed client (@autoflow/client) on an app's origin, as `token`'s user when given: paths, bodies
+   * and answers are checked against the committed OpenAPI document at compile time.
+   */
+  client(token?: string, app: 'api-gateway' | 'oauth-service' | 'trigger-ingest' = 'api-gateway'): ApiClient {
+    return createApiClient({
+      baseUrl: this.url(app, '/'),
+      ...(token ? { token } : {}),
+    });
+  }
+
   async start(): Promise<void> {
     // The apps show the proxy's URLs, so its port is chosen before they start.
     this.#proxyPort = this.options.proxy ? await freePort() : undefined;
@@ -164,6 +183,18 @@ export class System {
         onOutput: (line) => this.logLines.push(`proxy ${line}`),
       });
     }
+    const launched = this.#launched;
+    startRecording({
+      directory: inject('observedStatusesDir'),
+      testFile: expect.getState().testPath ?? 'unknown test file',
+      // Answers through the proxy are checked against the document too.
+      origins: [
+        ...(['api-gateway', 'oauth-service', 'trigger-ingest'] as const).map(
+          (app) => new URL(launched.url(app, '/')).origin,
+        ),
+        ...(this.#proxy ? [this.#proxy.origin] : []),
+      ],
+    });
   }
 
   startApp(name: AppName) {
@@ -217,14 +248,11 @@ export class System {
   async signUp(
     email = `user-${randomBytes(4).toString('hex')}@example.com`,
   ): Promise<{ token: string; userId: number }> {
-    const response = await this.api('POST', '/api/auth/register', {
+    const { data, error } = await this.client().POST('/api/auth/register', {
       body: { email, password: 'correct horse battery' },
     });
-    if (response.status !== 201) throw new Error(`register failed: ${JSON.stringify(response.body)}`);
-    return {
-      token: String(field(response.body, 'token')),
-      userId: Number(field(response.body, 'user', 'id')),
-    };
+    if (!data) throw new Error(`register failed: ${JSON.stringify(error)}`);
+    return { token: data.token, userId: data.user.id };
   }
 
   /**
@@ -238,28 +266,33 @@ export class System {
     redirectUrl: string;
     credentialId?: number;
   }): Promise<number> {
-    const query = new URLSearchParams({ provider: options.provider, redirectUrl: options.redirectUrl });
-    if (options.credentialId !== undefined) query.set('credentialId', String(options.credentialId));
-    const begin = await http('GET', this.url('oauth-service', `/api/oauth2-credential/auth?${query}`), {
-      token: options.token,
+    const oauth = this.client(options.token, 'oauth-service');
+    const begin = await oauth.GET('/api/oauth2-credential/auth', {
+      params: {
+        query: {
+          provider: options.provider,
+          redirectUrl: options.redirectUrl,
+          ...(options.credentialId !== undefined ? { credentialId: options.credentialId } : {}),
+        },
+      },
       headers: { accept: 'application/json' },
     });
-    if (begin.status !== 200)
-      throw new Error(`/auth answered ${begin.status}: ${JSON.stringify(begin.body)}`);
-    const consent = await fetch(String(field(begin.body, 'authorizationUrl')), { redirect: 'manual' });
-    const callback = await fetch(consent.headers.get('location') ?? '', { redirect: 'manual' });
+    if (!begin.data)
+      throw new Error(`/auth answered ${begin.response.status}: ${JSON.stringify(begin.error)}`);
+    const consent = await fetch(begin.data.authorizationUrl, { redirect: 'manual' });
+    const callbackUrl = consent.headers.get('location') ?? '';
+    const callback = await fetch(callbackUrl, { redirect: 'manual' });
     const landing = new URL(callback.headers.get('location') ?? '');
     if (landing.searchParams.get('status') !== 'pending')
       throw new Error(
         `the callback sent the browser to ${landing.pathname}?status=${landing.searchParams.get('status')}`,
       );
-    const completed = await http('POST', this.url('oauth-service', '/api/oauth2-credential/complete'), {
-      token: options.token,
-      body: { handle: landing.searchParams.get('handle') },
+    const completed = await oauth.POST('/api/oauth2-credential/complete', {
+      body: { handle: landing.searchParams.get('handle') ?? '' },
     });
-    if (completed.status !== 200)
-      throw new Error(`/complete answered ${completed.status}: ${JSON.stringify(completed.body)}`);
-    return Number(field(completed.body, 'credentialId'));
+    if (!completed.data)
+      throw new Error(`/complete answered ${completed.response.status}: ${JSON.stringify(completed.error)}`);
+    return completed.data.credentialId;
   }
 
   /** A connected credential without the OAuth flow (oauth.test.ts tests the flow itself). */
@@ -267,17 +300,71 @@ export class System {
     return this.launched.insertConnectedCredential(this.sql, { userId, provider, accessToken });
   }
 
+  /** Creates a workflow as `token`'s user; throws with the problem when it is refused. */
+  async createWorkflow(token: string, body: WorkflowBody): Promise<Workflow> {
+    const { data, error, response } = await this.client(token).POST('/api/workflows', { body });
+    if (!data) throw new Error(`creating a workflow answered ${response.status}: ${JSON.stringify(error)}`);
+    return data;
+  }
+
+  /** Activates a workflow as `token`'s user; throws with the problem when it is refused. */
+  async activate(token: string, workflowId: number): Promise<Workflow> {
+    const { data, error, response } = await this.client(token).POST('/api/workflows/{id}/activate', {
+      params: { path: { id: workflowId } },
+    });
+    if (!data) throw new Error(`activating answered ${response.status}: ${JSON.stringify(error)}`);
+    return data;
+  }
+
+  /** Creates and activates a workflow; `hookUrl` is its webhook URL ('' for other triggers). */
+  async createActiveWorkflow(token: string, body: WorkflowBody): Promise<{ id: number; hookUrl: string }> {
+    const created = await this.createWorkflow(token, body);
+    await this.activate(token, created.id);
+    return { id: created.id, hookUrl: created.webhook?.url ?? '' };
+  }
+
+  /** Runs a workflow now with `payload` for its trigger; throws with the problem when it is refused. */
+  async runWorkflow(
+    token: string,
+    workflowId: number,
+    payload?: unknown,
+  ): Promise<{ executionId: number; temporalWorkflowId: string }> {
+    const { data, error, response } = await this.client(token).POST('/api/workflows/{id}/run', {
+      params: { path: { id: workflowId } },
+      body: payload === undefined ? {} : { payload },
+    });
+    if (!data) throw new Error(`running answered ${response.status}: ${JSON.stringify(error)}`);
+    return data;
+  }
+
+  /** One execution as its owner sees it; throws with the problem when it cannot be read. */
+  async execution(token: string, executionId: number): Promise<Execution> {
+    const { data, error, response } = await this.client(token).GET('/api/executions/{id}', {
+      params: { path: { id: executionId } },
+    });
+    if (!data)
+      throw new Error(
+        `reading execution ${executionId} answered ${response.status}: ${JSON.stringify(error)}`,
+      );
+    return data;
+  }
+
   /** Every execution of a workflow, through the API (following cursors). */
-  async executions(token: string, workflowId: number): Promise<unknown[]> {
-    const all: unknown[] = [];
-    let cursor: unknown = null;
-    do {
-      const query = cursor ? `?limit=100&cursor=${String(cursor)}` : '?limit=100';
-      const response = await this.api('GET', `/api/workflows/${workflowId}/executions${query}`, { token });
-      if (response.status !== 200) throw new Error(`listing executions failed: ${response.status}`);
-      all.push(...listOf(response.body));
-      cursor = field(response.body, 'nextCursor');
-    } while (cursor);
-    return all;
+  async executions(token: string, workflowId: number): Promise<Execution[]> {
+    const client = this.client(token);
+    const page = async (cursor: string | undefined): Promise<ExecutionPage> => {
+      const { data, response } = await client.GET('/api/workflows/{id}/executions', {
+        params: { path: { id: workflowId }, query: { limit: 100, ...(cursor ? { cursor } : {}) } },
+      });
+      if (!data) throw new Error(`listing executions failed: ${response.status}`);
+      return data;
+    };
+    const all: Execution[] = [];
+    for (let next: string | undefined; ; ) {
+      const { items, nextCursor } = await page(next);
+      all.push(...items);
+      if (!nextCursor) return all;
+      next = nextCursor;
+    }
   }
 }

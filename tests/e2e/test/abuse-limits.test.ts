@@ -1,6 +1,7 @@
+import { createApiClient } from '@autoflow/client';
 import { freePort, type ManagedProcess, spawnApp, waitUntilReady } from '@autoflow/local-stack';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { field, System } from '../src/system.js';
+import { System } from '../src/system.js';
 
 // The login limits keep their defaults (10 attempts per account and 15 minutes); registration per
 // address is lowered so that its test stays short.
@@ -42,16 +43,19 @@ interface Answer {
   retryAfter: string | null;
 }
 
-async function post(baseUrl: string, path: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  const parsed: unknown = await response.json().catch(() => null);
+/** Logs in or registers through the typed client against one replica's origin. */
+async function post(
+  baseUrl: string,
+  path: '/api/auth/login' | '/api/auth/register',
+  body: { email: string; password: string },
+  headers: Record<string, string> = {},
+) {
+  const client = createApiClient({ baseUrl, headers });
+  const { error, response } =
+    path === '/api/auth/login' ? await client.POST(path, { body }) : await client.POST(path, { body });
   return {
     status: response.status,
-    code: field(parsed, 'code'),
+    code: error?.code,
     contentType: response.headers.get('content-type') ?? '',
     retryAfter: response.headers.get('retry-after'),
   } satisfies Answer;

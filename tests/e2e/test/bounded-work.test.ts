@@ -34,19 +34,11 @@ afterAll(async () => {
 
 /** A webhook → HTTP workflow, activated; returns its id and hook URL. */
 async function webhookToHttp(url: string, body: unknown): Promise<{ id: number; hookUrl: string }> {
-  const created = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: `to ${url}`,
-      trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
-      action: { serviceProvider: 'http', actionId: 'request', config: { method: 'POST', url, body } },
-    },
+  return system.createActiveWorkflow(token, {
+    name: `to ${url}`,
+    trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
+    action: { serviceProvider: 'http', actionId: 'request', config: { method: 'POST', url, body } },
   });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const id = Number(field(created.body, 'id'));
-  const activated = await system.api('POST', `/api/workflows/${id}/activate`, { token });
-  expect(activated.status).toBe(200);
-  return { id, hookUrl: String(field(created.body, 'webhook', 'url')) };
 }
 
 /** The closed run's failure, as Temporal reports it (the run's own message and its cause's). */
@@ -176,8 +168,10 @@ describe('a workflow deleted while its run is in flight', () => {
     await waitFor('the slow request at the sink', async () =>
       sink.forPath('/slow').some((request) => field(request.body, 'n') === 1) ? true : undefined,
     );
-    const deleted = await system.api('DELETE', `/api/workflows/${workflow.id}`, { token });
-    expect(deleted.status).toBe(204);
+    const deleted = await system
+      .client(token)
+      .DELETE('/api/workflows/{id}', { params: { path: { id: workflow.id } } });
+    expect(deleted.response.status).toBe(204);
 
     const run = await closedRun(runId);
     console.info(`deleted mid-action: ${run.status}: ${run.messages}`);
@@ -199,8 +193,10 @@ describe('a workflow deleted while its run is in flight', () => {
       headers: { 'webhook-id': 'late-1' },
     });
     expect(answer.status).toBe(202);
-    const deleted = await system.api('DELETE', `/api/workflows/${workflow.id}`, { token });
-    expect(deleted.status).toBe(204);
+    const deleted = await system
+      .client(token)
+      .DELETE('/api/workflows/{id}', { params: { path: { id: workflow.id } } });
+    expect(deleted.response.status).toBe(204);
     await system.startApp('worker');
 
     const run = await closedRun(runId, 30_000);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { FakeOAuthServer } from '@autoflow/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, http, listOf, System } from '../src/system.js';
+import { field, http, System } from '../src/system.js';
 
 // Issue 12, part 1 (RFC 9700 §4.7, the "connect CSRF"): the callback no longer completes a flow. It
 // parks the code and sends the browser to the frontend with a one-time handle; only the user who
@@ -83,7 +83,7 @@ function codeRedemptions(code: string): number {
 }
 
 async function credentialsOf(token: string): Promise<unknown[]> {
-  return listOf((await system.api('GET', '/api/credentials', { token })).body);
+  return (await system.client(token).GET('/api/credentials')).data?.items ?? [];
 }
 
 describe('the connect CSRF (RFC 9700 §4.7)', () => {
@@ -233,7 +233,7 @@ describe('the connect CSRF (RFC 9700 §4.7)', () => {
   });
 
   it('documents the flow in the OpenAPI document', async () => {
-    const docs = await http('GET', oauthUrl('/docs'));
+    const docs = await http('GET', oauthUrl('/openapi.json'));
     const callback = field(docs.body, 'paths', '/api/oauth2-credential/callback', 'get', 'responses');
     expect(Object.keys(typeof callback === 'object' && callback !== null ? callback : {})).toContain('302');
     const completion = field(docs.body, 'paths', '/api/oauth2-credential/complete', 'post', 'responses');

@@ -18,21 +18,16 @@ afterAll(async () => {
 
 /** A webhook → HTTP workflow whose target is `path` at the sink; returns its id and hook URL. */
 async function webhookToSink(token: string, path: string): Promise<{ workflowId: number; hookUrl: string }> {
-  const created = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: `drain ${path}`,
-      trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
-      action: {
-        serviceProvider: 'http',
-        actionId: 'request',
-        config: { url: `${sink.baseUrl}${path}`, body: '{{trigger.body}}' },
-      },
+  const { id: workflowId, hookUrl } = await system.createActiveWorkflow(token, {
+    name: `drain ${path}`,
+    trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
+    action: {
+      serviceProvider: 'http',
+      actionId: 'request',
+      config: { url: `${sink.baseUrl}${path}`, body: '{{trigger.body}}' },
     },
   });
-  const workflowId = Number(field(created.body, 'id'));
-  await system.api('POST', `/api/workflows/${workflowId}/activate`, { token });
-  return { workflowId, hookUrl: String(field(created.body, 'webhook', 'url')) };
+  return { workflowId, hookUrl };
 }
 
 // History events that mean an action was cut off or tried again.

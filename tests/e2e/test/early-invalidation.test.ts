@@ -1,6 +1,6 @@
 import { FakeGmail, FakeOAuthServer, FakePubSubPush, FakeSlack, Sink } from '@autoflow/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, http, listOf, System, waitFor } from '../src/system.js';
+import { field, System, type WorkflowBody, waitFor } from '../src/system.js';
 
 // Issue 12, part 2: the provider drops an access token before its stored expiry. A 401 to a token we
 // believed valid causes one refresh under the credential's row lock and one retry; a refused refresh
@@ -65,21 +65,20 @@ async function connect(): Promise<{ credentialId: number; accessToken: string; r
 }
 
 async function statusOf(credentialId: number): Promise<unknown> {
-  const listed = await system.api('GET', '/api/credentials', { token });
-  const credential = listOf(listed.body).find((item) => field(item, 'id') === credentialId);
-  return field(credential, 'status');
+  const listed = await system.client(token).GET('/api/credentials');
+  return listed.data?.items.find((item) => item.id === credentialId)?.status;
 }
 
 async function testCredential(credentialId: number): Promise<unknown> {
-  const response = await system.api('POST', `/api/credentials/${credentialId}/test`, { token });
+  const { data, response } = await system
+    .client(token)
+    .POST('/api/credentials/{id}/test', { params: { path: { id: credentialId } } });
   expect(response.status).toBe(200);
-  return response.body;
+  return data;
 }
 
-async function createWorkflow(body: Record<string, unknown>): Promise<number> {
-  const created = await system.api('POST', '/api/workflows', { token, body: { name: 'early', ...body } });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  return Number(field(created.body, 'id'));
+async function createWorkflow(body: Omit<WorkflowBody, 'name'>): Promise<number> {
+  return (await system.createWorkflow(token, { name: 'early', ...body })).id;
 }
 
 /** A manual workflow calling the OAuth-protected sink path with the credential's token. */
@@ -99,10 +98,12 @@ function protectedCallWorkflow(credentialId: number): Promise<number> {
 async function runAll(workflowId: number, count: number, total = count): Promise<unknown[]> {
   const started = await Promise.all(
     Array.from({ length: count }, () =>
-      system.api('POST', `/api/workflows/${workflowId}/run`, { token, body: {} }),
+      system
+        .client(token)
+        .POST('/api/workflows/{id}/run', { params: { path: { id: workflowId } }, body: {} }),
     ),
   );
-  for (const answer of started) expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+  for (const answer of started) expect(answer.response.status, JSON.stringify(answer.error)).toBe(202);
   return waitFor(`${total} finished runs`, async () => {
     const all = await system.executions(token, workflowId);
     return all.length === total && all.every((execution) => field(execution, 'status') !== 'running')
@@ -235,8 +236,7 @@ describe('the Gmail mailbox listener after the provider invalidated the token', 
         config: { url: `${sink.baseUrl}/ok-listener`, body: { mail: '{{trigger.id}}' } },
       },
     });
-    const activated = await system.api('POST', `/api/workflows/${workflowId}/activate`, { token });
-    expect(activated.status, JSON.stringify(activated.body)).toBe(200);
+    await system.activate(token, workflowId);
     await waitFor('the listener record', async () => {
       const rows = await system.sql`select 1 from trigger_listeners where credential_id = ${credentialId}
         and watched_at is not null`;

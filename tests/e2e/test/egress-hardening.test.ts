@@ -1,7 +1,7 @@
 import { Sink } from '@autoflow/fakes';
 import { freePort, spawnApp } from '@autoflow/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, http, System, waitFor } from '../src/system.js';
+import { field, http, System, type WorkflowBody, waitFor } from '../src/system.js';
 
 // Issue 11, item 1: a template cannot move a URL to another host, and a credential's token goes only
 // to its provider's hosts or to hosts the workflow's owner listed. The "attacker" is a second local
@@ -27,7 +27,7 @@ afterAll(async () => {
   await Promise.all([sink.stop(), attacker.stop()]);
 });
 
-function webhookToHttp(config: Record<string, unknown>, credentialsId?: number) {
+function webhookToHttp(config: Record<string, unknown>, credentialsId?: number): WorkflowBody {
   return {
     name: `egress ${Math.random().toString(36).slice(2, 8)}`,
     trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
@@ -40,16 +40,14 @@ function webhookToHttp(config: Record<string, unknown>, credentialsId?: number) 
   };
 }
 
-async function create(body: unknown) {
-  return system.api('POST', '/api/workflows', { token, body });
+/** The answer to creating a workflow: the workflow, or the problem. */
+async function create(body: WorkflowBody): Promise<{ status: number; body: unknown }> {
+  const { data, error, response } = await system.client(token).POST('/api/workflows', { body });
+  return { status: response.status, body: data ?? error };
 }
 
-async function createActive(body: unknown): Promise<{ id: number; hookUrl: string }> {
-  const response = await create(body);
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  const id = Number(field(response.body, 'id'));
-  expect((await system.api('POST', `/api/workflows/${id}/activate`, { token })).status).toBe(200);
-  return { id, hookUrl: String(field(response.body, 'webhook', 'url')) };
+function createActive(body: WorkflowBody): Promise<{ id: number; hookUrl: string }> {
+  return system.createActiveWorkflow(token, body);
 }
 
 /** Writes a workflow's action config straight into Postgres, as if the API's checks were bypassed. */

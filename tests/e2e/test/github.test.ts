@@ -71,27 +71,23 @@ function delivery(secret: string, event: string, id: string, payload: unknown, s
 
 it('runs on signed issue deliveries once each, refuses bad signatures and ignores events it did not choose', async () => {
   const { token } = await system.signUp();
-  const created = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: 'issues to the sink',
-      trigger: { serviceProvider: 'github', triggerId: 'event', config: { events: ['issues'] } },
-      action: {
-        serviceProvider: 'http',
-        actionId: 'request',
-        config: {
-          url: `${sink.baseUrl}/github`,
-          body: { repo: '{{trigger.repository}}', title: '{{trigger.payload.issue.title}}' },
-        },
+  const created = await system.createWorkflow(token, {
+    name: 'issues to the sink',
+    trigger: { serviceProvider: 'github', triggerId: 'event', config: { events: ['issues'] } },
+    action: {
+      serviceProvider: 'http',
+      actionId: 'request',
+      config: {
+        url: `${sink.baseUrl}/github`,
+        body: { repo: '{{trigger.repository}}', title: '{{trigger.payload.issue.title}}' },
       },
     },
   });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const workflowId = Number(field(created.body, 'id'));
-  const hookUrl = String(field(created.body, 'webhook', 'url'));
-  const secret = String(field(created.body, 'webhook', 'secret'));
+  const workflowId = created.id;
+  const hookUrl = String(created.webhook?.url);
+  const secret = String(created.webhook?.secret);
   expect(secret).toMatch(/^whsec_/);
-  await system.api('POST', `/api/workflows/${workflowId}/activate`, { token });
+  await system.activate(token, workflowId);
 
   const opened = {
     action: 'opened',
@@ -126,29 +122,20 @@ it('runs on signed issue deliveries once each, refuses bad signatures and ignore
 it('creates an issue as the connected account, after waiting out a rate limit', async () => {
   const { token, userId } = await system.signUp();
   const credentialId = await system.insertConnectedCredential(userId, 'github', 'gho_test_token');
-  const created = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: 'file an issue',
-      trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
-      action: {
-        serviceProvider: 'github',
-        actionId: 'create-issue',
-        config: { owner: 'octo', repo: 'hello', title: 'Report: {{trigger.payload.what}}', labels: ['bot'] },
-        credentialsId: credentialId,
-      },
+  const created = await system.createWorkflow(token, {
+    name: 'file an issue',
+    trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+    action: {
+      serviceProvider: 'github',
+      actionId: 'create-issue',
+      config: { owner: 'octo', repo: 'hello', title: 'Report: {{trigger.payload.what}}', labels: ['bot'] },
+      credentialsId: credentialId,
     },
   });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const run = await system.api('POST', `/api/workflows/${String(field(created.body, 'id'))}/run`, {
-    token,
-    body: { payload: { what: 'disk full' } },
-  });
+  const run = await system.runWorkflow(token, created.id, { what: 'disk full' });
   const execution = await waitFor('the issue to be created', async () => {
-    const response = await system.api('GET', `/api/executions/${String(field(run.body, 'executionId'))}`, {
-      token,
-    });
-    return field(response.body, 'status') === 'running' ? undefined : response.body;
+    const current = await system.execution(token, run.executionId);
+    return current.status === 'running' ? undefined : current;
   });
   expect(field(execution, 'status')).toBe('completed');
   expect(field(execution, 'actionResult')).toEqual({
@@ -162,24 +149,20 @@ it('creates an issue as the connected account, after waiting out a rate limit', 
 
 it('treats a captured delivery replayed under a new X-GitHub-Delivery as a duplicate, and never logs the hook id', async () => {
   const { token } = await system.signUp();
-  const created = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: 'replayed issues',
-      trigger: { serviceProvider: 'github', triggerId: 'event', config: { events: ['issues'] } },
-      action: {
-        serviceProvider: 'http',
-        actionId: 'request',
-        config: { url: `${sink.baseUrl}/replayed`, body: { title: '{{trigger.payload.issue.title}}' } },
-      },
+  const created = await system.createWorkflow(token, {
+    name: 'replayed issues',
+    trigger: { serviceProvider: 'github', triggerId: 'event', config: { events: ['issues'] } },
+    action: {
+      serviceProvider: 'http',
+      actionId: 'request',
+      config: { url: `${sink.baseUrl}/replayed`, body: { title: '{{trigger.payload.issue.title}}' } },
     },
   });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const workflowId = Number(field(created.body, 'id'));
-  const hookUrl = String(field(created.body, 'webhook', 'url'));
+  const workflowId = created.id;
+  const hookUrl = String(created.webhook?.url);
   const hookId = hookUrl.slice(hookUrl.lastIndexOf('/') + 1);
-  const secret = String(field(created.body, 'webhook', 'secret'));
-  await system.api('POST', `/api/workflows/${workflowId}/activate`, { token });
+  const secret = String(created.webhook?.secret);
+  await system.activate(token, workflowId);
 
   const opened = { action: 'opened', issue: { title: 'Replay me' }, repository: { full_name: 'octo/hello' } };
   const original = delivery(secret, 'issues', 'r-1', opened);

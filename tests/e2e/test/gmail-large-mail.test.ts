@@ -56,31 +56,25 @@ describe('one mail never holds up its mailbox', () => {
     gmail.grant(accessToken, address);
     const credentialId = await system.insertConnectedCredential(userId, 'gmail', accessToken);
 
-    const created = await system.api('POST', '/api/workflows', {
-      token,
-      body: {
-        name: 'forward everything',
-        trigger: {
-          serviceProvider: 'gmail',
-          triggerId: 'receive-email',
-          config: {},
-          credentialsId: credentialId,
+    const { id: workflowId } = await system.createActiveWorkflow(token, {
+      name: 'forward everything',
+      trigger: {
+        serviceProvider: 'gmail',
+        triggerId: 'receive-email',
+        config: {},
+        credentialsId: credentialId,
+      },
+      action: {
+        serviceProvider: 'gmail',
+        actionId: 'send-email',
+        config: {
+          to: 'personal@gmail.com',
+          subject: 'Fwd: {{trigger.subject}}',
+          body: '{{trigger.textBody}}',
         },
-        action: {
-          serviceProvider: 'gmail',
-          actionId: 'send-email',
-          config: {
-            to: 'personal@gmail.com',
-            subject: 'Fwd: {{trigger.subject}}',
-            body: '{{trigger.textBody}}',
-          },
-          credentialsId: credentialId,
-        },
+        credentialsId: credentialId,
       },
     });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const workflowId = Number(field(created.body, 'id'));
-    expect((await system.api('POST', `/api/workflows/${workflowId}/activate`, { token })).status).toBe(200);
     await waitFor('the watch', async () =>
       gmail.watchCalls.some((call) => call.address === address) ? true : undefined,
     );
@@ -157,11 +151,7 @@ describe('one mail never holds up its mailbox', () => {
     });
     const ids: number[] = [];
     for (const body of [forward('works', 'kept@gmail.com'), forward('uninstalled', 'never@gmail.com')]) {
-      const created = await system.api('POST', '/api/workflows', { token, body });
-      expect(created.status, JSON.stringify(created.body)).toBe(201);
-      const id = Number(field(created.body, 'id'));
-      expect((await system.api('POST', `/api/workflows/${id}/activate`, { token })).status).toBe(200);
-      ids.push(id);
+      ids.push((await system.createActiveWorkflow(token, body)).id);
     }
     const [working, broken] = ids;
     // Its action's provider was uninstalled after the workflow was saved: no run of it can start.

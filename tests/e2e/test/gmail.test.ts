@@ -4,7 +4,7 @@ import { freePort, spawnApp, waitUntilReady } from '@autoflow/local-stack';
 import { gmailMailboxWorkflowId } from '@autoflow/workflow-contracts';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { field, http, System, waitFor } from '../src/system.js';
+import { field, System, type WorkflowBody, waitFor } from '../src/system.js';
 
 // Gmail end to end, four apps as processes: Google's OAuth, the Gmail API and Pub/Sub push delivery
 // are local fakes speaking their wire formats; Postgres and Temporal are real.
@@ -77,21 +77,17 @@ async function connectedMailbox(firstHistoryId?: bigint): Promise<{ address: str
   return { address, credentialId: await system.insertConnectedCredential(userId, 'gmail', accessToken) };
 }
 
-async function createWorkflow(body: Record<string, unknown>): Promise<number> {
-  const created = await system.api('POST', '/api/workflows', { token, body: { name: 'gmail', ...body } });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  return Number(field(created.body, 'id'));
+async function createWorkflow(body: Omit<WorkflowBody, 'name'> & { name?: string }): Promise<number> {
+  return (await system.createWorkflow(token, { name: 'gmail', ...body })).id;
 }
 
 async function setActive(workflowId: number, active: boolean): Promise<void> {
-  const answer = await system.api(
-    'POST',
-    `/api/workflows/${workflowId}/${active ? 'activate' : 'deactivate'}`,
-    {
-      token,
-    },
-  );
-  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  const client = system.client(token);
+  const byId = { params: { path: { id: workflowId } } };
+  const answer = active
+    ? await client.POST('/api/workflows/{id}/activate', byId)
+    : await client.POST('/api/workflows/{id}/deactivate', byId);
+  expect(answer.response.status, JSON.stringify(answer.error)).toBe(200);
 }
 
 /** A workflow that posts every matching mail's id to the sink: one request per run. */
@@ -514,8 +510,7 @@ describe('the actions', () => {
         credentialsId: credentialId,
       },
     });
-    const run = await system.api('POST', `/api/workflows/${workflowId}/run`, { token, body: {} });
-    expect(run.status).toBe(202);
+    await system.runWorkflow(token, workflowId);
     const [execution] = await completedExecutions(workflowId, 1);
     const emails = field(execution, 'actionResult', 'emails');
     expect(Array.isArray(emails) ? emails.map((email) => field(email, 'subject')) : []).toEqual([
@@ -528,19 +523,18 @@ describe('the actions', () => {
   });
 
   it('refuses a Gmail trigger without its account, or with another provider’s', async () => {
-    const missing = await system.api('POST', '/api/workflows', {
-      token,
+    const client = system.client(token);
+    const missing = await client.POST('/api/workflows', {
       body: {
         name: 'no account',
         trigger: { serviceProvider: 'gmail', triggerId: 'receive-email', config: {} },
         action: { serviceProvider: 'http', actionId: 'request', config: { url: `${sink.baseUrl}/ok` } },
       },
     });
-    expect(missing.status).toBe(400);
-    expect(JSON.stringify(field(missing.body, 'issues'))).toContain('credentialsId');
+    expect(missing.response.status).toBe(400);
+    expect(JSON.stringify(missing.error?.issues)).toContain('credentialsId');
     const slackCredential = await system.insertConnectedCredential(userId, 'slack', 'xoxb-not-gmail');
-    const foreign = await system.api('POST', '/api/workflows', {
-      token,
+    const foreign = await client.POST('/api/workflows', {
       body: {
         name: 'wrong account',
         trigger: {
@@ -552,7 +546,7 @@ describe('the actions', () => {
         action: { serviceProvider: 'http', actionId: 'request', config: { url: `${sink.baseUrl}/ok` } },
       },
     });
-    expect(foreign.status).toBe(400);
+    expect(foreign.response.status).toBe(400);
   });
 });
 

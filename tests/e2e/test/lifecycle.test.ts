@@ -1,7 +1,7 @@
 import { startLocalServer } from '@autoflow/fakes';
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { field, System, waitFor } from '../src/system.js';
+import { System, waitFor } from '../src/system.js';
 
 let system: System;
 let connection: Connection;
@@ -45,22 +45,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 it('deleting a credential stops the schedules of the workflows that used it', async () => {
   const { token, userId } = await system.signUp();
   const credentialId = await system.insertConnectedCredential(userId, 'github', 'gho_lifecycle');
-  const created = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: 'an issue every second',
-      trigger: { serviceProvider: 'schedule', triggerId: 'cron', config: { every: '1s' } },
-      action: {
-        serviceProvider: 'github',
-        actionId: 'create-issue',
-        config: { owner: 'octo', repo: 'hello', title: 'tick {{trigger.scheduledTime}}' },
-        credentialsId: credentialId,
-      },
+  const { id: workflowId } = await system.createActiveWorkflow(token, {
+    name: 'an issue every second',
+    trigger: { serviceProvider: 'schedule', triggerId: 'cron', config: { every: '1s' } },
+    action: {
+      serviceProvider: 'github',
+      actionId: 'create-issue',
+      config: { owner: 'octo', repo: 'hello', title: 'tick {{trigger.scheduledTime}}' },
+      credentialsId: credentialId,
     },
   });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const workflowId = Number(field(created.body, 'id'));
-  expect((await system.api('POST', `/api/workflows/${workflowId}/activate`, { token })).status).toBe(200);
   await waitFor(
     'two scheduled runs',
     async () => ((await system.executions(token, workflowId)).length >= 2 ? true : undefined),
@@ -68,10 +62,11 @@ it('deleting a credential stops the schedules of the workflows that used it', as
     200,
   );
 
-  const deleted = await system.api('DELETE', `/api/credentials/${credentialId}`, { token });
-  expect(deleted.status).toBe(204);
-  const workflow = await system.api('GET', `/api/workflows/${workflowId}`, { token });
-  expect(field(workflow.body, 'isActive')).toBe(false);
+  const client = system.client(token);
+  const deleted = await client.DELETE('/api/credentials/{id}', { params: { path: { id: credentialId } } });
+  expect(deleted.response.status).toBe(204);
+  const workflow = await client.GET('/api/workflows/{id}', { params: { path: { id: workflowId } } });
+  expect(workflow.data?.isActive).toBe(false);
 
   // The schedule fires no more: paused (or gone) the moment the API answered.
   const schedule = await temporal.schedule

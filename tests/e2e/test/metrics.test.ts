@@ -2,7 +2,7 @@ import { FakeGmail, FakeOAuthServer, FakePubSubPush, Sink } from '@autoflow/fake
 import { type AppName, freePort } from '@autoflow/local-stack';
 import { baseMetricName, parseExposition, type Sample, sumOf, TEMPORAL_SDK_METRICS } from '@autoflow/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, http, System, waitFor } from '../src/system.js';
+import { field, http, System, type WorkflowBody, waitFor } from '../src/system.js';
 
 // Every app's /metrics and the worker's Temporal SDK endpoint, scraped before and after driving webhook
 // runs, Gmail runs, failing runs and refusals: each counter moves by exactly what was driven.
@@ -81,16 +81,18 @@ function delta(
   return sumOf(after[app], name, labels) - sumOf(before[app], name, labels);
 }
 
-async function createWorkflow(body: Record<string, unknown>) {
-  const created = await system.api('POST', '/api/workflows', { token, body: { name: 'metrics', ...body } });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const id = Number(field(created.body, 'id'));
-  return { id, hookUrl: String(field(created.body, 'webhook', 'url')) };
+async function createWorkflow(body: Omit<WorkflowBody, 'name'>) {
+  const created = await system.createWorkflow(token, { name: 'metrics', ...body });
+  return { id: created.id, hookUrl: String(created.webhook?.url) };
 }
 
 async function setActive(workflowId: number, active: boolean): Promise<void> {
-  const path = `/api/workflows/${workflowId}/${active ? 'activate' : 'deactivate'}`;
-  expect((await system.api('POST', path, { token })).status).toBe(200);
+  const client = system.client(token);
+  const byId = { params: { path: { id: workflowId } } };
+  const answer = active
+    ? await client.POST('/api/workflows/{id}/activate', byId)
+    : await client.POST('/api/workflows/{id}/deactivate', byId);
+  expect(answer.response.status).toBe(200);
 }
 
 async function finished(workflowId: number, count: number): Promise<unknown[]> {
@@ -144,7 +146,11 @@ describe('webhook runs, failing runs and refusals', () => {
     expect(unsignedPush.status).toBe(401);
     // Two API reads and two OAuth starts refused for their missing parameters, for the other apps' per-route counters.
     for (let index = 0; index < 2; index++) {
-      expect((await system.api('GET', `/api/workflows/${good.id}/executions`, { token })).status).toBe(200);
+      const executions = await system
+        .client(token)
+        .GET('/api/workflows/{id}/executions', { params: { path: { id: good.id } } });
+      expect(executions.response.status).toBe(200);
+      // Without its required `provider`: the typed client cannot send that, so it goes raw.
       expect((await http('GET', system.url('oauth-service', '/api/oauth2-credential/auth'))).status).toBe(
         400,
       );

@@ -6,7 +6,7 @@ import { generateKey, Keyring } from '@autoflow/crypto';
 import { FakeOAuthServer, Sink } from '@autoflow/fakes';
 import { freePort, REPO_ROOT, spawnApp, waitUntilReady } from '@autoflow/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, http, listOf, System, waitFor } from '../src/system.js';
+import { field, http, System, waitFor } from '../src/system.js';
 
 const run = promisify(execFile);
 const FRONTEND = 'http://frontend.test';
@@ -114,9 +114,9 @@ async function connect(callbackUrl: string, as = token): Promise<number> {
 }
 
 async function credentialsList(): Promise<unknown[]> {
-  const response = await system.api('GET', '/api/credentials', { token });
-  answers.push(JSON.stringify(response.body));
-  return listOf(response.body);
+  const { data, error } = await system.client(token).GET('/api/credentials');
+  answers.push(JSON.stringify(data ?? error));
+  return data?.items ?? [];
 }
 
 describe('connecting an account', () => {
@@ -171,10 +171,12 @@ describe('connecting an account', () => {
 });
 
 describe('testing a credential', () => {
-  async function test(credentialId: number) {
-    const response = await system.api('POST', `/api/credentials/${credentialId}/test`, { token });
-    answers.push(JSON.stringify(response.body));
-    return response;
+  async function test(credentialId: number): Promise<{ status: number; body: unknown }> {
+    const { data, error, response } = await system
+      .client(token)
+      .POST('/api/credentials/{id}/test', { params: { path: { id: credentialId } } });
+    answers.push(JSON.stringify(data ?? error));
+    return { status: response.status, body: data ?? error };
   }
 
   it('names the connected account', async () => {
@@ -364,30 +366,22 @@ describe('tokens in runs', () => {
   }
 
   async function workflowUsing(credentialId: number, path: string): Promise<number> {
-    const created = await system.api('POST', '/api/workflows', {
-      token,
-      body: {
-        name: `calls ${path} as the account`,
-        trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
-        action: {
-          serviceProvider: 'http',
-          actionId: 'request',
-          config: { url: `${sink.baseUrl}${path}`, sendCredentialTo: [sink.hostPort] },
-          credentialsId: credentialId,
-        },
+    const created = await system.createWorkflow(token, {
+      name: `calls ${path} as the account`,
+      trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+      action: {
+        serviceProvider: 'http',
+        actionId: 'request',
+        config: { url: `${sink.baseUrl}${path}`, sendCredentialTo: [sink.hostPort] },
+        credentialsId: credentialId,
       },
     });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    return Number(field(created.body, 'id'));
+    return created.id;
   }
 
   /** Starts `count` runs at once; answers every execution of the workflow once `total` have finished. */
   async function runAll(workflowId: number, count: number, total = count): Promise<unknown[]> {
-    await Promise.all(
-      Array.from({ length: count }, () =>
-        system.api('POST', `/api/workflows/${workflowId}/run`, { token, body: {} }),
-      ),
-    );
+    await Promise.all(Array.from({ length: count }, () => system.runWorkflow(token, workflowId)));
     return waitFor(`${total} finished runs`, async () => {
       const all = await system.executions(token, workflowId);
       return all.length === total && all.every((execution) => field(execution, 'status') !== 'running')
@@ -474,31 +468,30 @@ describe('deleting a credential', () => {
   it('revokes it at the provider and deactivates the workflows that use it', async () => {
     const credentialId = await storeApp('to delete');
     await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
-    const created = await system.api('POST', '/api/workflows', {
-      token,
-      body: {
-        name: 'uses the credential',
-        trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
-        action: {
-          serviceProvider: 'http',
-          actionId: 'request',
-          config: { url: 'https://example.com/', sendCredentialTo: ['example.com'] },
-          credentialsId: credentialId,
-        },
+    const { id: workflowId } = await system.createActiveWorkflow(token, {
+      name: 'uses the credential',
+      trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+      action: {
+        serviceProvider: 'http',
+        actionId: 'request',
+        config: { url: 'https://example.com/', sendCredentialTo: ['example.com'] },
+        credentialsId: credentialId,
       },
     });
-    const workflowId = Number(field(created.body, 'id'));
-    await system.api('POST', `/api/workflows/${workflowId}/activate`, { token });
     const revokedBefore = google.revoked.length;
+    const client = system.client(token);
 
-    expect((await system.api('DELETE', `/api/credentials/${credentialId}`, { token })).status).toBe(204);
+    expect(
+      (await client.DELETE('/api/credentials/{id}', { params: { path: { id: credentialId } } })).response
+        .status,
+    ).toBe(204);
     expect(google.revoked.length).toBe(revokedBefore + 1);
     expect((await credentialsList()).some((credential) => field(credential, 'id') === credentialId)).toBe(
       false,
     );
-    const workflow = await system.api('GET', `/api/workflows/${workflowId}`, { token });
-    expect(field(workflow.body, 'isActive')).toBe(false);
-    expect(field(workflow.body, 'action', 'credentialsId')).toBeNull();
+    const workflow = await client.GET('/api/workflows/{id}', { params: { path: { id: workflowId } } });
+    expect(workflow.data?.isActive).toBe(false);
+    expect(workflow.data?.action.credentialsId).toBeNull();
   });
 });
 
@@ -506,20 +499,17 @@ describe('key rotation', () => {
   it('moves every secret to a new key while runs go on, after which the old key can go', async () => {
     const credentialId = await storeApp('rotation');
     await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
-    const created = await system.api('POST', '/api/workflows', {
-      token,
-      body: {
-        name: 'busy during rotation',
-        trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
-        action: {
-          serviceProvider: 'http',
-          actionId: 'request',
-          config: { url: `${sink.baseUrl}/slow?ms=50`, sendCredentialTo: [sink.hostPort] },
-          credentialsId: credentialId,
-        },
+    const created = await system.createWorkflow(token, {
+      name: 'busy during rotation',
+      trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+      action: {
+        serviceProvider: 'http',
+        actionId: 'request',
+        config: { url: `${sink.baseUrl}/slow?ms=50`, sendCredentialTo: [sink.hostPort] },
+        credentialsId: credentialId,
       },
     });
-    const workflowId = Number(field(created.body, 'id'));
+    const workflowId = created.id;
     const env = system.launched.env;
     const oldKeys = env.ENCRYPTION_KEYS ?? '';
     const restartAll = async () => {
@@ -535,11 +525,7 @@ describe('key rotation', () => {
     await restartAll();
 
     // 2. Re-encrypt while the worker is busy with runs that read the credential.
-    const runs = Promise.all(
-      Array.from({ length: 10 }, () =>
-        system.api('POST', `/api/workflows/${workflowId}/run`, { token, body: {} }),
-      ),
-    );
+    const runs = Promise.all(Array.from({ length: 10 }, () => system.runWorkflow(token, workflowId)));
     const reencrypt = await run(process.execPath, [join(REPO_ROOT, 'packages/db/dist/reencrypt-cli.js')], {
       env: { ...process.env, ...env },
     });
@@ -570,10 +556,12 @@ describe('key rotation', () => {
         : undefined;
     });
     expect(executions.map((execution) => field(execution, 'status'))).toEqual(Array(10).fill('completed'));
-    const tested = await system.api('POST', `/api/credentials/${credentialId}/test`, { token });
-    expect(tested.body).toEqual({ ok: true, account: google.account });
+    const tested = await system
+      .client(token)
+      .POST('/api/credentials/{id}/test', { params: { path: { id: credentialId } } });
+    expect(tested.data).toEqual({ ok: true, account: google.account });
     await system.sql`update credentials set expires_at = now() - interval '1 second' where id = ${credentialId}`;
-    await system.api('POST', `/api/workflows/${workflowId}/run`, { token, body: {} });
+    await system.runWorkflow(token, workflowId);
     const [newest] = await waitFor('a run after the old key is gone', async () => {
       const all = await system.executions(token, workflowId);
       return all.length === 11 && all.every((execution) => field(execution, 'status') !== 'running')

@@ -4,7 +4,7 @@ import { EncryptionCodec, isEncrypted } from '@autoflow/temporal-codec';
 import { gmailMailboxWorkflowId, TASK_QUEUES, WORKFLOW_TYPES } from '@autoflow/workflow-contracts';
 import { Client, Connection, type Payload } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, http, listOf, System, waitFor } from '../src/system.js';
+import { field, http, listOf, System, type WorkflowBody, waitFor } from '../src/system.js';
 
 // Issue 12, part 3: nothing readable in Temporal's history. Payloads are AES-256-GCM sealed by every
 // client and worker; the raw history, read with the Temporal CLI (no codec), shows none of a run's
@@ -58,16 +58,8 @@ afterAll(async () => {
   await Promise.all([google.stop(), gmail.stop(), pubsub.stop(), sink.stop()]);
 });
 
-async function activeWorkflow(body: Record<string, unknown>): Promise<{ id: number; hookUrl: string }> {
-  const created = await system.api('POST', '/api/workflows', {
-    token: owner.token,
-    body: { name: 'enc', ...body },
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const id = Number(field(created.body, 'id'));
-  const activated = await system.api('POST', `/api/workflows/${id}/activate`, { token: owner.token });
-  expect(activated.status, JSON.stringify(activated.body)).toBe(200);
-  return { id, hookUrl: String(field(created.body, 'webhook', 'url')) };
+function activeWorkflow(body: Omit<WorkflowBody, 'name'>): Promise<{ id: number; hookUrl: string }> {
+  return system.createActiveWorkflow(owner.token, { name: 'enc', ...body });
 }
 
 async function completedExecution(workflowId: number): Promise<unknown> {
@@ -215,13 +207,21 @@ describe('the raw history (Temporal CLI, no codec)', () => {
   });
 });
 
+/** Payloads sealed for `token`'s user by the codec endpoint: its payloads, or the problem. */
+async function encode(token: string, body: { payloads: ReturnType<typeof payloadsIn> }) {
+  const { data, error, response } = await system.client(token).POST('/codec/encode', { body });
+  return { status: response.status, body: data ?? error };
+}
+
 describe('the codec endpoint (Temporal UI codec server)', () => {
-  const decode = (token: string | undefined, payloads: unknown) =>
-    system.api('POST', '/codec/decode', {
-      token,
+  /** The codec's answer: its payloads, or the problem. */
+  const decode = async (token: string | undefined, payloads: ReturnType<typeof payloadsIn>) => {
+    const { data, error, response } = await system.client(token).POST('/codec/decode', {
       body: { payloads },
       headers: { 'x-namespace': system.launched.namespace },
     });
+    return { status: response.status, body: data ?? error };
+  };
 
   it("decodes a run's payloads for its owner and refuses anyone else", async () => {
     const payloads = payloadsIn(webhookRun.history);
@@ -263,16 +263,13 @@ describe('the codec endpoint (Temporal UI codec server)', () => {
   });
 
   it('encodes payloads bound to the caller', async () => {
-    const encoded = await system.api('POST', '/codec/encode', {
-      token: stranger.token,
-      body: {
-        payloads: [
-          {
-            metadata: { encoding: Buffer.from('json/plain').toString('base64') },
-            data: Buffer.from('{}').toString('base64'),
-          },
-        ],
-      },
+    const encoded = await encode(stranger.token, {
+      payloads: [
+        {
+          metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+          data: Buffer.from('{}').toString('base64'),
+        },
+      ],
     });
     expect(encoded.status).toBe(200);
     const [sealed] = listOf(encoded.body, 'payloads');
@@ -339,16 +336,13 @@ describe('a run started without the key', () => {
 
   it("sealed by another user through the codec endpoint, is refused in the owner's run", async () => {
     const runInput = await forgedInput('/forged-by-stranger');
-    const encoded = await system.api('POST', '/codec/encode', {
-      token: stranger.token,
-      body: {
-        payloads: [
-          {
-            metadata: { encoding: Buffer.from('json/plain').toString('base64') },
-            data: Buffer.from(JSON.stringify(runInput)).toString('base64'),
-          },
-        ],
-      },
+    const encoded = await encode(stranger.token, {
+      payloads: [
+        {
+          metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+          data: Buffer.from(JSON.stringify(runInput)).toString('base64'),
+        },
+      ],
     });
     expect(encoded.status).toBe(200);
     const [sealed] = payloadsIn(JSON.stringify(encoded.body));

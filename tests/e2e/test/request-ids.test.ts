@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Sink } from '@autoflow/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, System, waitFor } from '../src/system.js';
+import { System, waitFor } from '../src/system.js';
 
 const sink = new Sink();
 let system: System;
@@ -22,22 +22,15 @@ afterAll(async () => {
 });
 
 async function createActiveWorkflow(triggerProvider: string, triggerId: string) {
-  const response = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: `${triggerProvider} to http`,
-      trigger: { serviceProvider: triggerProvider, triggerId, config: {} },
-      action: {
-        serviceProvider: 'http',
-        actionId: 'request',
-        config: { method: 'POST', url: `${sink.baseUrl}/ok`, body: { hello: 'world' } },
-      },
+  const { id, hookUrl } = await system.createActiveWorkflow(token, {
+    name: `${triggerProvider} to http`,
+    trigger: { serviceProvider: triggerProvider, triggerId, config: {} },
+    action: {
+      serviceProvider: 'http',
+      actionId: 'request',
+      config: { method: 'POST', url: `${sink.baseUrl}/ok`, body: { hello: 'world' } },
     },
   });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  const id = Number(field(response.body, 'id'));
-  expect((await system.api('POST', `/api/workflows/${id}/activate`, { token })).status).toBe(200);
-  const hookUrl = triggerProvider === 'webhook' ? String(field(response.body, 'webhook', 'url')) : '';
   return { id, hookUrl };
 }
 
@@ -100,28 +93,21 @@ describe('request ids end to end', () => {
   it('follows a manual run through api-gateway, and on problem+json answers too', async () => {
     const workflow = await createActiveWorkflow('manual', 'run');
     const requestId = `test-${randomBytes(6).toString('hex')}`;
-    const answer = await fetch(system.url('api-gateway', `/api/workflows/${workflow.id}/run`), {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        'x-request-id': requestId,
-      },
-      body: JSON.stringify({ payload: { a: 1 } }),
+    const answer = await system.client(token).POST('/api/workflows/{id}/run', {
+      params: { path: { id: workflow.id } },
+      headers: { 'x-request-id': requestId },
+      body: { payload: { a: 1 } },
     });
-    expect(answer.status).toBe(202);
-    expect(answer.headers.get('x-request-id')).toBe(requestId);
-    const { temporalWorkflowId } = (await answer.json()) as { temporalWorkflowId: string };
+    expect(answer.response.status).toBe(202);
+    expect(answer.response.headers.get('x-request-id')).toBe(requestId);
     const activity = await workerActivityLine(requestId);
-    expect(activity.workflowId).toBe(temporalWorkflowId);
+    expect(activity.workflowId).toBe(answer.data?.temporalWorkflowId);
     expect(linesWith('api-gateway', requestId).some((line) => line.reqId === requestId)).toBe(true);
 
-    const problem = await fetch(system.url('api-gateway', '/api/me'), {
-      headers: { 'x-request-id': requestId },
-    });
-    expect(problem.status).toBe(401);
-    expect(problem.headers.get('content-type')).toContain('application/problem+json');
-    expect(problem.headers.get('x-request-id')).toBe(requestId);
+    const problem = await system.client().GET('/api/me', { headers: { 'x-request-id': requestId } });
+    expect(problem.response.status).toBe(401);
+    expect(problem.response.headers.get('content-type')).toContain('application/problem+json');
+    expect(problem.response.headers.get('x-request-id')).toBe(requestId);
   });
 
   it('replaces a malformed request id with a UUID and never echoes it', async () => {

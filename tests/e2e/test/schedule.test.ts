@@ -30,25 +30,22 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it('runs a 2-second schedule on time, pauses it, resumes it, follows edits and goes with the workflow', async () => {
   const { token } = await system.signUp();
-  const created = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: 'every two seconds',
-      trigger: { serviceProvider: 'schedule', triggerId: 'cron', config: { every: '2s' } },
-      action: {
-        serviceProvider: 'http',
-        actionId: 'request',
-        config: { url: `${sink.baseUrl}/scheduled`, body: { at: '{{trigger.scheduledTime}}' } },
-      },
+  const client = system.client(token);
+  const { id: workflowId } = await system.createWorkflow(token, {
+    name: 'every two seconds',
+    trigger: { serviceProvider: 'schedule', triggerId: 'cron', config: { every: '2s' } },
+    action: {
+      serviceProvider: 'http',
+      actionId: 'request',
+      config: { url: `${sink.baseUrl}/scheduled`, body: { at: '{{trigger.scheduledTime}}' } },
     },
   });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const workflowId = Number(field(created.body, 'id'));
+  const byId = { params: { path: { id: workflowId } } };
   const handle = temporal.schedule.getHandle(`schedule:${workflowId}`);
   // Inactive workflows have no schedule yet.
   await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
 
-  await system.api('POST', `/api/workflows/${workflowId}/activate`, { token });
+  await system.activate(token, workflowId);
   const completed = async () =>
     (await system.executions(token, workflowId)).filter(
       (execution) => field(execution, 'status') === 'completed',
@@ -82,7 +79,7 @@ it('runs a 2-second schedule on time, pauses it, resumes it, follows edits and g
   );
 
   // Deactivated: nothing for three intervals.
-  await system.api('POST', `/api/workflows/${workflowId}/deactivate`, { token });
+  expect((await client.POST('/api/workflows/{id}/deactivate', byId)).response.status).toBe(200);
   expect((await handle.describe()).state.paused).toBe(true);
   await sleep(1_000);
   const pausedAt = (await system.executions(token, workflowId)).length;
@@ -90,7 +87,7 @@ it('runs a 2-second schedule on time, pauses it, resumes it, follows edits and g
   expect((await system.executions(token, workflowId)).length).toBe(pausedAt);
 
   // Reactivated: it resumes.
-  await system.api('POST', `/api/workflows/${workflowId}/activate`, { token });
+  await system.activate(token, workflowId);
   await waitFor(
     'a run after reactivation',
     async () => ((await completed()).length > pausedAt ? true : undefined),
@@ -99,8 +96,8 @@ it('runs a 2-second schedule on time, pauses it, resumes it, follows edits and g
   );
 
   // Edited: the schedule follows the new cron.
-  const edited = await system.api('PATCH', `/api/workflows/${workflowId}`, {
-    token,
+  const edited = await client.PATCH('/api/workflows/{id}', {
+    ...byId,
     body: {
       trigger: {
         serviceProvider: 'schedule',
@@ -109,13 +106,13 @@ it('runs a 2-second schedule on time, pauses it, resumes it, follows edits and g
       },
     },
   });
-  expect(edited.status).toBe(200);
+  expect(edited.response.status).toBe(200);
   const spec = (await handle.describe()).spec;
   expect(spec.intervals ?? []).toHaveLength(0);
   expect(spec.timezone).toBe('Europe/Paris');
   expect(spec.calendars?.[0]?.hour).toEqual([{ start: 9, end: 9, step: 1 }]);
 
   // Deleted with the workflow.
-  expect((await system.api('DELETE', `/api/workflows/${workflowId}`, { token })).status).toBe(204);
+  expect((await client.DELETE('/api/workflows/{id}', byId)).response.status).toBe(204);
   await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
 });

@@ -23,30 +23,21 @@ it('posts once after a 429, waiting for Retry-After on slack-queue', async () =>
   slack.validTokens.add(botToken);
   const credentialId = await system.insertConnectedCredential(userId, 'slack', botToken);
 
-  const created = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: 'greet in slack',
-      trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
-      action: {
-        serviceProvider: 'slack',
-        actionId: 'post-message',
-        config: { channel: '#general', text: 'Hello {{trigger.payload.name}}' },
-        credentialsId: credentialId,
-      },
+  const created = await system.createWorkflow(token, {
+    name: 'greet in slack',
+    trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+    action: {
+      serviceProvider: 'slack',
+      actionId: 'post-message',
+      config: { channel: '#general', text: 'Hello {{trigger.payload.name}}' },
+      credentialsId: credentialId,
     },
   });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
   slack.rateLimitNext = 1;
-  const run = await system.api('POST', `/api/workflows/${String(field(created.body, 'id'))}/run`, {
-    token,
-    body: { payload: { name: 'Ada' } },
-  });
+  const run = await system.runWorkflow(token, created.id, { name: 'Ada' });
   const execution = await waitFor('the post to finish', async () => {
-    const response = await system.api('GET', `/api/executions/${String(field(run.body, 'executionId'))}`, {
-      token,
-    });
-    return field(response.body, 'status') === 'running' ? undefined : response.body;
+    const current = await system.execution(token, run.executionId);
+    return current.status === 'running' ? undefined : current;
   });
 
   expect(field(execution, 'status')).toBe('completed');

@@ -94,23 +94,17 @@ describe('authenticated connections to Temporal', () => {
     for (const app of APP_NAMES) expect((await http('GET', system.url(app, '/readyz'))).status).toBe(200);
 
     const { token } = await system.signUp();
-    const created = await system.api('POST', '/api/workflows', {
-      token,
-      body: {
-        name: 'over mTLS',
-        trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
-        action: {
-          serviceProvider: 'http',
-          actionId: 'request',
-          config: { method: 'POST', url: `${sink.baseUrl}/tls`, body: { hello: '{{trigger.body.name}}' } },
-        },
+    const { id: workflowId, hookUrl } = await system.createActiveWorkflow(token, {
+      name: 'over mTLS',
+      trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
+      action: {
+        serviceProvider: 'http',
+        actionId: 'request',
+        config: { method: 'POST', url: `${sink.baseUrl}/tls`, body: { hello: '{{trigger.body.name}}' } },
       },
     });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const workflowId = Number(field(created.body, 'id'));
-    expect((await system.api('POST', `/api/workflows/${workflowId}/activate`, { token })).status).toBe(200);
 
-    const hook = await http('POST', String(field(created.body, 'webhook', 'url')), {
+    const hook = await http('POST', hookUrl, {
       body: { name: 'Ada' },
       headers: { 'webhook-id': 'evt-tls-1' },
     });

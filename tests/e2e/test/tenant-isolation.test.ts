@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { generateKey } from '@autoflow/crypto';
 import { FakeSlack, Sink } from '@autoflow/fakes';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { field, http, System, waitFor } from '../src/system.js';
+import { field, http, System, type WorkflowBody, waitFor } from '../src/system.js';
 
 // Issue 11, items 6 and 7: one tenant's slow target or long queue must not delay another tenant.
 
@@ -59,12 +59,8 @@ afterAll(async () => {
   await Promise.all([sink.stop(), hanging.stop(), slack.stop()]);
 });
 
-async function createActiveWorkflow(token: string, body: unknown): Promise<{ id: number; hookUrl: string }> {
-  const created = await system.api('POST', '/api/workflows', { token, body });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const id = Number(field(created.body, 'id'));
-  expect((await system.api('POST', `/api/workflows/${id}/activate`, { token })).status).toBe(200);
-  return { id, hookUrl: String(field(created.body, 'webhook', 'url')) };
+function createActiveWorkflow(token: string, body: WorkflowBody): Promise<{ id: number; hookUrl: string }> {
+  return system.createActiveWorkflow(token, body);
 }
 
 function webhookToHttp(url: string) {
@@ -120,19 +116,19 @@ it(`delivers tenant B's Slack post while tenant A has ${QUEUED_POSTS} posts queu
 
   const posts = Array.from({ length: QUEUED_POSTS }, (_, n) => n);
   await inBatches(posts, 20, async (n) => {
-    const run = await system.api('POST', `/api/workflows/${workflowA.id}/run`, {
-      token: tenantA.token,
+    const run = await system.client(tenantA.token).POST('/api/workflows/{id}/run', {
+      params: { path: { id: workflowA.id } },
       body: { payload: { n } },
     });
-    expect(run.status).toBe(202);
+    expect(run.response.status).toBe(202);
   });
 
   const sentAt = Date.now();
-  const run = await system.api('POST', `/api/workflows/${workflowB.id}/run`, {
-    token: tenantB.token,
+  const run = await system.client(tenantB.token).POST('/api/workflows/{id}/run', {
+    params: { path: { id: workflowB.id } },
     body: { payload: { n: 'b' } },
   });
-  expect(run.status).toBe(202);
+  expect(run.response.status).toBe(202);
   const postB = await waitFor(
     "tenant B's post",
     async () => slack.posted.find((call) => call.channel === '#tenant-b'),

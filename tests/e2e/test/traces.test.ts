@@ -1,6 +1,6 @@
 import { OtlpReceiver, type ReceivedSpan, Sink } from '@autoflow/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, System, waitFor } from '../src/system.js';
+import { System, waitFor } from '../src/system.js';
 
 const SPAN_KIND_SERVER = 2;
 const SPAN_KIND_CLIENT = 3;
@@ -12,22 +12,15 @@ function parseTraceparent(value: string | undefined): { traceId: string; parentS
 }
 
 async function webhookToSinkWorkflow(system: System, token: string, sink: Sink, path: string) {
-  const response = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: `webhook to ${path}`,
-      trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
-      action: {
-        serviceProvider: 'http',
-        actionId: 'request',
-        config: { method: 'POST', url: `${sink.baseUrl}${path}`, body: { said: '{{trigger.body.word}}' } },
-      },
+  return system.createActiveWorkflow(token, {
+    name: `webhook to ${path}`,
+    trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
+    action: {
+      serviceProvider: 'http',
+      actionId: 'request',
+      config: { method: 'POST', url: `${sink.baseUrl}${path}`, body: { said: '{{trigger.body.word}}' } },
     },
   });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  const id = Number(field(response.body, 'id'));
-  expect((await system.api('POST', `/api/workflows/${id}/activate`, { token })).status).toBe(200);
-  return { id, hookUrl: String(field(response.body, 'webhook', 'url')) };
 }
 
 describe('traces on (OTLP endpoint set)', () => {

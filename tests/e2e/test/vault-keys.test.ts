@@ -88,8 +88,7 @@ async function sendSigned(hookUrl: string, secret: string, eventId: string): Pro
 describe('keys from Vault Transit', () => {
   it('stores and uses secrets sealed under Transit, and reencrypt rewraps them after a rotation', async () => {
     // 1. oauth-service: the user's own OAuth app (client secret) and the connect flow (verifier, tokens).
-    const stored = await http('POST', system.url('oauth-service', '/api/oauth2-credential/store'), {
-      token,
+    const stored = await system.client(token, 'oauth-service').POST('/api/oauth2-credential/store', {
       body: {
         provider: 'gmail',
         clientId: 'user-app',
@@ -97,8 +96,8 @@ describe('keys from Vault Transit', () => {
         name: 'vault mail',
       },
     });
-    expect(stored.status, JSON.stringify(stored.body)).toBe(201);
-    const credentialId = Number(field(stored.body, 'credentialId'));
+    expect(stored.response.status, JSON.stringify(stored.error)).toBe(201);
+    const credentialId = Number(stored.data?.credentialId);
     const connected = await system.connectThroughOAuth({
       token,
       provider: 'gmail',
@@ -108,45 +107,38 @@ describe('keys from Vault Transit', () => {
     expect(connected).toBe(credentialId);
 
     // 2. api-gateway: a signed webhook (its secret sealed) whose HTTP action sends the account's token.
-    const created = await system.api('POST', '/api/workflows', {
-      token,
-      body: {
-        name: 'signed hook, as the account',
-        trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: { verifySignature: true } },
-        action: {
-          serviceProvider: 'http',
-          actionId: 'request',
-          config: { url: `${sink.baseUrl}/vault-run`, sendCredentialTo: [sink.hostPort] },
-          credentialsId: credentialId,
-        },
+    const created = await system.createWorkflow(token, {
+      name: 'signed hook, as the account',
+      trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: { verifySignature: true } },
+      action: {
+        serviceProvider: 'http',
+        actionId: 'request',
+        config: { url: `${sink.baseUrl}/vault-run`, sendCredentialTo: [sink.hostPort] },
+        credentialsId: credentialId,
       },
     });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const workflowId = Number(field(created.body, 'id'));
-    const hookUrl = String(field(created.body, 'webhook', 'url'));
-    const secret = String(field(created.body, 'webhook', 'secret'));
-    await system.api('POST', `/api/workflows/${workflowId}/activate`, { token });
+    const workflowId = created.id;
+    const hookUrl = String(created.webhook?.url);
+    const secret = String(created.webhook?.secret);
+    await system.activate(token, workflowId);
 
     // A credential sealed by the env keyring before the switch to Vault still works.
     const legacyId = await system.insertConnectedCredential(userId, 'gmail', 'legacy-env-token');
-    const legacy = await system.api('POST', '/api/workflows', {
-      token,
-      body: {
-        name: 'legacy credential',
-        trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
-        action: {
-          serviceProvider: 'http',
-          actionId: 'request',
-          config: { url: `${sink.baseUrl}/vault-legacy`, sendCredentialTo: [sink.hostPort] },
-          credentialsId: legacyId,
-        },
+    const legacy = await system.createWorkflow(token, {
+      name: 'legacy credential',
+      trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+      action: {
+        serviceProvider: 'http',
+        actionId: 'request',
+        config: { url: `${sink.baseUrl}/vault-legacy`, sendCredentialTo: [sink.hostPort] },
+        credentialsId: legacyId,
       },
     });
-    const legacyWorkflowId = Number(field(legacy.body, 'id'));
+    const legacyWorkflowId = legacy.id;
 
     // 3. trigger-ingest opens the signing secret; the worker opens the token.
     expect(await sendSigned(hookUrl, secret, 'evt-before-rotation')).toBe(202);
-    await system.api('POST', `/api/workflows/${legacyWorkflowId}/run`, { token, body: {} });
+    await system.runWorkflow(token, legacyWorkflowId);
     const [firstRun] = await finished(workflowId, 1);
     expect(field(firstRun, 'status')).toBe('completed');
     expect(field((await finished(legacyWorkflowId, 1))[0], 'status')).toBe('completed');
@@ -155,15 +147,11 @@ describe('keys from Vault Transit', () => {
     expect(sink.forPath('/vault-legacy')[0]?.authorization).toBe('Bearer legacy-env-token');
 
     // A flow begun and not finished leaves its sealed PKCE verifier in oauth_states.
-    const pending = await http(
-      'GET',
-      system.url('oauth-service', '/api/oauth2-credential/auth?provider=gmail'),
-      {
-        token,
-        headers: { accept: 'application/json' },
-      },
-    );
-    expect(pending.status).toBe(200);
+    const pending = await system.client(token, 'oauth-service').GET('/api/oauth2-credential/auth', {
+      params: { query: { provider: 'gmail' } },
+      headers: { accept: 'application/json' },
+    });
+    expect(pending.response.status).toBe(200);
 
     // Everything the apps sealed is a v2 value under Transit key version 1; no plaintext in the database.
     const before = await sealedValues();
@@ -230,7 +218,7 @@ describe('keys from Vault Transit', () => {
     await system.sql`update credentials set expires_at = now() - interval '1 second' where id = ${credentialId}`;
     const refreshesBefore = google.refreshCount;
     expect(await sendSigned(hookUrl, secret, 'evt-after-rotation')).toBe(202);
-    await system.api('POST', `/api/workflows/${legacyWorkflowId}/run`, { token, body: {} });
+    await system.runWorkflow(token, legacyWorkflowId);
     const runs = await finished(workflowId, 2);
     expect(runs.map((execution) => field(execution, 'status'))).toEqual(['completed', 'completed']);
     expect(google.refreshCount - refreshesBefore).toBe(1);

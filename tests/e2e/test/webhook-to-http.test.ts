@@ -1,7 +1,10 @@
+import type { operations } from '@autoflow/client';
 import { Sink } from '@autoflow/fakes';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, http, listOf, System, waitFor } from '../src/system.js';
+import { field, http, System, waitFor } from '../src/system.js';
+
+type WorkflowBody = operations['createWorkflow']['requestBody']['content']['application/json'];
 
 const sink = new Sink();
 let system: System;
@@ -19,17 +22,23 @@ afterAll(async () => {
   await sink.stop();
 });
 
-async function createWorkflow(body: unknown): Promise<{ id: number; hookUrl: string; secret: unknown }> {
-  const response = await system.api('POST', '/api/workflows', { token, body });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return {
-    id: Number(field(response.body, 'id')),
-    hookUrl: String(field(response.body, 'webhook', 'url')),
-    secret: field(response.body, 'webhook', 'secret'),
-  };
+async function createWorkflow(body: WorkflowBody): Promise<{ id: number; hookUrl: string; secret: unknown }> {
+  const { data, error } = await system.client(token).POST('/api/workflows', { body });
+  if (!data) throw new Error(`creating the workflow failed: ${JSON.stringify(error)}`);
+  return { id: data.id, hookUrl: String(data.webhook?.url), secret: data.webhook?.secret };
 }
 
-function webhookToHttp(path: string, name = `to ${path}`) {
+/** Activates or deactivates a workflow; answers the status. */
+async function setActive(workflowId: number, active: boolean): Promise<number> {
+  const client = system.client(token);
+  const options = { params: { path: { id: workflowId } } };
+  const { response } = active
+    ? await client.POST('/api/workflows/{id}/activate', options)
+    : await client.POST('/api/workflows/{id}/deactivate', options);
+  return response.status;
+}
+
+function webhookToHttp(path: string, name = `to ${path}`): WorkflowBody {
   return {
     name,
     trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
@@ -55,34 +64,35 @@ async function finishedExecutions(workflowId: number, count: number) {
 
 describe('accounts and catalog', () => {
   it('registers, logs in and answers /api/me', async () => {
-    const login = await system.api('POST', '/api/auth/login', {
+    const anonymous = system.client();
+    const login = await anonymous.POST('/api/auth/login', {
       body: { email: 'owner@example.com', password: 'correct horse battery' },
     });
-    expect(login.status).toBe(200);
-    const me = await system.api('GET', '/api/me', { token: String(field(login.body, 'token')) });
-    expect(field(me.body, 'email')).toBe('owner@example.com');
+    expect(login.response.status).toBe(200);
+    const me = await system.client(login.data?.token).GET('/api/me');
+    expect(me.data?.email).toBe('owner@example.com');
 
-    const wrong = await system.api('POST', '/api/auth/login', {
+    const wrong = await anonymous.POST('/api/auth/login', {
       body: { email: 'owner@example.com', password: 'nope-nope-nope' },
     });
-    expect(wrong.status).toBe(401);
-    expect(wrong.contentType).toContain('application/problem+json');
-    expect(field(wrong.body, 'code')).toBe('invalid_credentials');
+    expect(wrong.response.status).toBe(401);
+    expect(wrong.response.headers.get('content-type')).toContain('application/problem+json');
+    expect(wrong.error?.code).toBe('invalid_credentials');
 
-    const again = await system.api('POST', '/api/auth/register', {
+    const again = await anonymous.POST('/api/auth/register', {
       body: { email: 'OWNER@example.com', password: 'whatever-123' },
     });
-    expect(again.status).toBe(409);
-    expect(field(again.body, 'code')).toBe('email_taken');
+    expect(again.response.status).toBe(409);
+    expect(again.error?.code).toBe('email_taken');
 
-    expect((await system.api('GET', '/api/me')).status).toBe(401);
+    expect((await anonymous.GET('/api/me')).response.status).toBe(401);
   });
 
   it('lists the installed providers with JSON Schemas', async () => {
-    const catalog = await system.api('GET', '/api/catalog', { token });
-    expect(catalog.status).toBe(200);
-    const providers = listOf(catalog.body, 'providers');
-    expect(providers.map((provider) => field(provider, 'id')).sort()).toEqual([
+    const catalog = await system.client(token).GET('/api/catalog');
+    expect(catalog.response.status).toBe(200);
+    const providers = catalog.data?.providers ?? [];
+    expect(providers.map((provider) => provider.id).sort()).toEqual([
       'github',
       'gmail',
       'http',
@@ -91,19 +101,19 @@ describe('accounts and catalog', () => {
       'slack',
       'webhook',
     ]);
-    const gmail = providers.find((provider) => field(provider, 'id') === 'gmail');
-    expect(field(gmail, 'auth', 'type')).toBe('oauth2');
-    expect(field(gmail, 'auth', 'scopes')).toContain('https://www.googleapis.com/auth/gmail.send');
-    const http = providers.find((provider) => field(provider, 'id') === 'http');
-    expect(field(http, 'actions', 0, 'id')).toBe('request');
-    expect(field(http, 'actions', 0, 'configSchema', 'properties', 'url', 'type')).toBe('string');
-    const webhook = providers.find((provider) => field(provider, 'id') === 'webhook');
-    expect(field(webhook, 'triggers', 0, 'kind')).toBe('webhook');
+    const gmail = providers.find((provider) => provider.id === 'gmail');
+    expect(gmail?.auth.type).toBe('oauth2');
+    expect(gmail?.auth.scopes).toContain('https://www.googleapis.com/auth/gmail.send');
+    const http = providers.find((provider) => provider.id === 'http');
+    expect(http?.actions[0]?.id).toBe('request');
+    expect(field(http?.actions[0]?.configSchema, 'properties', 'url', 'type')).toBe('string');
+    const webhook = providers.find((provider) => provider.id === 'webhook');
+    expect(webhook?.triggers[0]?.kind).toBe('webhook');
     expect(field(webhook, 'triggers', 0, 'outputSchema', 'properties')).toHaveProperty('body');
   });
 
   it('serves OpenAPI 3.1 and health on every app', async () => {
-    const docs = await system.api('GET', '/docs');
+    const docs = await http('GET', system.url('api-gateway', '/openapi.json'));
     expect(field(docs.body, 'openapi')).toBe('3.1.0');
     expect(field(docs.body, 'paths')).toHaveProperty('/api/workflows/{id}/run');
     for (const app of ['api-gateway', 'oauth-service', 'trigger-ingest', 'worker'] as const) {
@@ -120,7 +130,7 @@ describe('webhook → HTTP request', () => {
 
     // Inactive hooks start nothing.
     expect((await http('POST', workflow.hookUrl, { body: { name: 'early' } })).status).toBe(404);
-    expect((await system.api('POST', `/api/workflows/${workflow.id}/activate`, { token })).status).toBe(200);
+    expect(await setActive(workflow.id, true)).toBe(200);
 
     const events = Array.from({ length: 50 }, (_, index) => index);
     const answers = await Promise.all(
@@ -164,13 +174,13 @@ describe('webhook → HTTP request', () => {
     expect(sink.forPath('/ok')).toHaveLength(50);
 
     // Deactivated: the hook is gone again.
-    await system.api('POST', `/api/workflows/${workflow.id}/deactivate`, { token });
+    expect(await setActive(workflow.id, false)).toBe(200);
     expect((await http('POST', workflow.hookUrl, { body: {} })).status).toBe(404);
   });
 
   it('retries a 500 until the target recovers, with one idempotency key', async () => {
     const workflow = await createWorkflow(webhookToHttp('/flaky'));
-    await system.api('POST', `/api/workflows/${workflow.id}/activate`, { token });
+    expect(await setActive(workflow.id, true)).toBe(200);
     expect((await http('POST', workflow.hookUrl, { body: { name: 'flaky', n: 1 } })).status).toBe(202);
 
     const [execution] = await finishedExecutions(workflow.id, 1);
@@ -182,7 +192,7 @@ describe('webhook → HTTP request', () => {
 
   it('fails a 400 at once with a readable error', async () => {
     const workflow = await createWorkflow(webhookToHttp('/bad'));
-    await system.api('POST', `/api/workflows/${workflow.id}/activate`, { token });
+    expect(await setActive(workflow.id, true)).toBe(200);
     await http('POST', workflow.hookUrl, { body: { name: 'bad', n: 1 } });
 
     const [execution] = await finishedExecutions(workflow.id, 1);
@@ -200,7 +210,7 @@ describe('webhook → HTTP request', () => {
       ...webhookToHttp('/ok'),
       action: { serviceProvider: 'http', actionId: 'request', config: { url: 'http://127.0.0.1:9/admin' } },
     });
-    await system.api('POST', `/api/workflows/${workflow.id}/activate`, { token });
+    expect(await setActive(workflow.id, true)).toBe(200);
     await http('POST', workflow.hookUrl, { body: {} });
     const [execution] = await finishedExecutions(workflow.id, 1);
     expect(field(execution, 'status')).toBe('failed');
@@ -214,9 +224,11 @@ describe('webhook → HTTP request', () => {
     });
     expect(String(workflow.secret)).toMatch(/^whsec_/);
     // The secret is shown once: reading the workflow again does not reveal it.
-    const read = await system.api('GET', `/api/workflows/${workflow.id}`, { token });
-    expect(field(read.body, 'webhook', 'secret')).toBeUndefined();
-    await system.api('POST', `/api/workflows/${workflow.id}/activate`, { token });
+    const read = await system
+      .client(token)
+      .GET('/api/workflows/{id}', { params: { path: { id: workflow.id } } });
+    expect(read.data?.webhook?.secret).toBeUndefined();
+    expect(await setActive(workflow.id, true)).toBe(200);
 
     const payload = JSON.stringify({ name: 'signed', n: 99 });
     const unsigned = await http('POST', workflow.hookUrl, {
@@ -272,50 +284,47 @@ describe('manual runs', () => {
         config: { url: `${sink.baseUrl}/ok`, body: '{{trigger.payload}}' },
       },
     });
+    const client = system.client(token);
     const run = () =>
-      system.api('POST', `/api/workflows/${workflow.id}/run`, {
-        token,
+      client.POST('/api/workflows/{id}/run', {
+        params: { path: { id: workflow.id }, header: { 'idempotency-key': 'click-1' } },
         body: { payload: { hello: 'world' } },
-        headers: { 'idempotency-key': 'click-1' },
       });
     const first = await run();
     const second = await run();
-    expect(first.status).toBe(202);
-    expect(second.status).toBe(202);
-    expect(field(second.body, 'executionId')).toBe(field(first.body, 'executionId'));
-    expect(field(first.body, 'temporalWorkflowId')).toBe(`run:${workflow.id}:manual:click-1`);
+    expect(first.response.status).toBe(202);
+    expect(second.response.status).toBe(202);
+    const executionId = Number(first.data?.executionId);
+    expect(second.data?.executionId).toBe(executionId);
+    expect(first.data?.temporalWorkflowId).toBe(`run:${workflow.id}:manual:click-1`);
 
     const execution = await waitFor('the manual run to finish', async () => {
-      const response = await system.api(
-        'GET',
-        `/api/executions/${String(field(first.body, 'executionId'))}`,
-        { token },
-      );
-      return field(response.body, 'status') === 'completed' ? response.body : undefined;
+      const { data } = await client.GET('/api/executions/{id}', { params: { path: { id: executionId } } });
+      return data?.status === 'completed' ? data : undefined;
     });
-    expect(field(execution, 'triggerData')).toEqual({ payload: { hello: 'world' } });
-    expect(field(execution, 'actionResult', 'body', 'received')).toEqual({ hello: 'world' });
+    expect(execution.triggerData).toEqual({ payload: { hello: 'world' } });
+    expect(field(execution.actionResult, 'body', 'received')).toEqual({ hello: 'world' });
     expect(await system.executions(token, workflow.id)).toHaveLength(1);
-    const read = await system.api('GET', `/api/workflows/${workflow.id}`, { token });
-    expect(field(read.body, 'lastRun')).toBe(field(execution, 'startedAt'));
+    const read = await client.GET('/api/workflows/{id}', { params: { path: { id: workflow.id } } });
+    expect(read.data?.lastRun).toBe(execution.startedAt);
   });
 });
 
 describe('validation and ownership', () => {
   const valid = () => webhookToHttp('/ok', 'valid');
 
-  async function expectRejected(body: unknown, status: number, code: string, path?: string) {
-    const before = listOf((await system.api('GET', '/api/workflows?limit=100', { token })).body).length;
-    const response = await system.api('POST', '/api/workflows', { token, body });
-    expect(response.status, JSON.stringify(response.body)).toBe(status);
-    expect(response.contentType).toContain('application/problem+json');
-    expect(field(response.body, 'code')).toBe(code);
-    if (path)
-      expect(listOf(response.body, 'issues').map((issue) => field(issue, 'path'))).toContainEqual(
-        path.split('.'),
-      );
-    const after = listOf((await system.api('GET', '/api/workflows?limit=100', { token })).body).length;
-    expect(after).toBe(before);
+  const workflowCount = async () =>
+    (await system.client(token).GET('/api/workflows', { params: { query: { limit: 100 } } })).data?.items
+      .length;
+
+  async function expectRejected(body: WorkflowBody, status: number, code: string, path?: string) {
+    const before = await workflowCount();
+    const { response, error } = await system.client(token).POST('/api/workflows', { body });
+    expect(response.status, JSON.stringify(error)).toBe(status);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(error?.code).toBe(code);
+    if (path) expect(error?.issues?.map((issue) => issue.path)).toContainEqual(path.split('.'));
+    expect(await workflowCount()).toBe(before);
   }
 
   it('rejects unknown triggers and actions', async () => {
@@ -347,7 +356,15 @@ describe('validation and ownership', () => {
       'validation_failed',
       'action.config.url',
     );
-    await expectRejected({ name: '', trigger: {}, action: {} }, 400, 'validation_failed');
+    await expectRejected(
+      {
+        name: '',
+        trigger: { serviceProvider: '', triggerId: '' },
+        action: { serviceProvider: '', actionId: '' },
+      },
+      400,
+      'validation_failed',
+    );
   });
 
   it('rejects a template naming a field the trigger does not output', async () => {
@@ -383,49 +400,47 @@ describe('validation and ownership', () => {
       trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
       action: { serviceProvider: 'http', actionId: 'request', config: { url: `${sink.baseUrl}/ok` } },
     });
-    const run = await system.api('POST', `/api/workflows/${mine.id}/run`, { token, body: {} });
-    const executionId = String(field(run.body, 'executionId'));
-    for (const [method, path] of [
-      ['GET', `/api/workflows/${mine.id}`],
-      ['PATCH', `/api/workflows/${mine.id}`],
-      ['DELETE', `/api/workflows/${mine.id}`],
-      ['POST', `/api/workflows/${mine.id}/run`],
-      ['POST', `/api/workflows/${mine.id}/activate`],
-      ['GET', `/api/workflows/${mine.id}/executions`],
-      ['GET', `/api/executions/${executionId}`],
-    ] as const) {
-      const response = await system.api(method, path, {
-        token: other.token,
-        body: method === 'GET' || method === 'DELETE' ? undefined : {},
-      });
-      expect(response.status, `${method} ${path}`).toBe(404);
+    const run = await system.client(token).POST('/api/workflows/{id}/run', {
+      params: { path: { id: mine.id } },
+      body: {},
+    });
+    const executionId = Number(run.data?.executionId);
+    const theirs = system.client(other.token);
+    const workflow = { params: { path: { id: mine.id } } };
+    const execution = { params: { path: { id: executionId } } };
+    const answers = {
+      get: await theirs.GET('/api/workflows/{id}', workflow),
+      patch: await theirs.PATCH('/api/workflows/{id}', { ...workflow, body: {} }),
+      delete: await theirs.DELETE('/api/workflows/{id}', workflow),
+      run: await theirs.POST('/api/workflows/{id}/run', { ...workflow, body: {} }),
+      activate: await theirs.POST('/api/workflows/{id}/activate', workflow),
+      executions: await theirs.GET('/api/workflows/{id}/executions', workflow),
+      execution: await theirs.GET('/api/executions/{id}', execution),
+    };
+    for (const [name, answer] of Object.entries(answers)) {
+      expect(answer.response.status, name).toBe(404);
+      expect(answer.error?.code, name).toBe('not_found');
     }
-    expect((await system.api('GET', `/api/executions/${executionId}`, { token })).status).toBe(200);
+    expect((await system.client(token).GET('/api/executions/{id}', execution)).response.status).toBe(200);
   });
 
   it('edits a workflow with the same validation', async () => {
     const workflow = await createWorkflow(valid());
-    const renamed = await system.api('PATCH', `/api/workflows/${workflow.id}`, {
-      token,
-      body: { name: 'renamed' },
-    });
-    expect(field(renamed.body, 'name')).toBe('renamed');
-    expect(field(renamed.body, 'webhook', 'url')).toBe(workflow.hookUrl);
-    const broken = await system.api('PATCH', `/api/workflows/${workflow.id}`, {
-      token,
+    const client = system.client(token);
+    const byId = { params: { path: { id: workflow.id } } };
+    const renamed = await client.PATCH('/api/workflows/{id}', { ...byId, body: { name: 'renamed' } });
+    expect(renamed.data?.name).toBe('renamed');
+    expect(renamed.data?.webhook?.url).toBe(workflow.hookUrl);
+    const broken = await client.PATCH('/api/workflows/{id}', {
+      ...byId,
       body: { action: { serviceProvider: 'http', actionId: 'request', config: { url: 'ftp://x' } } },
     });
-    expect(broken.status).toBe(400);
-    expect(
-      field(
-        (await system.api('GET', `/api/workflows/${workflow.id}`, { token })).body,
-        'action',
-        'config',
-        'url',
-      ),
-    ).toBe(`${sink.baseUrl}/ok`);
-    expect((await system.api('DELETE', `/api/workflows/${workflow.id}`, { token })).status).toBe(204);
-    expect((await system.api('GET', `/api/workflows/${workflow.id}`, { token })).status).toBe(404);
+    expect(broken.response.status).toBe(400);
+    expect(field((await client.GET('/api/workflows/{id}', byId)).data?.action.config, 'url')).toBe(
+      `${sink.baseUrl}/ok`,
+    );
+    expect((await client.DELETE('/api/workflows/{id}', byId)).response.status).toBe(204);
+    expect((await client.GET('/api/workflows/{id}', byId)).response.status).toBe(404);
   });
 });
 

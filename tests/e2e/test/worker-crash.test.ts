@@ -18,21 +18,15 @@ afterAll(async () => {
 
 it('finishes every run once after the worker is killed mid-flight', async () => {
   const { token } = await system.signUp();
-  const created = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: 'slow target',
-      trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
-      action: {
-        serviceProvider: 'http',
-        actionId: 'request',
-        config: { url: `${sink.baseUrl}/slow?ms=400`, body: '{{trigger.body}}' },
-      },
+  const { id: workflowId, hookUrl } = await system.createActiveWorkflow(token, {
+    name: 'slow target',
+    trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
+    action: {
+      serviceProvider: 'http',
+      actionId: 'request',
+      config: { url: `${sink.baseUrl}/slow?ms=400`, body: '{{trigger.body}}' },
     },
   });
-  const workflowId = Number(field(created.body, 'id'));
-  const hookUrl = String(field(created.body, 'webhook', 'url'));
-  await system.api('POST', `/api/workflows/${workflowId}/activate`, { token });
 
   const total = 20;
   const answers = await Promise.all(

@@ -4,7 +4,7 @@ import type { ManagedProcess } from '@autoflow/local-stack';
 import { TASK_QUEUES } from '@autoflow/workflow-contracts';
 import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { field, System, waitFor } from '../src/system.js';
+import { System, type WorkflowBody, waitFor } from '../src/system.js';
 
 /** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY (the client does not export the enums). */
 const ACTIVITY_TASK_QUEUE = 2;
@@ -48,27 +48,24 @@ async function pollerPids(taskQueue: string, activity: boolean): Promise<Set<num
   return new Set((described.pollers ?? []).map((poller) => Number.parseInt(poller.identity ?? '', 10)));
 }
 
-async function createManualWorkflow(token: string, action: Record<string, unknown>): Promise<number> {
-  const created = await system.api('POST', '/api/workflows', {
-    token,
-    body: { name: 'pooled', trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} }, action },
+async function createManualWorkflow(token: string, action: WorkflowBody['action']): Promise<number> {
+  const created = await system.createWorkflow(token, {
+    name: 'pooled',
+    trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+    action,
   });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  return Number(field(created.body, 'id'));
+  return created.id;
 }
 
-async function run(token: string, workflowId: number, payload: unknown): Promise<string> {
-  const started = await system.api('POST', `/api/workflows/${workflowId}/run`, { token, body: { payload } });
-  expect(started.status, JSON.stringify(started.body)).toBe(202);
-  return String(field(started.body, 'executionId'));
+async function run(token: string, workflowId: number, payload: unknown): Promise<number> {
+  return (await system.runWorkflow(token, workflowId, payload)).executionId;
 }
 
-async function status(token: string, executionId: string): Promise<unknown> {
-  const response = await system.api('GET', `/api/executions/${executionId}`, { token });
-  return field(response.body, 'status');
+async function status(token: string, executionId: number): Promise<unknown> {
+  return (await system.execution(token, executionId)).status;
 }
 
-function finished(token: string, executionId: string) {
+function finished(token: string, executionId: number) {
   return waitFor(`execution ${executionId} to finish`, async () => {
     const current = await status(token, executionId);
     return current === 'running' ? undefined : current;

@@ -1,14 +1,23 @@
 import { users } from '@autoflow/db';
-import { authenticate, ProblemError, problems } from '@autoflow/http-kit';
+import { authenticate, ProblemError, problemResponse, problemResponses, problems } from '@autoflow/http-kit';
 import { hash, verify } from '@node-rs/argon2';
 import { eq, sql } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiGatewayDeps } from '../deps.js';
-import { problemSchema, userSchema } from '../schemas.js';
+import { userSchema } from '../schemas.js';
 
-const credentialsBody = z.object({ email: z.email().max(320), password: z.string().min(8).max(256) });
-const sessionSchema = z.object({ user: userSchema, token: z.string() });
+const credentialsBody = z
+  .object({ email: z.email().max(320), password: z.string().min(8).max(256) })
+  .meta({ examples: [{ email: 'ada@example.com', password: 'correct horse battery' }] });
+const sessionSchema = z.object({ user: userSchema, token: z.string() }).meta({
+  examples: [
+    {
+      user: { id: 7, email: 'ada@example.com', name: 'Ada' },
+      token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3In0.c2lnbmF0dXJl',
+    },
+  ],
+});
 // Verifying against a throwaway hash keeps "no such user" as slow as "wrong password".
 const decoyHash = hash('decoy password that matches nothing');
 
@@ -30,16 +39,22 @@ export const authRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (
   app,
   { db, tokens, rateLimits, authLimits },
 ) => {
-  const limitedAnswers = { 429: problemSchema };
-
   app.post(
     '/api/auth/register',
     {
       config: rateLimits.perAddress('register', authLimits.register.perAddress),
       schema: {
         tags: ['auth'],
-        body: credentialsBody.extend({ name: z.string().min(1).max(255).optional() }),
-        response: { 201: sessionSchema, 409: problemSchema, ...limitedAnswers },
+        operationId: 'register',
+        summary: 'Creates an account and answers a session (bearer token)',
+        body: credentialsBody
+          .extend({ name: z.string().min(1).max(255).optional() })
+          .meta({ examples: [{ email: 'ada@example.com', password: 'correct horse battery', name: 'Ada' }] }),
+        response: {
+          201: sessionSchema,
+          409: problemResponse(409, 'An account with this email exists: `email_taken`.'),
+          ...problemResponses(429),
+        },
       },
     },
     async (request, reply) => {
@@ -68,8 +83,14 @@ export const authRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (
       config: rateLimits.perAddress('login', authLimits.login.perAddress),
       schema: {
         tags: ['auth'],
+        operationId: 'login',
+        summary: 'Answers a session (bearer token) for an email and password',
         body: credentialsBody,
-        response: { 200: sessionSchema, 401: problemSchema, ...limitedAnswers },
+        response: {
+          200: sessionSchema,
+          401: problemResponse(401, 'The email or password is wrong: `invalid_credentials`.'),
+          ...problemResponses(429),
+        },
       },
     },
     async (request, reply) => {
@@ -98,7 +119,15 @@ export const authRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (
 
   app.get(
     '/api/me',
-    { schema: { tags: ['auth'], security: [{ bearer: [] }], response: { 200: userSchema } } },
+    {
+      schema: {
+        tags: ['auth'],
+        operationId: 'getMe',
+        summary: 'The signed-in user',
+        security: [{ bearer: [] }],
+        response: { 200: userSchema },
+      },
+    },
     async (request) => {
       const userId = await authenticate(tokens, request);
       const [user] = await db

@@ -1,6 +1,6 @@
 import { DecryptionError } from '@autoflow/crypto';
 import { type Credential, credentials, type Workflow, workflows } from '@autoflow/db';
-import { authenticate, problems } from '@autoflow/http-kit';
+import { authenticate, problemResponse, problemResponses, problems } from '@autoflow/http-kit';
 import { CredentialNeedsReconnectError } from '@autoflow/oauth';
 import { TokenRejectedError } from '@autoflow/provider-registry';
 import { and, asc, eq, gt, or } from 'drizzle-orm';
@@ -9,21 +9,34 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { decodeCursor, encodeCursor, rowId } from '../cursor.js';
 import type { ApiGatewayDeps } from '../deps.js';
-import { idParam, pageOf, pageQuery, problemSchema } from '../schemas.js';
+import { idParam, pageOf, pageQuery } from '../schemas.js';
 
 /** Credentials are listed oldest first by id, as before pagination. */
 const credentialCursor = z.tuple([rowId]);
 
 const secured = [{ bearer: [] }];
 
-const credentialSchema = z.object({
-  id: z.number(),
-  name: z.string(),
-  serviceProvider: z.string(),
-  scopes: z.array(z.string()),
-  status: z.enum(['valid', 'needs_reconnect']),
-  expiresAt: z.string().nullable(),
-});
+const credentialSchema = z
+  .object({
+    id: z.number(),
+    name: z.string(),
+    serviceProvider: z.string(),
+    scopes: z.array(z.string()),
+    status: z.enum(['valid', 'needs_reconnect']),
+    expiresAt: z.string().nullable(),
+  })
+  .meta({
+    examples: [
+      {
+        id: 3,
+        name: 'Team Slack',
+        serviceProvider: 'slack',
+        scopes: ['chat:write'],
+        status: 'valid',
+        expiresAt: null,
+      },
+    ],
+  });
 
 /** What a frontend may see of a credential: never a token or secret. */
 function toCredentialView(row: Credential): z.infer<typeof credentialSchema> {
@@ -123,9 +136,11 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
     {
       schema: {
         tags: ['credentials'],
+        operationId: 'listCredentials',
+        summary: 'The caller’s connected accounts (never a token or secret)',
         security: secured,
         querystring: pageQuery,
-        response: { 200: pageOf(credentialSchema), 400: problemSchema, 401: problemSchema },
+        response: { 200: pageOf(credentialSchema) },
       },
     },
     async (request) => {
@@ -152,6 +167,8 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
     {
       schema: {
         tags: ['credentials'],
+        operationId: 'testCredential',
+        summary: 'Checks a credential with the provider’s identity call',
         description:
           "Calls the provider's identity endpoint with the credential's token. A token the provider refuses " +
           'before its stored expiry is refreshed once and the call made once more; a refused refresh token ' +
@@ -159,8 +176,14 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
         security: secured,
         params: idParam,
         response: {
-          200: z.object({ ok: z.boolean(), account: z.string().optional(), reason: z.string().optional() }),
-          404: problemSchema,
+          200: z
+            .object({ ok: z.boolean(), account: z.string().optional(), reason: z.string().optional() })
+            .meta({ examples: [{ ok: true, account: 'ada@example.com' }] }),
+          ...problemResponses(404),
+          503: problemResponse(
+            503,
+            'The key provider cannot open the token (`key_provider_unavailable`); try again later.',
+          ),
         },
       },
     },
@@ -188,9 +211,18 @@ export const credentialRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (ap
     {
       schema: {
         tags: ['credentials'],
+        operationId: 'deleteCredential',
+        summary: 'Deletes a credential; workflows that use it are deactivated, their schedules paused',
         security: secured,
         params: idParam,
-        response: { 204: z.null(), 404: problemSchema },
+        response: {
+          204: z.null().describe('Deleted.'),
+          ...problemResponses(404),
+          503: problemResponse(
+            503,
+            'The schedules using it could not be paused; nothing was deleted. Try again.',
+          ),
+        },
       },
     },
     async (request, reply) => {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { authenticate, ProblemError, problems } from '@autoflow/http-kit';
+import { authenticate, ProblemError, problemResponses, problems } from '@autoflow/http-kit';
 import {
   ExecutionNotRunningError,
   IdempotencyKeyReusedError,
@@ -20,35 +20,60 @@ import {
   streamedExecution,
   toExecutionView,
 } from '../executions.js';
-import {
-  executionSchema,
-  idempotencyKeyHeader,
-  idParam,
-  pageOf,
-  pageQuery,
-  problemSchema,
-  rerunMode,
-} from '../schemas.js';
+import { executionSchema, idempotencyKeyHeader, idParam, pageOf, pageQuery, rerunMode } from '../schemas.js';
 
 const secured = [{ bearer: [] }];
 
-const startedRerun = z.object({
-  executionId: z.number(),
-  temporalWorkflowId: z.string(),
-  rerunOf: z.number(),
-});
+const startedRerun = z
+  .object({
+    executionId: z.number(),
+    temporalWorkflowId: z.string(),
+    rerunOf: z.number(),
+  })
+  .meta({
+    examples: [{ executionId: 1002, temporalWorkflowId: 'run:42:rerun:1001:retry-1', rerunOf: 1001 }],
+  });
 
-const bulkRerunAnswer = z.object({
-  batchId: z.number(),
-  mode: z.enum(['original', 'current']),
-  items: z.array(
-    z.object({
-      rerunOf: z.number(),
-      executionId: z.number().nullable(),
-      error: z.enum(['original_snapshot_unavailable', 'action_unavailable']).optional(),
-    }),
-  ),
-});
+const bulkRerunAnswer = z
+  .object({
+    batchId: z.number(),
+    mode: z.enum(['original', 'current']),
+    items: z.array(
+      z.object({
+        rerunOf: z.number(),
+        executionId: z.number().nullable(),
+        error: z.enum(['original_snapshot_unavailable', 'action_unavailable']).optional(),
+      }),
+    ),
+  })
+  .meta({
+    examples: [
+      {
+        batchId: 7,
+        mode: 'original',
+        items: [
+          { rerunOf: 1001, executionId: 1002 },
+          { rerunOf: 990, executionId: null, error: 'original_snapshot_unavailable' },
+        ],
+      },
+    ],
+  });
+
+/** The stream's 200: events, not JSON. */
+const executionStream = {
+  description:
+    'An `execution` event per change (`id`: its position, for Last-Event-ID; `data`: the execution as JSON), ' +
+    'and a comment line as a heartbeat.',
+  content: {
+    'text/event-stream': {
+      schema: z.string().meta({
+        examples: [
+          'id: 2025-05-01T12:00:04.000123Z.1001\nevent: execution\ndata: {"id":1001,"status":"completed"}\n\n',
+        ],
+      }),
+    },
+  },
+};
 
 /** Rows a resuming stream replays at most; a client further behind reloads the list. */
 const RESUME_LIMIT = 1_000;
@@ -68,15 +93,12 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
     {
       schema: {
         tags: ['executions'],
+        operationId: 'listWorkflowExecutions',
+        summary: 'A workflow’s executions, newest first, a page at a time',
         security: secured,
         params: idParam,
         querystring: pageQuery,
-        response: {
-          200: pageOf(executionSchema),
-          400: problemSchema,
-          401: problemSchema,
-          404: problemSchema,
-        },
+        response: { 200: pageOf(executionSchema), ...problemResponses(404) },
       },
     },
     async (request) => {
@@ -91,11 +113,13 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
     {
       schema: {
         tags: ['executions'],
+        operationId: 'getExecution',
+        summary: 'One execution: its status, trigger data, action result, attempts and timings',
         description:
           'The execution with its attempts, last failure, timings and a link to its run in the Temporal UI.',
         security: secured,
         params: idParam,
-        response: { 200: executionSchema, 400: problemSchema, 401: problemSchema, 404: problemSchema },
+        response: { 200: executionSchema, ...problemResponses(404) },
       },
     },
     async (request) => {
@@ -110,6 +134,8 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
     {
       schema: {
         tags: ['executions'],
+        operationId: 'rerunExecution',
+        summary: 'Re-runs an execution, with its original snapshot or the workflow’s current configuration',
         description:
           'Starts a new execution with the same trigger data, linked to this one by `rerunOf`. The same ' +
           'Idempotency-Key answers the same new execution. 409 `original_snapshot_unavailable` when mode ' +
@@ -120,12 +146,7 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
         body: z.object({ mode: rerunMode }).nullish(),
         response: {
           202: startedRerun,
-          400: problemSchema,
-          401: problemSchema,
-          404: problemSchema,
-          409: problemSchema,
-          422: problemSchema,
-          503: problemSchema,
+          ...problemResponses(404, 409, 422, 503),
         },
       },
     },
@@ -162,20 +183,21 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
     {
       schema: {
         tags: ['executions'],
+        operationId: 'cancelExecution',
+        summary: 'Cancels a running execution',
         description:
           'Asks Temporal to cancel the run. The answer is the execution with its `cancellation`; its ' +
           'status turns `cancelled` (with the reason as its error message) once the run has stopped. ' +
           '409 `execution_not_running` when it had already finished.',
         security: secured,
         params: idParam,
-        body: z.object({ reason: z.string().min(1).max(500).optional() }).nullish(),
+        body: z
+          .object({ reason: z.string().min(1).max(500).optional() })
+          .nullish()
+          .meta({ examples: [{ reason: 'sent to the wrong channel' }] }),
         response: {
           202: executionSchema,
-          400: problemSchema,
-          401: problemSchema,
-          404: problemSchema,
-          409: problemSchema,
-          503: problemSchema,
+          ...problemResponses(404, 409, 503),
         },
       },
     },
@@ -199,6 +221,8 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
     {
       schema: {
         tags: ['executions'],
+        operationId: 'rerunFailedExecutions',
+        summary: 'Re-runs every failed execution of a workflow, once per Idempotency-Key',
         description:
           `Re-runs every failed execution of the workflow that has no running or completed re-run (at most ${MAX_BULK_RERUN}, ` +
           'oldest first). Idempotency-Key is required and kept per user: the same key answers the same ' +
@@ -210,11 +234,7 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
         body: z.object({ mode: rerunMode }).nullish(),
         response: {
           202: bulkRerunAnswer,
-          400: problemSchema,
-          401: problemSchema,
-          404: problemSchema,
-          409: problemSchema,
-          503: problemSchema,
+          ...problemResponses(404, 409, 503),
         },
       },
     },
@@ -249,6 +269,8 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
     {
       schema: {
         tags: ['executions'],
+        operationId: 'streamWorkflowExecutions',
+        summary: 'A live stream of a workflow’s executions (Server-Sent Events)',
         description:
           'Server-Sent Events (text/event-stream): an `execution` event (data: the execution, as in the list) ' +
           'at every change of one of the workflow’s executions, from any replica; a comment line as a ' +
@@ -258,10 +280,8 @@ export const executionRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app
         params: idParam,
         headers: z.object({ 'last-event-id': z.string().max(200).optional() }),
         response: {
-          200: z.string().describe('text/event-stream'),
-          400: problemSchema,
-          401: problemSchema,
-          404: problemSchema,
+          200: executionStream,
+          ...problemResponses(404),
         },
       },
     },

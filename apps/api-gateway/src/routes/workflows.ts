@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FieldEncryption } from '@autoflow/crypto';
 import { credentials, type Database, type Workflow, workflowExecutions, workflows } from '@autoflow/db';
-import { authenticate, ProblemError, problems } from '@autoflow/http-kit';
+import { authenticate, ProblemError, problemResponse, problemResponses, problems } from '@autoflow/http-kit';
 import { type ProviderRegistry, toJson } from '@autoflow/provider-registry';
 import { UnknownActionError } from '@autoflow/runs';
 import { EVENT_ID_PATTERN, type JsonValue, MAX_SAVED_CONFIG_BYTES } from '@autoflow/workflow-contracts';
@@ -16,12 +16,28 @@ import {
   idParam,
   pageOf,
   pageQuery,
-  problemSchema,
   updateWorkflowBody,
   workflowSchema,
 } from '../schemas.js';
 
 const secured = [{ bearer: [] }];
+
+const invalidWorkflow = problemResponse(
+  400,
+  'The request or the workflow is not valid (`validation_failed` with `issues`: unknown trigger or action, a config its schema refuses, a template naming a field the trigger does not output, a credential of another provider, a config over the size limit).',
+);
+const triggerNotUpdated = problemResponse(
+  503,
+  'The workflow was saved but its trigger (schedule, mailbox listener) could not be updated (`service_unavailable`), or the key provider is unavailable; repeating the call is safe.',
+);
+const actionUnavailable = problemResponse(
+  422,
+  'The workflow’s action is not installed (`action_unavailable`), or the saved workflow is no longer valid (`workflow_not_runnable`, with `issues`).',
+);
+const credentialNotFound = problemResponse(
+  404,
+  'The workflow, or a credential it names, is not the caller’s: `not_found`.',
+);
 
 /** Workflows are listed newest first by id. */
 const workflowCursor = z.tuple([rowId]);
@@ -276,9 +292,19 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
     {
       schema: {
         tags: ['workflows'],
+        operationId: 'createWorkflow',
+        summary: 'Creates a workflow (inactive); a webhook trigger’s URL, and its signing secret once',
         security: secured,
         body: createWorkflowBody,
-        response: { 201: workflowSchema, 400: problemSchema, 404: problemSchema },
+        response: {
+          201: workflowSchema,
+          400: invalidWorkflow,
+          404: problemResponse(404, 'A credential it names is not the caller’s: `not_found`.'),
+          503: problemResponse(
+            503,
+            'The key provider cannot seal the webhook secret (`key_provider_unavailable`).',
+          ),
+        },
       },
     },
     async (request, reply) => {
@@ -303,6 +329,8 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
     {
       schema: {
         tags: ['workflows'],
+        operationId: 'listWorkflows',
+        summary: 'The caller’s workflows, newest first, a page at a time',
         security: secured,
         querystring: pageQuery,
         response: { 200: pageOf(workflowSchema) },
@@ -330,9 +358,11 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
     {
       schema: {
         tags: ['workflows'],
+        operationId: 'getWorkflow',
+        summary: 'One workflow',
         security: secured,
         params: idParam,
-        response: { 200: workflowSchema, 404: problemSchema },
+        response: { 200: workflowSchema, ...problemResponses(404) },
       },
     },
     async (request) => {
@@ -346,10 +376,18 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
     {
       schema: {
         tags: ['workflows'],
+        operationId: 'updateWorkflow',
+        summary: 'Edits a workflow; an active one’s trigger follows the edit',
         security: secured,
         params: idParam,
         body: updateWorkflowBody,
-        response: { 200: workflowSchema, 400: problemSchema, 404: problemSchema },
+        response: {
+          200: workflowSchema,
+          400: invalidWorkflow,
+          404: credentialNotFound,
+          422: actionUnavailable,
+          503: triggerNotUpdated,
+        },
       },
     },
     async (request) => {
@@ -402,9 +440,15 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
     {
       schema: {
         tags: ['workflows'],
+        operationId: 'deleteWorkflow',
+        summary: 'Deletes a workflow and its schedule',
         security: secured,
         params: idParam,
-        response: { 204: z.null(), 404: problemSchema },
+        response: {
+          204: z.null().describe('Deleted.'),
+          ...problemResponses(404),
+          503: problemResponse(503, 'The schedule could not be deleted; nothing was deleted. Try again.'),
+        },
       },
     },
     async (request, reply) => {
@@ -443,9 +487,18 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
       {
         schema: {
           tags: ['workflows'],
+          operationId: `${verb}Workflow`,
+          summary: isActive
+            ? 'Activates a workflow: its trigger starts runs (schedule, listener or hook)'
+            : 'Deactivates a workflow: its trigger stops starting runs',
           security: secured,
           params: idParam,
-          response: { 200: workflowSchema, 404: problemSchema, 422: problemSchema },
+          response: {
+            200: workflowSchema,
+            ...problemResponses(404),
+            422: actionUnavailable,
+            503: triggerNotUpdated,
+          },
         },
       },
       async (request) => {
@@ -468,16 +521,32 @@ export const workflowRoutes: FastifyPluginAsyncZod<ApiGatewayDeps> = async (app,
     {
       schema: {
         tags: ['workflows'],
+        operationId: 'runWorkflow',
+        summary: 'Runs a workflow now, with a payload for its trigger; idempotent with Idempotency-Key',
         security: secured,
         params: idParam,
-        headers: z.object({ 'idempotency-key': z.string().regex(EVENT_ID_PATTERN).optional() }),
-        body: z.object({ payload: z.unknown().optional() }).nullish(),
+        headers: z.object({
+          'idempotency-key': z
+            .string()
+            .regex(EVENT_ID_PATTERN)
+            .optional()
+            .describe('The same key runs the workflow once; a repeat answers the same execution.'),
+        }),
+        body: z
+          .object({ payload: z.unknown().optional() })
+          .nullish()
+          .meta({ examples: [{ payload: { name: 'Ada', order: { id: 42 } } }] }),
         response: {
-          202: z.object({ executionId: z.number(), temporalWorkflowId: z.string() }),
-          400: problemSchema,
-          404: problemSchema,
-          422: problemSchema,
-          503: problemSchema,
+          202: z
+            .object({ executionId: z.number(), temporalWorkflowId: z.string() })
+            .meta({ examples: [{ executionId: 1001, temporalWorkflowId: 'run-42-3f9c2a' }] }),
+          400: problemResponse(
+            400,
+            'Not valid (`validation_failed`): a bad Idempotency-Key, or a payload that does not look like the trigger’s output.',
+          ),
+          ...problemResponses(404),
+          422: problemResponse(422, 'The workflow’s action is not installed: `action_unavailable`.'),
+          503: problemResponse(503, 'Temporal did not accept the run (`service_unavailable`); try again.'),
         },
       },
     },

@@ -1,5 +1,5 @@
 import { type Database, triggerListeners } from '@autoflow/db';
-import { ProblemError, problems } from '@autoflow/http-kit';
+import { ProblemError, problemResponse, problems } from '@autoflow/http-kit';
 import { decodeGmailPush, PushRejected } from '@autoflow/provider-gmail';
 import {
   GMAIL_MAILBOX_SIGNALS,
@@ -42,8 +42,32 @@ export const gmailPushRoutes: FastifyPluginAsyncZod<GmailPushRouteDeps> = async 
     {
       schema: {
         tags: ['push'],
-        description: 'Gmail notifications from a Cloud Pub/Sub push subscription with OIDC authentication',
-        response: { 204: z.null() },
+        operationId: 'receiveGmailPush',
+        // Any content type: the route's own parser keeps the raw text (no 415).
+        consumes: ['*/*'],
+        summary: 'Gmail notifications from a Cloud Pub/Sub push subscription',
+        description:
+          'Authenticated by the OIDC token Pub/Sub sends (`Authorization: Bearer …`, checked against ' +
+          'PUBSUB_PUSH_AUDIENCE and PUBSUB_PUSH_SERVICE_ACCOUNT). A malformed message is acknowledged (204): ' +
+          'no redelivery can fix it.',
+        // Documents the token only: verifyPush checks it, and no body schema runs, so a malformed message
+        // is acknowledged rather than refused.
+        headers: z.object({
+          authorization: z
+            .string()
+            .optional()
+            .describe('`Bearer` and the OIDC token Pub/Sub signs.')
+            .meta({ examples: ['Bearer eyJhbGciOiJSUzI1NiJ9…'] }),
+        }),
+        response: {
+          204: z.null().describe('Temporal has the notification (or it was malformed and is dropped).'),
+          401: problemResponse(
+            401,
+            'No valid push token (`invalid_token`), or push is not configured (`push_not_configured`).',
+          ),
+          413: problemResponse(413, 'The body is over 64 KiB.'),
+          503: problemResponse(503, 'Temporal did not accept the notification; Pub/Sub redelivers it.'),
+        },
       },
     },
     async (request, reply) => {

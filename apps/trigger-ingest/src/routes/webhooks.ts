@@ -1,6 +1,6 @@
 import type { FieldEncryption } from '@autoflow/crypto';
 import { type Database, workflows } from '@autoflow/db';
-import { ProblemError, problems } from '@autoflow/http-kit';
+import { ProblemError, problemResponse, problems } from '@autoflow/http-kit';
 import { type InboundRequest, InvalidWebhookBody, type ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter, StartedRun } from '@autoflow/runs';
 import {
@@ -49,15 +49,51 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
     {
       schema: {
         tags: ['webhooks'],
+        operationId: 'receiveWebhook',
+        // Any content type: the route's own parser keeps the raw text (no 415).
+        consumes: ['*/*'],
+        summary: 'Starts a run of the workflow that owns the hook; answers once Temporal has the event',
+        description:
+          'Any content type; the raw body is kept for signature checks (Standard Webhooks, GitHub’s ' +
+          '`X-Hub-Signature-256`, as the trigger decides). A delivery id the trigger reads (`webhook-id`, ' +
+          '`X-GitHub-Delivery`) deduplicates: a repeat answers `duplicate: true` and starts nothing.',
         // Hook ids are base64url; anything else (U+0000, `%`, …) names no hook and never reaches the database.
-        params: z.object({ hookId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'not a hook id') }),
+        params: z.object({
+          hookId: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,64}$/, 'not a hook id')
+            .meta({ examples: ['q3J9x0aZ_2bLk8sWc4mN5pQr7tUv1yXz'] }),
+        }),
         querystring: z.record(z.string(), z.string()),
         response: {
-          202: z.object({
-            accepted: z.literal(true),
-            duplicate: z.boolean(),
-            ignored: z.boolean().optional(),
-          }),
+          202: z
+            .object({
+              accepted: z.literal(true),
+              duplicate: z.boolean(),
+              ignored: z
+                .boolean()
+                .optional()
+                .describe('Verified, but not an event the workflow listens to; no run.'),
+            })
+            .meta({ examples: [{ accepted: true, duplicate: false }] }),
+          400: problemResponse(
+            400,
+            'A body the trigger cannot read or nested too deep (`invalid_body`), a bad delivery id or query (`validation_failed`).',
+          ),
+          401: problemResponse(401, 'The signature does not match: `invalid_signature`.'),
+          404: problemResponse(404, 'No active workflow has this hook: `not_found`.'),
+          413: problemResponse(
+            413,
+            'The body is over WEBHOOK_MAX_BODY_BYTES, or the event’s data over MAX_TRIGGER_DATA_BYTES (`trigger_data_too_large`).',
+          ),
+          422: problemResponse(
+            422,
+            'The workflow’s action is not installed: `action_unavailable`. Do not retry.',
+          ),
+          503: problemResponse(
+            503,
+            'Temporal did not accept the run (`service_unavailable`) or the key provider is unavailable; retry later.',
+          ),
         },
       },
     },
