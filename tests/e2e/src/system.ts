@@ -68,6 +68,24 @@ export async function http(
   return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: parsed };
 }
 
+/**
+ * Follows a provider's redirect to the OAuth callback as a browser would, through the typed client on
+ * the callback URL's own origin, without following the callback's 302 (its `Location` is the answer).
+ */
+export function oauthCallback(callbackUrl: string) {
+  const url = new URL(callbackUrl);
+  if (url.pathname !== '/api/oauth2-credential/callback') throw new Error(`not the callback: ${callbackUrl}`);
+  const query: { state?: string; code?: string; error?: string } = {};
+  for (const name of ['state', 'code', 'error'] as const) {
+    const value = url.searchParams.get(name);
+    if (value !== null) query[name] = value;
+  }
+  return createApiClient({ baseUrl: url.origin }).GET('/api/oauth2-credential/callback', {
+    params: { query },
+    redirect: 'manual',
+  });
+}
+
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
@@ -281,7 +299,7 @@ export class System {
       throw new Error(`/auth answered ${begin.response.status}: ${JSON.stringify(begin.error)}`);
     const consent = await fetch(begin.data.authorizationUrl, { redirect: 'manual' });
     const callbackUrl = consent.headers.get('location') ?? '';
-    const callback = await fetch(callbackUrl, { redirect: 'manual' });
+    const { response: callback } = await oauthCallback(callbackUrl);
     const landing = new URL(callback.headers.get('location') ?? '');
     if (landing.searchParams.get('status') !== 'pending')
       throw new Error(
