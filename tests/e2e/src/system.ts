@@ -30,6 +30,18 @@ export interface ApiResponse {
   body: unknown;
 }
 
+/** A typed client's answer as untyped assertions read it: the status, its content type and its body. */
+export async function answerOf(
+  call: Promise<{ data?: unknown; error?: unknown; response: Response }>,
+): Promise<ApiResponse> {
+  const { data, error, response } = await call;
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    body: error ?? data,
+  };
+}
+
 /** A field of a JSON object, or undefined; keeps assertions free of casts. */
 export function field(value: unknown, ...path: (string | number)[]): unknown {
   let current = value;
