@@ -57,6 +57,10 @@ export function listOf(value: unknown, key = 'items'): unknown[] {
   return Array.isArray(items) ? items : [];
 }
 
+/**
+ * A raw HTTP call, for what is not the API: webhooks and Pub/Sub pushes (sent by providers), probes,
+ * /openapi.json. A raw fetch of an /api operation throws (see installFetchRecorder): use `client()`.
+ */
 export async function http(
   method: string,
   url: string,
@@ -88,9 +92,11 @@ export function oauthCallback(callbackUrl: string) {
   const url = new URL(callbackUrl);
   if (url.pathname !== '/api/oauth2-credential/callback') throw new Error(`not the callback: ${callbackUrl}`);
   const query: { state?: string; code?: string; error?: string } = {};
-  for (const name of ['state', 'code', 'error'] as const) {
-    const value = url.searchParams.get(name);
-    if (value !== null) query[name] = value;
+  for (const [name, value] of url.searchParams) {
+    // Only what the contract declares; anything else would be silently dropped, so it fails instead.
+    if (name !== 'state' && name !== 'code' && name !== 'error')
+      throw new Error(`the callback URL carries an undeclared parameter: ${name}`);
+    query[name] = value;
   }
   return createApiClient({ baseUrl: url.origin }).GET('/api/oauth2-credential/callback', {
     params: { query },
@@ -152,10 +158,6 @@ export class System {
 
   url(app: AppName, path: string): string {
     return this.launched.url(app, path);
-  }
-
-  api(method: string, path: string, options: Parameters<typeof http>[2] = {}) {
-    return http(method, this.url('api-gateway', path), options);
   }
 
   /** The proxy's origin, where every public route answers (with `proxy: true`). */
