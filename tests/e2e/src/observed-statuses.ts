@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { readOpenApiDocument } from '@autoflow/client';
 
 // Every answer an app gives the suite is recorded (method, path, status), one JSON line per answer, in a
 // file of the test worker's own (files may run in parallel). After the run, global-setup checks each
@@ -47,12 +48,39 @@ export function recordRawAnswer(method: string, origin: string, rawPath: string,
 export function installFetchRecorder(): void {
   const original = globalThis.fetch;
   globalThis.fetch = async (input, init) => {
-    const response = await original(input, init);
     const request = input instanceof Request ? input : undefined;
     const url = request ? request.url : input instanceof URL ? input.href : String(input);
-    recordAnswer(init?.method ?? request?.method ?? 'GET', url, response.status);
+    const method = init?.method ?? request?.method ?? 'GET';
+    // The typed client (openapi-fetch) always hands fetch a Request; a raw call passes a URL.
+    if (!request) refuseRawApiCall(method, url);
+    const response = await original(input, init);
+    recordAnswer(method, url, response.status);
     return response;
   };
+}
+
+let apiOperations: Operations | undefined;
+
+/**
+ * Whether `method path` is an operation of the committed document under /api: what the e2e tests must
+ * send through @autoflow/client, so that a contract change breaks their build. A CORS preflight (OPTIONS),
+ * `/api` itself or an unknown path is no operation; hooks, Pub/Sub and the codec are not /api.
+ */
+export function isApiOperation(method: string, path: string): boolean {
+  if (!path.startsWith('/api/')) return false;
+  apiOperations ??= documentOperations(readOpenApiDocument());
+  return (
+    operationOf(apiOperations, { method: method.toUpperCase(), path, status: 0, file: '' }) !== undefined
+  );
+}
+
+/** Throws for a raw fetch of an /api operation on one of the apps (or the proxy) the test started. */
+export function refuseRawApiCall(method: string, url: string): void {
+  const parsed = new URL(url);
+  if (appOrigins.has(parsed.origin) && isApiOperation(method, parsed.pathname))
+    throw new Error(
+      `${method.toUpperCase()} ${parsed.pathname} sent with a raw fetch: e2e tests call the API through @autoflow/client (system.client)`,
+    );
 }
 
 export function readObservedAnswers(directoryPath: string): ObservedAnswer[] {

@@ -30,6 +30,18 @@ export interface ApiResponse {
   body: unknown;
 }
 
+/** A typed client's answer as untyped assertions read it: the status, its content type and its body. */
+export async function answerOf(
+  call: Promise<{ data?: unknown; error?: unknown; response: Response }>,
+): Promise<ApiResponse> {
+  const { data, error, response } = await call;
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    body: error ?? data,
+  };
+}
+
 /** A field of a JSON object, or undefined; keeps assertions free of casts. */
 export function field(value: unknown, ...path: (string | number)[]): unknown {
   let current = value;
@@ -45,6 +57,10 @@ export function listOf(value: unknown, key = 'items'): unknown[] {
   return Array.isArray(items) ? items : [];
 }
 
+/**
+ * A raw HTTP call, for what is not the API: webhooks and Pub/Sub pushes (sent by providers), probes,
+ * /openapi.json. A raw fetch of an /api operation throws (see installFetchRecorder): use `client()`.
+ */
 export async function http(
   method: string,
   url: string,
@@ -66,6 +82,26 @@ export async function http(
     // not JSON
   }
   return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: parsed };
+}
+
+/**
+ * Follows a provider's redirect to the OAuth callback as a browser would, through the typed client on
+ * the callback URL's own origin, without following the callback's 302 (its `Location` is the answer).
+ */
+export function oauthCallback(callbackUrl: string) {
+  const url = new URL(callbackUrl);
+  if (url.pathname !== '/api/oauth2-credential/callback') throw new Error(`not the callback: ${callbackUrl}`);
+  const query: { state?: string; code?: string; error?: string } = {};
+  for (const [name, value] of url.searchParams) {
+    // Only what the contract declares; anything else would be silently dropped, so it fails instead.
+    if (name !== 'state' && name !== 'code' && name !== 'error')
+      throw new Error(`the callback URL carries an undeclared parameter: ${name}`);
+    query[name] = value;
+  }
+  return createApiClient({ baseUrl: url.origin }).GET('/api/oauth2-credential/callback', {
+    params: { query },
+    redirect: 'manual',
+  });
 }
 
 export async function waitFor<T>(
@@ -122,10 +158,6 @@ export class System {
 
   url(app: AppName, path: string): string {
     return this.launched.url(app, path);
-  }
-
-  api(method: string, path: string, options: Parameters<typeof http>[2] = {}) {
-    return http(method, this.url('api-gateway', path), options);
   }
 
   /** The proxy's origin, where every public route answers (with `proxy: true`). */
@@ -281,7 +313,7 @@ export class System {
       throw new Error(`/auth answered ${begin.response.status}: ${JSON.stringify(begin.error)}`);
     const consent = await fetch(begin.data.authorizationUrl, { redirect: 'manual' });
     const callbackUrl = consent.headers.get('location') ?? '';
-    const callback = await fetch(callbackUrl, { redirect: 'manual' });
+    const { response: callback } = await oauthCallback(callbackUrl);
     const landing = new URL(callback.headers.get('location') ?? '');
     if (landing.searchParams.get('status') !== 'pending')
       throw new Error(

@@ -1,6 +1,15 @@
 import { Sink } from '@autoflow/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiResponse, field, http, listOf, System, waitFor } from '../src/system.js';
+import {
+  type ApiResponse,
+  answerOf,
+  field,
+  http,
+  listOf,
+  System,
+  type WorkflowBody,
+  waitFor,
+} from '../src/system.js';
 
 // Issue 11, items 3 (first part) and 4: bad input answers a 4xx problem+json with a `code`, never a
 // 5xx, and an event that is accepted always ends as an execution.
@@ -21,6 +30,10 @@ afterAll(async () => {
   await sink.stop();
 });
 
+/** Puts path parameters into the URL verbatim, so a test can send segments a browser would not encode. */
+const verbatimPath = (url: string, parameters: Record<string, unknown>) =>
+  url.replace(/\{(\w+)\}/g, (_, name: string) => String(parameters[name]));
+
 function expectProblem(response: ApiResponse, status: number, code?: string) {
   expect(response.status, JSON.stringify(response.body).slice(0, 300)).toBe(status);
   expect(response.contentType).toContain('application/problem+json');
@@ -34,7 +47,7 @@ function issuePaths(response: ApiResponse): string[] {
   });
 }
 
-function webhookToHttp(name = 'hook') {
+function webhookToHttp(name = 'hook'): WorkflowBody {
   return {
     name,
     trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
@@ -46,7 +59,7 @@ function webhookToHttp(name = 'hook') {
   };
 }
 
-function scheduled(config: unknown) {
+function scheduled(config: Record<string, unknown>): WorkflowBody {
   return {
     name: 'scheduled',
     trigger: { serviceProvider: 'schedule', triggerId: 'cron', config },
@@ -55,39 +68,36 @@ function scheduled(config: unknown) {
 }
 
 async function activeHook(name: string): Promise<{ id: number; hookUrl: string }> {
-  const created = await system.api('POST', '/api/workflows', { token, body: webhookToHttp(name) });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const id = Number(field(created.body, 'id'));
-  expect((await system.api('POST', `/api/workflows/${id}/activate`, { token })).status).toBe(200);
-  return { id, hookUrl: String(field(created.body, 'webhook', 'url')) };
+  return system.createActiveWorkflow(token, webhookToHttp(name));
 }
 
 describe('ids, cursors and paths', () => {
   it('answers 400 for an id beyond int4 on every id route', async () => {
-    for (const path of [
-      '/api/workflows/3000000000',
-      '/api/workflows/3000000000/executions',
-      '/api/executions/3000000000',
+    const client = system.client(token);
+    const beyondInt4 = { params: { path: { id: 3_000_000_000 } } };
+    for (const call of [
+      client.GET('/api/workflows/{id}', beyondInt4),
+      client.GET('/api/workflows/{id}/executions', beyondInt4),
+      client.GET('/api/executions/{id}', beyondInt4),
+      client.POST('/api/workflows/{id}/activate', beyondInt4),
     ]) {
-      expectProblem(await system.api('GET', path, { token }), 400, 'validation_failed');
+      expectProblem(await answerOf(call), 400, 'validation_failed');
     }
-    expectProblem(
-      await system.api('POST', '/api/workflows/3000000000/activate', { token }),
-      400,
-      'validation_failed',
-    );
   });
 
   it('answers 400 for a malformed cursor', async () => {
     const { id } = await activeHook('cursor');
+    const client = system.client(token);
     for (const cursor of ['WzEuNV0', 'WyJ4IiwxXQ', 'bm90IGpzb24', 'W10', 'WzAsMCwwXQ', 'WzFlOTld']) {
       expectProblem(
-        await system.api('GET', `/api/workflows?cursor=${cursor}`, { token }),
+        await answerOf(client.GET('/api/workflows', { params: { query: { cursor } } })),
         400,
         'validation_failed',
       );
       expectProblem(
-        await system.api('GET', `/api/workflows/${id}/executions?cursor=${cursor}`, { token }),
+        await answerOf(
+          client.GET('/api/workflows/{id}/executions', { params: { path: { id }, query: { cursor } } }),
+        ),
         400,
         'validation_failed',
       );
@@ -95,12 +105,18 @@ describe('ids, cursors and paths', () => {
   });
 
   it('answers problem+json for bad percent-encoding and long parameters, without echoing the query', async () => {
-    for (const path of [
-      '/api/workflows/%zz?secret=hunter2',
-      '/api/workflows/%C0%AE?secret=hunter2',
-      `/api/workflows/${'1'.repeat(150)}?secret=hunter2`,
-    ]) {
-      const response = await system.api('GET', path, { token });
+    const client = system.client(token);
+    for (const segment of ['%zz', '%C0%AE', '1'.repeat(150)]) {
+      const path = `/api/workflows/${segment}?secret=hunter2`;
+      const response = await answerOf(
+        client.GET('/api/workflows/{id}', {
+          // @ts-expect-error the contract's id is a number; this is a raw segment (bad escapes, 150 digits)
+          params: { path: { id: segment } },
+          pathSerializer: verbatimPath,
+          // a parameter the route does not declare, which the answer must not echo
+          querySerializer: () => 'secret=hunter2',
+        }),
+      );
       expect(response.status, path).toBeGreaterThanOrEqual(400);
       expect(response.status, path).toBeLessThan(500);
       expect(response.contentType).toContain('application/problem+json');
@@ -119,7 +135,7 @@ describe('ids, cursors and paths', () => {
 
 describe('text Postgres cannot store', () => {
   it('refuses a name, description or config with U+0000 or a lone surrogate, naming the field', async () => {
-    const cases: [unknown, string][] = [
+    const cases: [WorkflowBody, string][] = [
       [{ ...webhookToHttp('a\u0000b') }, 'body.name'],
       [{ ...webhookToHttp(), description: 'x\ud800' }, 'body.description'],
       [
@@ -140,19 +156,25 @@ describe('text Postgres cannot store', () => {
         'body.action.config.body',
       ],
     ];
+    const client = system.client(token);
     for (const [body, path] of cases) {
-      const response = await system.api('POST', '/api/workflows', { token, body });
+      const response = await answerOf(client.POST('/api/workflows', { body }));
       expectProblem(response, 400, 'validation_failed');
       expect(issuePaths(response)).toContain(path);
     }
     const { id } = await activeHook('patched');
-    const patched = await system.api('PATCH', `/api/workflows/${id}`, { token, body: { name: 'x\u0000' } });
+    const workflow = { params: { path: { id } } };
+    const patched = await answerOf(
+      client.PATCH('/api/workflows/{id}', { ...workflow, body: { name: 'x\u0000' } }),
+    );
     expectProblem(patched, 400, 'validation_failed');
     expect(issuePaths(patched)).toContain('body.name');
-    const run = await system.api('POST', `/api/workflows/${id}/run`, {
-      token,
-      body: { payload: { body: { a: '\u0000' }, headers: {}, query: {} } },
-    });
+    const run = await answerOf(
+      client.POST('/api/workflows/{id}/run', {
+        ...workflow,
+        body: { payload: { body: { a: '\u0000' }, headers: {}, query: {} } },
+      }),
+    );
     expectProblem(run, 400, 'validation_failed');
   });
 
@@ -189,18 +211,11 @@ describe('answers Postgres cannot store', () => {
       ['/unstorable', 'completed'],
       ['/unstorable-error', 'failed'],
     ] as const) {
-      const created = await system.api('POST', '/api/workflows', {
-        token,
-        body: {
-          name: `answer ${path}`,
-          trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
-          action: { serviceProvider: 'http', actionId: 'request', config: { url: `${sink.baseUrl}${path}` } },
-        },
+      const { id, hookUrl } = await system.createActiveWorkflow(token, {
+        name: `answer ${path}`,
+        trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
+        action: { serviceProvider: 'http', actionId: 'request', config: { url: `${sink.baseUrl}${path}` } },
       });
-      expect(created.status, JSON.stringify(created.body)).toBe(201);
-      const id = Number(field(created.body, 'id'));
-      expect((await system.api('POST', `/api/workflows/${id}/activate`, { token })).status).toBe(200);
-      const hookUrl = String(field(created.body, 'webhook', 'url'));
       const accepted = await http('POST', hookUrl, { body: {}, headers: { 'webhook-id': `answer-${id}` } });
       expect(accepted.status).toBe(202);
       const [execution] = await waitFor(`the ${status} run of ${path}`, async () => {
@@ -220,13 +235,19 @@ describe('depth and size', () => {
   const deep = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 
   it('refuses a config nested 20,000 deep, and one past MAX_JSON_DEPTH, with 400', async () => {
+    const client = system.client(token);
+    const marker = 'the deep value';
+    const body = webhookToHttp('deep');
+    body.action.config = { url: `${sink.baseUrl}/ok`, body: marker };
     for (const depth of [20_000, 65]) {
-      const rawBody = `{"name":"deep","trigger":{"serviceProvider":"webhook","triggerId":"receive","config":{}},"action":{"serviceProvider":"http","actionId":"request","config":{"url":"${sink.baseUrl}/ok","body":${deep(depth)}}}}`;
-      const response = await system.api('POST', '/api/workflows', {
-        token,
-        rawBody,
-        headers: { 'content-type': 'application/json' },
-      });
+      // A typed body whose marker the serializer replaces with the nested JSON as raw text (building a
+      // 20,000-deep object only to have JSON.stringify recurse through it would test the test).
+      const response = await answerOf(
+        client.POST('/api/workflows', {
+          body,
+          bodySerializer: (typed) => JSON.stringify(typed).replace(JSON.stringify(marker), deep(depth)),
+        }),
+      );
       expectProblem(response, 400, 'validation_failed');
     }
   });
@@ -234,7 +255,7 @@ describe('depth and size', () => {
   it('refuses a saved config over 64 KiB', async () => {
     const body = { ...webhookToHttp(), action: { ...webhookToHttp().action } };
     body.action.config = { ...body.action.config, body: { got: 'x'.repeat(70 * 1024) } };
-    const response = await system.api('POST', '/api/workflows', { token, body });
+    const response = await answerOf(system.client(token).POST('/api/workflows', { body }));
     expectProblem(response, 400, 'validation_failed');
     expect(issuePaths(response)).toContain('action.config');
   });
@@ -263,30 +284,31 @@ describe('schedules', () => {
       { every: '0m' },
       { every: '99999999999999d' },
     ]) {
-      const response = await system.api('POST', '/api/workflows', { token, body: scheduled(config) });
+      const response = await answerOf(
+        system.client(token).POST('/api/workflows', { body: scheduled(config) }),
+      );
       expectProblem(response, 400, 'validation_failed');
       expect(issuePaths(response).some((path) => path.startsWith('trigger.config'))).toBe(true);
     }
   });
 
   it('refuses to activate a schedule saved before the rule with 422, not 503 forever', async () => {
-    const created = await system.api('POST', '/api/workflows', { token, body: scheduled({ every: '1h' }) });
-    const id = Number(field(created.body, 'id'));
+    const { id } = await system.createWorkflow(token, scheduled({ every: '1h' }));
     await system.sql`update workflows set trigger_config = ${system.sql.json({ cron: 'not a cron at all' })} where id = ${id}`;
-    const activated = await system.api('POST', `/api/workflows/${id}/activate`, { token });
+    const activated = await answerOf(
+      system.client(token).POST('/api/workflows/{id}/activate', { params: { path: { id } } }),
+    );
     expectProblem(activated, 422, 'workflow_not_runnable');
     expect(issuePaths(activated).some((path) => path.startsWith('trigger.config'))).toBe(true);
   });
 
   it('saves and activates a valid cron with a time zone', async () => {
-    const created = await system.api('POST', '/api/workflows', {
+    const { id } = await system.createActiveWorkflow(
       token,
-      body: scheduled({ cron: '0 9 * * 1-5', timezone: 'Europe/Paris' }),
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const id = Number(field(created.body, 'id'));
-    expect((await system.api('POST', `/api/workflows/${id}/activate`, { token })).status).toBe(200);
-    expect((await system.api('DELETE', `/api/workflows/${id}`, { token })).status).toBe(204);
+      scheduled({ cron: '0 9 * * 1-5', timezone: 'Europe/Paris' }),
+    );
+    const deleted = await system.client(token).DELETE('/api/workflows/{id}', { params: { path: { id } } });
+    expect(deleted.response.status).toBe(204);
   });
 });
 
@@ -303,7 +325,9 @@ describe('an event for an action that is no longer installed', () => {
     expect(field(executions[0], 'status')).toBe('failed');
     expect(String(field(executions[0], 'errorMessage'))).toContain('uninstalled.request is not installed');
 
-    const manual = await system.api('POST', `/api/workflows/${id}/run`, { token, body: {} });
+    const manual = await answerOf(
+      system.client(token).POST('/api/workflows/{id}/run', { params: { path: { id } }, body: {} }),
+    );
     expectProblem(manual, 422, 'action_unavailable');
     expect(await system.executions(token, id)).toHaveLength(2);
   });

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { operations } from '@autoflow/client';
 import { FakeOAuthServer } from '@autoflow/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, http, System } from '../src/system.js';
+import { answerOf, field, http, oauthCallback, System } from '../src/system.js';
 
 // Issue 12, part 1 (RFC 9700 §4.7, the "connect CSRF"): the callback no longer completes a flow. It
 // parks the code and sends the browser to the frontend with a one-time handle; only the user who
@@ -34,23 +35,23 @@ afterAll(async () => {
 });
 
 const oauthUrl = (path: string) => system.url('oauth-service', path);
+const oauthClient = (token?: string) => system.client(token, 'oauth-service');
 
 async function storeApp(token: string, name: string): Promise<number> {
-  const stored = await http('POST', oauthUrl('/api/oauth2-credential/store'), {
-    token,
+  const stored = await oauthClient(token).POST('/api/oauth2-credential/store', {
     body: { provider: 'gmail', clientId: 'user-app', clientSecret: 'user-app-secret-value', name },
   });
-  expect(stored.status).toBe(201);
-  return Number(field(stored.body, 'credentialId'));
+  expect(stored.response.status).toBe(201);
+  return Number(stored.data?.credentialId);
 }
 
-async function begin(token: string, query: Record<string, string>): Promise<string> {
-  const response = await http('GET', oauthUrl(`/api/oauth2-credential/auth?${new URLSearchParams(query)}`), {
-    token,
+async function begin(token: string, query: operations['beginOAuth']['parameters']['query']): Promise<string> {
+  const { data, error, response } = await oauthClient(token).GET('/api/oauth2-credential/auth', {
+    params: { query },
     headers: { accept: 'application/json' },
   });
-  expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return String(field(response.body, 'authorizationUrl'));
+  expect(response.status, JSON.stringify(error)).toBe(200);
+  return String(data?.authorizationUrl);
 }
 
 /** A browser: consents at the provider, follows it to our callback, answers where the callback sends it. */
@@ -58,7 +59,7 @@ async function browserConsents(authorizationUrl: string): Promise<{ code: string
   const atProvider = await fetch(authorizationUrl, { redirect: 'manual' });
   expect(atProvider.status).toBe(302);
   const callbackUrl = new URL(atProvider.headers.get('location') ?? '');
-  const callback = await fetch(callbackUrl, { redirect: 'manual' });
+  const { response: callback } = await oauthCallback(callbackUrl.href);
   expect(callback.headers.get('referrer-policy')).toBe('no-referrer');
   const location = callback.headers.get('location');
   expect(callback.status, `callback answered ${callback.status} without a redirect`).toBe(302);
@@ -70,10 +71,7 @@ async function browserConsents(authorizationUrl: string): Promise<{ code: string
 
 /** The frontend, signed in as `token`, completes the flow it landed on. */
 function complete(token: string | undefined, handle: string) {
-  return http('POST', oauthUrl('/api/oauth2-credential/complete'), {
-    ...(token ? { token } : {}),
-    body: { handle },
-  });
+  return answerOf(oauthClient(token).POST('/api/oauth2-credential/complete', { body: { handle } }));
 }
 
 function codeRedemptions(code: string): number {
@@ -96,7 +94,7 @@ describe('the connect CSRF (RFC 9700 §4.7)', () => {
     const flows = [
       await begin(attacker.token, {
         provider: 'gmail',
-        credentialId: String(attackerCredential),
+        credentialId: attackerCredential,
         redirectUrl: `${FRONTEND}/done`,
       }),
       await begin(attacker.token, { provider: 'gmail', name: 'victim mailbox' }),
@@ -141,7 +139,7 @@ describe('the connect CSRF (RFC 9700 §4.7)', () => {
     const { code, landing } = await browserConsents(
       await begin(owner.token, {
         provider: 'gmail',
-        credentialId: String(credentialId),
+        credentialId,
         redirectUrl: `${FRONTEND}/done?tab=accounts`,
       }),
     );
@@ -195,16 +193,19 @@ describe('the connect CSRF (RFC 9700 §4.7)', () => {
       redirect: 'manual',
     });
     const callbackUrl = atProvider.headers.get('location') ?? '';
-    const first = await fetch(callbackUrl, { redirect: 'manual' });
+    const { response: first } = await oauthCallback(callbackUrl);
     const firstLanding = new URL(first.headers.get('location') ?? '');
     handles.push(firstLanding.searchParams.get('handle') ?? '');
     expect(firstLanding.searchParams.get('status')).toBe('pending');
 
     // The same callback again (a reload, or a stolen URL) does not park a second handle.
-    const replayed = await fetch(callbackUrl, { redirect: 'manual' });
+    const { response: replayed } = await oauthCallback(callbackUrl);
     expect(replayed.status).toBe(302);
     expect(replayed.headers.get('location')).toBe(`${DEFAULT_LANDING}?status=error&code=state_invalid`);
-    const missing = await fetch(oauthUrl('/api/oauth2-credential/callback?code=x'), { redirect: 'manual' });
+    const { response: missing } = await oauthClient().GET('/api/oauth2-credential/callback', {
+      params: { query: { code: 'x' } },
+      redirect: 'manual',
+    });
     expect(missing.headers.get('location')).toBe(`${DEFAULT_LANDING}?status=error&code=state_missing`);
   });
 

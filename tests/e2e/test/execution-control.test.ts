@@ -1,6 +1,6 @@
 import { Sink } from '@autoflow/fakes';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { field, listOf, System, waitFor } from '../src/system.js';
+import { type Execution, field, System, waitFor } from '../src/system.js';
 
 // Issue 14, item 5: re-run (both modes), cancel, bulk re-run, execution detail, the live stream,
 // credentials pagination, and another tenant's ids answering 404 on each.
@@ -25,25 +25,21 @@ afterAll(async () => {
 
 /** A manual workflow whose HTTP action posts the run's payload to `path` at the sink. */
 async function manualToSink(token: string, path: string): Promise<number> {
-  const created = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name: `to ${path}`,
-      trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
-      action: {
-        serviceProvider: 'http',
-        actionId: 'request',
-        config: { method: 'POST', url: `${sink.baseUrl}${path}`, body: { n: '{{trigger.payload.n}}' } },
-      },
+  const created = await system.createWorkflow(token, {
+    name: `to ${path}`,
+    trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+    action: {
+      serviceProvider: 'http',
+      actionId: 'request',
+      config: { method: 'POST', url: `${sink.baseUrl}${path}`, body: { n: '{{trigger.payload.n}}' } },
     },
   });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  return Number(field(created.body, 'id'));
+  return created.id;
 }
 
 async function pointTo(token: string, workflowId: number, path: string): Promise<void> {
-  const edited = await system.api('PATCH', `/api/workflows/${workflowId}`, {
-    token,
+  const edited = await system.client(token).PATCH('/api/workflows/{id}', {
+    params: { path: { id: workflowId } },
     body: {
       action: {
         serviceProvider: 'http',
@@ -52,31 +48,19 @@ async function pointTo(token: string, workflowId: number, path: string): Promise
       },
     },
   });
-  expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+  expect(edited.response.status, JSON.stringify(edited.error)).toBe(200);
 }
 
 async function run(token: string, workflowId: number, n: unknown): Promise<number> {
-  const started = await system.api('POST', `/api/workflows/${workflowId}/run`, {
-    token,
-    body: { payload: { n } },
-  });
-  expect(started.status, JSON.stringify(started.body)).toBe(202);
-  return Number(field(started.body, 'executionId'));
+  return (await system.runWorkflow(token, workflowId, { n })).executionId;
 }
 
-async function execution(token: string, id: number): Promise<unknown> {
-  const answer = await system.api('GET', `/api/executions/${id}`, { token });
-  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-  return answer.body;
-}
-
-function finished(token: string, id: number, status = 'completed'): Promise<unknown> {
+function finished(token: string, id: number, status = 'completed'): Promise<Execution> {
   return waitFor(`execution ${id} ${status}`, async () => {
-    const body = await execution(token, id);
-    const now = field(body, 'status');
-    if (now !== 'running' && now !== status)
-      throw new Error(`execution ${id} is ${String(now)}: ${JSON.stringify(body)}`);
-    return now === status ? body : undefined;
+    const body = await system.execution(token, id);
+    if (body.status !== 'running' && body.status !== status)
+      throw new Error(`execution ${id} is ${body.status}: ${JSON.stringify(body)}`);
+    return body.status === status ? body : undefined;
   });
 }
 
@@ -100,20 +84,23 @@ it('re-runs an execution with its original snapshot or the current configuration
   );
 
   await pointTo(token, workflowId, '/rerun-v2');
-  const asItRan = await system.api('POST', `/api/executions/${originalId}/rerun`, {
-    token,
-    body: { mode: 'original' },
-  });
-  expect(asItRan.status, JSON.stringify(asItRan.body)).toBe(202);
-  expect(field(asItRan.body, 'rerunOf')).toBe(originalId);
-  const asNow = await system.api('POST', `/api/executions/${originalId}/rerun`, {
-    token,
-    body: { mode: 'current' },
-  });
-  expect(asNow.status, JSON.stringify(asNow.body)).toBe(202);
+  const client = system.client(token);
+  const rerun = (mode: 'original' | 'current', idempotencyKey?: string) =>
+    client.POST('/api/executions/{id}/rerun', {
+      params: {
+        path: { id: originalId },
+        ...(idempotencyKey ? { header: { 'idempotency-key': idempotencyKey } } : {}),
+      },
+      body: { mode },
+    });
+  const asItRan = await rerun('original');
+  expect(asItRan.response.status, JSON.stringify(asItRan.error)).toBe(202);
+  expect(asItRan.data?.rerunOf).toBe(originalId);
+  const asNow = await rerun('current');
+  expect(asNow.response.status, JSON.stringify(asNow.error)).toBe(202);
 
-  const rerunOriginal = await finished(token, Number(field(asItRan.body, 'executionId')));
-  const rerunCurrent = await finished(token, Number(field(asNow.body, 'executionId')));
+  const rerunOriginal = await finished(token, Number(asItRan.data?.executionId));
+  const rerunCurrent = await finished(token, Number(asNow.data?.executionId));
   expect(field(rerunOriginal, 'rerunOf')).toBe(originalId);
   expect(field(rerunCurrent, 'rerunOf')).toBe(originalId);
   expect(field(rerunOriginal, 'triggerData')).toEqual(field(original, 'triggerData'));
@@ -123,16 +110,10 @@ it('re-runs an execution with its original snapshot or the current configuration
   expect(sink.forPath('/rerun-v2').map((request) => request.body)).toEqual([{ n: 'first' }]);
 
   // The same Idempotency-Key answers the same re-run.
-  const keyed = () =>
-    system.api('POST', `/api/executions/${originalId}/rerun`, {
-      token,
-      body: { mode: 'current' },
-      headers: { 'idempotency-key': 'rerun-once' },
-    });
-  const first = await keyed();
-  const again = await keyed();
-  expect(first.status).toBe(202);
-  expect(field(again.body, 'executionId')).toBe(field(first.body, 'executionId'));
+  const first = await rerun('current', 'rerun-once');
+  const again = await rerun('current', 'rerun-once');
+  expect(first.response.status).toBe(202);
+  expect(again.data?.executionId).toBe(first.data?.executionId);
 });
 
 it('cancels a running execution: recorded cancelled with the reason; a finished one answers 409', async () => {
@@ -144,23 +125,26 @@ it('cancels a running execution: recorded cancelled with the reason; a finished 
       ? true
       : undefined,
   );
-  const cancel = await system.api('POST', `/api/executions/${id}/cancel`, {
-    token,
-    body: { reason: 'the target is too slow' },
-  });
-  expect(cancel.status, JSON.stringify(cancel.body)).toBe(202);
-  expect(field(cancel.body, 'cancellation', 'reason')).toBe('the target is too slow');
+  const client = system.client(token);
+  const cancelExecution = (executionId: number, reason?: string) =>
+    client.POST('/api/executions/{id}/cancel', {
+      params: { path: { id: executionId } },
+      body: reason === undefined ? {} : { reason },
+    });
+  const cancel = await cancelExecution(id, 'the target is too slow');
+  expect(cancel.response.status, JSON.stringify(cancel.error)).toBe(202);
+  expect(field(cancel.data, 'cancellation', 'reason')).toBe('the target is too slow');
   const cancelled = await finished(token, id, 'cancelled');
   expect(field(cancelled, 'errorMessage')).toBe('the target is too slow');
   expect(typeof field(cancelled, 'timings', 'finishedAt')).toBe('string');
 
-  const again = await system.api('POST', `/api/executions/${id}/cancel`, { token });
-  expect(again.status).toBe(409);
-  expect(field(again.body, 'code')).toBe('execution_not_running');
+  const again = await cancelExecution(id);
+  expect(again.response.status).toBe(409);
+  expect(again.error?.code).toBe('execution_not_running');
   const done = await finished(token, await run(token, await manualToSink(token, '/done'), 1));
-  const late = await system.api('POST', `/api/executions/${Number(field(done, 'id'))}/cancel`, { token });
-  expect(late.status).toBe(409);
-  expect(field(late.body, 'code')).toBe('execution_not_running');
+  const late = await cancelExecution(done.id);
+  expect(late.response.status).toBe(409);
+  expect(late.error?.code).toBe('execution_not_running');
 });
 
 it('re-runs every failed execution in one call, once per Idempotency-Key', async () => {
@@ -174,33 +158,39 @@ it('re-runs every failed execution in one call, once per Idempotency-Key', async
   }
   await pointTo(token, workflowId, '/bulk-fixed');
 
-  const bulk = (key: string, mode = 'current', id = workflowId) =>
-    system.api('POST', `/api/workflows/${id}/executions/rerun-failed`, {
-      token,
+  const client = system.client(token);
+  const bulk = (key: string, mode: 'original' | 'current' = 'current') =>
+    client.POST('/api/workflows/{id}/executions/rerun-failed', {
+      params: { path: { id: workflowId }, header: { 'idempotency-key': key } },
       body: { mode },
-      headers: { 'idempotency-key': key },
     });
   const first = await bulk('bulk-1');
-  expect(first.status, JSON.stringify(first.body)).toBe(202);
-  expect(listOf(first.body).map((item) => field(item, 'rerunOf'))).toEqual(failedIds);
+  expect(first.response.status, JSON.stringify(first.error)).toBe(202);
+  const started = first.data?.items ?? [];
+  expect(started.map((item) => item.rerunOf)).toEqual(failedIds);
   const again = await bulk('bulk-1');
-  expect(again.status).toBe(202);
-  expect(again.body).toEqual(first.body);
-  for (const item of listOf(first.body)) await finished(token, Number(field(item, 'executionId')));
+  expect(again.response.status).toBe(202);
+  expect(again.data).toEqual(first.data);
+  for (const item of started) {
+    expect(item.error, JSON.stringify(item)).toBeUndefined();
+    await finished(token, Number(item.executionId));
+  }
   // Two failed and two re-runs: the repeated call started no second batch.
   expect(await system.executions(token, workflowId)).toHaveLength(4);
   expect(sink.forPath('/bulk-fixed')).toHaveLength(2);
 
   // Nothing left to re-run under a new key; the old key for another request is refused.
   const fresh = await bulk('bulk-2');
-  expect(listOf(fresh.body)).toEqual([]);
+  expect(fresh.data?.items).toEqual([]);
   const reused = await bulk('bulk-1', 'original');
-  expect(reused.status).toBe(409);
-  expect(field(reused.body, 'code')).toBe('idempotency_key_reused');
-  const keyless = await system.api('POST', `/api/workflows/${workflowId}/executions/rerun-failed`, {
-    token,
+  expect(reused.response.status).toBe(409);
+  expect(reused.error?.code).toBe('idempotency_key_reused');
+  const keyless = await client.POST('/api/workflows/{id}/executions/rerun-failed', {
+    // @ts-expect-error the Idempotency-Key header is required: the compiler refuses its absence, the API too
+    params: { path: { id: workflowId } },
+    body: { mode: 'current' },
   });
-  expect(keyless.status).toBe(400);
+  expect(keyless.response.status).toBe(400);
 });
 
 interface StreamEvent {
@@ -233,14 +223,21 @@ async function* readEvents(response: Response): AsyncGenerator<StreamEvent> {
   }
 }
 
+/** The stream through the typed client; `parseAs: 'stream'` leaves the answer's body unread. */
 function openStream(token: string, workflowId: number, lastEventId?: string) {
   const controller = new AbortController();
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'text/event-stream' };
-  if (lastEventId) headers['last-event-id'] = lastEventId;
-  const response = fetch(system.url('api-gateway', `/api/workflows/${workflowId}/executions/stream`), {
-    headers,
-    signal: controller.signal,
-  });
+  const response = system
+    .client(token)
+    .GET('/api/workflows/{id}/executions/stream', {
+      params: {
+        path: { id: workflowId },
+        ...(lastEventId ? { header: { 'last-event-id': lastEventId } } : {}),
+      },
+      headers: { accept: 'text/event-stream' },
+      parseAs: 'stream',
+      signal: controller.signal,
+    })
+    .then((answer) => answer.response);
   return { response, close: () => controller.abort() };
 }
 
@@ -291,18 +288,21 @@ it('pages through credentials like every other list', async () => {
   for (let index = 0; index < 7; index++)
     ids.push(await system.insertConnectedCredential(userId, 'slack', `xoxb-page-${index}`));
   const listed: number[] = [];
-  let cursor: unknown = null;
+  const client = system.client(token);
+  let cursor: string | undefined;
   do {
-    const query = `?limit=3${cursor ? `&cursor=${String(cursor)}` : ''}`;
-    const page = await system.api('GET', `/api/credentials${query}`, { token });
-    expect(page.status, JSON.stringify(page.body)).toBe(200);
-    expect(listOf(page.body).length).toBeLessThanOrEqual(3);
-    listed.push(...listOf(page.body).map((item) => Number(field(item, 'id'))));
-    cursor = field(page.body, 'nextCursor');
+    const page = await client.GET('/api/credentials', {
+      params: { query: { limit: 3, ...(cursor ? { cursor } : {}) } },
+    });
+    expect(page.response.status, JSON.stringify(page.error)).toBe(200);
+    const items = page.data?.items ?? [];
+    expect(items.length).toBeLessThanOrEqual(3);
+    listed.push(...items.map((item) => item.id));
+    cursor = page.data?.nextCursor ?? undefined;
   } while (cursor);
   expect(listed).toEqual(ids);
-  const bad = await system.api('GET', '/api/credentials?cursor=not-a-cursor', { token });
-  expect(bad.status).toBe(400);
+  const bad = await client.GET('/api/credentials', { params: { query: { cursor: 'not-a-cursor' } } });
+  expect(bad.response.status).toBe(400);
 });
 
 it("answers 404 for another tenant's executions, workflows and credentials everywhere", async () => {
@@ -313,21 +313,42 @@ it("answers 404 for another tenant's executions, workflows and credentials every
   await finished(owner.token, executionId);
   const credentialId = await system.insertConnectedCredential(owner.userId, 'slack', 'xoxb-mine');
 
-  const attempts: [string, string, Record<string, string>?][] = [
-    ['GET', `/api/executions/${executionId}`],
-    ['POST', `/api/executions/${executionId}/rerun`],
-    ['POST', `/api/executions/${executionId}/cancel`],
-    ['GET', `/api/workflows/${workflowId}/executions`],
-    ['POST', `/api/workflows/${workflowId}/executions/rerun-failed`, { 'idempotency-key': 'not-yours' }],
-    ['GET', `/api/workflows/${workflowId}/executions/stream`],
-    ['POST', `/api/credentials/${credentialId}/test`],
+  const client = system.client(other.token);
+  const execution = { params: { path: { id: executionId } } };
+  const workflow = { params: { path: { id: workflowId } } };
+  const attempts: [string, Promise<{ error?: unknown; response: Response }>][] = [
+    ['GET /api/executions/{id}', client.GET('/api/executions/{id}', execution)],
+    [
+      'POST /api/executions/{id}/rerun',
+      client.POST('/api/executions/{id}/rerun', { ...execution, body: {} }),
+    ],
+    [
+      'POST /api/executions/{id}/cancel',
+      client.POST('/api/executions/{id}/cancel', { ...execution, body: {} }),
+    ],
+    ['GET /api/workflows/{id}/executions', client.GET('/api/workflows/{id}/executions', workflow)],
+    [
+      'POST /api/workflows/{id}/executions/rerun-failed',
+      client.POST('/api/workflows/{id}/executions/rerun-failed', {
+        params: { path: { id: workflowId }, header: { 'idempotency-key': 'not-yours' } },
+        body: {},
+      }),
+    ],
+    [
+      'GET /api/workflows/{id}/executions/stream',
+      client.GET('/api/workflows/{id}/executions/stream', { ...workflow, parseAs: 'stream' }),
+    ],
+    [
+      'POST /api/credentials/{id}/test',
+      client.POST('/api/credentials/{id}/test', { params: { path: { id: credentialId } } }),
+    ],
   ];
-  for (const [method, path, headers] of attempts) {
-    const answer = await system.api(method, path, { token: other.token, headers: headers ?? {} });
-    expect(answer.status, `${method} ${path}`).toBe(404);
-    expect(field(answer.body, 'code'), `${method} ${path}`).toBe('not_found');
+  for (const [route, attempt] of attempts) {
+    const { error, response } = await attempt;
+    expect(response.status, route).toBe(404);
+    expect(field(error, 'code'), route).toBe('not_found');
   }
   // Nothing was started or cancelled for the owner.
   expect(await system.executions(owner.token, workflowId)).toHaveLength(1);
-  expect(field(await execution(owner.token, executionId), 'cancellation')).toBeNull();
+  expect((await system.execution(owner.token, executionId)).cancellation).toBeNull();
 });

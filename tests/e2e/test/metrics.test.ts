@@ -150,10 +150,13 @@ describe('webhook runs, failing runs and refusals', () => {
         .client(token)
         .GET('/api/workflows/{id}/executions', { params: { path: { id: good.id } } });
       expect(executions.response.status).toBe(200);
-      // Without its required `provider`: the typed client cannot send that, so it goes raw.
-      expect((await http('GET', system.url('oauth-service', '/api/oauth2-credential/auth'))).status).toBe(
-        400,
-      );
+      const withoutProvider = await system
+        .client(undefined, 'oauth-service')
+        .GET('/api/oauth2-credential/auth', {
+          // @ts-expect-error `provider` is required: the compiler refuses its absence, and the API answers 400
+          params: { query: {} },
+        });
+      expect(withoutProvider.response.status).toBe(400);
     }
     const after = await scrapeAll();
 

@@ -2,11 +2,12 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createApiClient, type operations } from '@autoflow/client';
 import { generateKey, Keyring } from '@autoflow/crypto';
 import { FakeOAuthServer, Sink } from '@autoflow/fakes';
 import { freePort, REPO_ROOT, spawnApp, waitUntilReady } from '@autoflow/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, http, System, waitFor } from '../src/system.js';
+import { answerOf, field, http, oauthCallback, System, waitFor } from '../src/system.js';
 
 const run = promisify(execFile);
 const FRONTEND = 'http://frontend.test';
@@ -44,18 +45,21 @@ afterAll(async () => {
   await sink.stop();
 });
 
-async function oauth(method: string, path: string, options: Parameters<typeof http>[2] = {}, scanned = true) {
-  const response = await http(method, system.url('oauth-service', path), options);
-  if (scanned) answers.push(JSON.stringify(response.body));
+const oauthClient = (as: string) => system.client(as, 'oauth-service');
+
+/** An answer of oauth-service through the typed client, kept for the secret scan at the end. */
+async function scanned(call: Parameters<typeof answerOf>[0]) {
+  const response = await answerOf(call);
+  answers.push(JSON.stringify(response.body));
   return response;
 }
 
-/** Follows a URL without following its redirect; answers the Location. */
+/** The browser reaches the callback URL; answers where it is sent (the redirect is not followed). */
 async function locationOf(
-  url: string,
+  callbackUrl: string,
 ): Promise<{ status: number; location: string; referrerPolicy: string | null }> {
-  const response = await fetch(url, { redirect: 'manual' });
-  answers.push(await response.text());
+  const { response, error } = await oauthCallback(callbackUrl);
+  answers.push(JSON.stringify(error ?? ''));
   return {
     status: response.status,
     location: response.headers.get('location') ?? '',
@@ -63,38 +67,40 @@ async function locationOf(
   };
 }
 
-async function begin(query: Record<string, string>, as = token): Promise<string> {
+type BeginQuery = operations['beginOAuth']['parameters']['query'];
+
+async function begin(query: BeginQuery, as = token): Promise<string> {
   // Not scanned: the authorization URL is where the state legitimately travels to the provider.
-  const response = await oauth(
-    'GET',
-    `/api/oauth2-credential/auth?${new URLSearchParams(query)}`,
-    { token: as, headers: { accept: 'application/json' } },
-    false,
-  );
-  expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return String(field(response.body, 'authorizationUrl'));
+  const { data, error, response } = await oauthClient(as).GET('/api/oauth2-credential/auth', {
+    params: { query },
+    headers: { accept: 'application/json' },
+  });
+  expect(response.status, JSON.stringify(error)).toBe(200);
+  return String(data?.authorizationUrl);
 }
 
 async function storeApp(name: string): Promise<number> {
-  const stored = await oauth('POST', '/api/oauth2-credential/store', {
-    token,
-    body: { provider: 'gmail', clientId: 'user-app', clientSecret: 'user-app-secret-value', name },
-  });
+  const stored = await scanned(
+    oauthClient(token).POST('/api/oauth2-credential/store', {
+      body: { provider: 'gmail', clientId: 'user-app', clientSecret: 'user-app-secret-value', name },
+    }),
+  );
   expect(stored.status).toBe(201);
   return Number(field(stored.body, 'credentialId'));
 }
 
-/** Consent at the fake provider; answers the callback URL it sends the browser to. */
+/** Consent at the fake provider (not our API: a raw fetch); answers the callback URL it sends the browser to. */
 async function consent(authorizationUrl: string): Promise<string> {
-  const atProvider = await locationOf(authorizationUrl);
+  const atProvider = await fetch(authorizationUrl, { redirect: 'manual' });
+  answers.push(await atProvider.text());
   expect(atProvider.status).toBe(302);
-  return atProvider.location;
+  return atProvider.headers.get('location') ?? '';
 }
 
 /** The frontend, signed in as `as`, completes the flow it landed on with `handle`. */
 async function complete(handle: string, as = token) {
   handles.push(handle);
-  return oauth('POST', '/api/oauth2-credential/complete', { token: as, body: { handle } });
+  return scanned(oauthClient(as).POST('/api/oauth2-credential/complete', { body: { handle } }));
 }
 
 /** The browser reaches the callback and lands on the frontend with a handle; answers the handle. */
@@ -124,7 +130,7 @@ describe('connecting an account', () => {
     const credentialId = await storeApp('work mail');
     const authorizationUrl = await begin({
       provider: 'gmail',
-      credentialId: String(credentialId),
+      credentialId,
       redirectUrl: `${FRONTEND}/done`,
     });
     const authorize = new URL(authorizationUrl);
@@ -181,7 +187,7 @@ describe('testing a credential', () => {
 
   it('names the connected account', async () => {
     const credentialId = await storeApp('identity');
-    await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    await connect(await consent(await begin({ provider: 'gmail', credentialId })));
     const tested = await test(credentialId);
     expect(tested.body).toEqual({ ok: true, account: google.account });
   });
@@ -190,7 +196,7 @@ describe('testing a credential', () => {
     const first = await storeApp('copy source');
     const second = await storeApp('copy target');
     for (const id of [first, second]) {
-      await connect(await consent(await begin({ provider: 'gmail', credentialId: String(id) })));
+      await connect(await consent(await begin({ provider: 'gmail', credentialId: id })));
     }
     await system.sql`update credentials set access_token = (select access_token from credentials where id = ${first})
       where id = ${second}`;
@@ -215,13 +221,11 @@ describe('refusals', () => {
   it("refuses to start a flow on another user's credential", async () => {
     const credentialId = await storeApp('mine only');
     const other = await system.signUp();
-    const response = await oauth(
-      'GET',
-      `/api/oauth2-credential/auth?provider=gmail&credentialId=${credentialId}`,
-      {
-        token: other.token,
+    const response = await scanned(
+      oauthClient(other.token).GET('/api/oauth2-credential/auth', {
+        params: { query: { provider: 'gmail', credentialId } },
         headers: { accept: 'application/json' },
-      },
+      }),
     );
     expect(response.status).toBe(404);
   });
@@ -234,7 +238,7 @@ describe('refusals', () => {
       await consent(
         await begin({
           provider: 'gmail',
-          credentialId: String(victimCredential),
+          credentialId: victimCredential,
           redirectUrl: `${FRONTEND}/v`,
         }),
       ),
@@ -282,7 +286,7 @@ describe('refusals', () => {
   it('fails the exchange when the PKCE verifier is wrong', async () => {
     const credentialId = await storeApp('pkce');
     const callbackUrl = await consent(
-      await begin({ provider: 'gmail', credentialId: String(credentialId), redirectUrl: `${FRONTEND}/done` }),
+      await begin({ provider: 'gmail', credentialId, redirectUrl: `${FRONTEND}/done` }),
     );
     // Swap the stored verifier for another, sealed as the service would: the provider must refuse it.
     const keyring = Keyring.fromEnv(system.launched.env.ENCRYPTION_KEYS, undefined);
@@ -302,13 +306,11 @@ describe('refusals', () => {
   });
 
   it('refuses a redirectUrl on a foreign origin', async () => {
-    const response = await oauth(
-      'GET',
-      '/api/oauth2-credential/auth?provider=gmail&redirectUrl=https%3A%2F%2Fevil.test%2F',
-      {
-        token,
+    const response = await scanned(
+      oauthClient(token).GET('/api/oauth2-credential/auth', {
+        params: { query: { provider: 'gmail', redirectUrl: 'https://evil.test/' } },
         headers: { accept: 'application/json' },
-      },
+      }),
     );
     expect(response.status).toBe(400);
     expect(field(response.body, 'code')).toBe('redirect_not_allowed');
@@ -328,13 +330,16 @@ describe('refusals', () => {
       await waitUntilReady(limited);
       const statuses: number[] = [];
       for (let attempt = 0; attempt < 4; attempt++) {
-        const answer = await fetch(`${limited.baseUrl}/api/oauth2-credential/callback?state=x`, {
-          headers: { 'x-forwarded-for': '203.0.113.77' },
-          redirect: 'manual',
-        });
-        statuses.push(answer.status);
-        const body = await answer.text();
-        if (answer.status === 429) expect(field(JSON.parse(body), 'code')).toBe('rate_limited');
+        const { response, error } = await createApiClient({ baseUrl: limited.baseUrl }).GET(
+          '/api/oauth2-credential/callback',
+          {
+            params: { query: { state: 'x' } },
+            headers: { 'x-forwarded-for': '203.0.113.77' },
+            redirect: 'manual',
+          },
+        );
+        statuses.push(response.status);
+        if (response.status === 429) expect(field(error, 'code')).toBe('rate_limited');
       }
       expect(statuses).toEqual([302, 302, 302, 429]);
       // Health probes are not limited.
@@ -361,7 +366,7 @@ describe('refusals', () => {
 describe('tokens in runs', () => {
   async function connectedCredential(name: string): Promise<number> {
     const credentialId = await storeApp(name);
-    await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    await connect(await consent(await begin({ provider: 'gmail', credentialId })));
     return credentialId;
   }
 
@@ -424,7 +429,7 @@ describe('tokens in runs', () => {
     >`select refresh_token from credentials where id = ${credentialId}`;
     google.behaviour.refreshTokenOnFirstConsentOnly = true;
     try {
-      await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+      await connect(await consent(await begin({ provider: 'gmail', credentialId })));
     } finally {
       google.behaviour.refreshTokenOnFirstConsentOnly = false;
     }
@@ -454,7 +459,7 @@ describe('tokens in runs', () => {
     const listed = (await credentialsList()).find((credential) => field(credential, 'id') === credentialId);
     expect(field(listed, 'status')).toBe('needs_reconnect');
 
-    await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    await connect(await consent(await begin({ provider: 'gmail', credentialId })));
     const reconnected = (await credentialsList()).find(
       (credential) => field(credential, 'id') === credentialId,
     );
@@ -467,7 +472,7 @@ describe('tokens in runs', () => {
 describe('deleting a credential', () => {
   it('revokes it at the provider and deactivates the workflows that use it', async () => {
     const credentialId = await storeApp('to delete');
-    await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    await connect(await consent(await begin({ provider: 'gmail', credentialId })));
     const { id: workflowId } = await system.createActiveWorkflow(token, {
       name: 'uses the credential',
       trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
@@ -498,7 +503,7 @@ describe('deleting a credential', () => {
 describe('key rotation', () => {
   it('moves every secret to a new key while runs go on, after which the old key can go', async () => {
     const credentialId = await storeApp('rotation');
-    await connect(await consent(await begin({ provider: 'gmail', credentialId: String(credentialId) })));
+    await connect(await consent(await begin({ provider: 'gmail', credentialId })));
     const created = await system.createWorkflow(token, {
       name: 'busy during rotation',
       trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },

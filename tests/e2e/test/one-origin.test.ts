@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { createApiClient } from '@autoflow/client';
 import { FakeOAuthServer, Sink } from '@autoflow/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { field, http, listOf, System, waitFor } from '../src/system.js';
+import { field, http, oauthCallback, System, waitFor } from '../src/system.js';
 
 // The apps behind Caddy (infra/caddy/Caddyfile), as compose and ./scripts/stack run them: every public
 // route on one origin, CORS for the configured frontend, and per-address limits that count the client
@@ -29,11 +30,11 @@ beforeAll(async () => {
     },
   });
   await system.start();
-  const registered = await http('POST', at('/api/auth/register'), {
+  const registered = await viaProxy().POST('/api/auth/register', {
     body: { email: 'one-origin@example.com', password: 'correct horse battery' },
   });
-  expect(registered.status, JSON.stringify(registered.body)).toBe(201);
-  token = String(field(registered.body, 'token'));
+  expect(registered.response.status, JSON.stringify(registered.error)).toBe(201);
+  token = String(registered.data?.token);
 });
 
 afterAll(async () => {
@@ -45,6 +46,11 @@ afterAll(async () => {
 /** A URL on the proxy's origin. */
 function at(path: string): string {
   return `${system.origin}${path}`;
+}
+
+/** The typed client on the proxy's origin, as `as`'s user when given. */
+function viaProxy(as?: string, headers: Record<string, string> = {}) {
+  return createApiClient({ baseUrl: system.origin, headers, ...(as ? { token: as } : {}) });
 }
 
 const newRequestId = () => `origin-${randomBytes(6).toString('hex')}`;
@@ -61,12 +67,11 @@ describe('one origin', () => {
   it('drives the whole slice through the proxy: sign-up, connect, webhook workflow, delivery, executions', async () => {
     // Connecting an account: /auth is oauth-service's, its 302 goes to the provider, whose consent
     // comes back to the callback on the same origin.
-    const start = await fetch(
-      at(
-        `/api/oauth2-credential/auth?${new URLSearchParams({ provider: 'gmail', redirectUrl: `${FRONTEND}/done` })}`,
-      ),
-      { headers: { authorization: `Bearer ${token}` }, redirect: 'manual' },
-    );
+    const client = viaProxy(token);
+    const { response: start } = await client.GET('/api/oauth2-credential/auth', {
+      params: { query: { provider: 'gmail', redirectUrl: `${FRONTEND}/done` } },
+      redirect: 'manual',
+    });
     expect(start.status).toBe(302);
     const consentUrl = new URL(start.headers.get('location') ?? '');
     expect(consentUrl.href.startsWith(google.url('/authorize'))).toBe(true);
@@ -74,24 +79,22 @@ describe('one origin', () => {
     const consent = await fetch(consentUrl, { redirect: 'manual' });
     const callbackUrl = consent.headers.get('location') ?? '';
     expect(callbackUrl.startsWith(at('/api/oauth2-credential/callback?'))).toBe(true);
-    const callback = await fetch(callbackUrl, { redirect: 'manual' });
+    const { response: callback } = await oauthCallback(callbackUrl);
     expect(callback.status).toBe(302);
     const landing = new URL(callback.headers.get('location') ?? '');
     expect(landing.origin).toBe(FRONTEND);
     expect(landing.searchParams.get('status')).toBe('pending');
-    const completed = await http('POST', at('/api/oauth2-credential/complete'), {
-      token,
-      body: { handle: landing.searchParams.get('handle') },
+    const completed = await client.POST('/api/oauth2-credential/complete', {
+      body: { handle: landing.searchParams.get('handle') ?? '' },
     });
-    expect(completed.status, JSON.stringify(completed.body)).toBe(200);
-    const credentials = await http('GET', at('/api/credentials'), { token });
-    expect(listOf(credentials.body).map((credential) => field(credential, 'id'))).toContain(
-      field(completed.body, 'credentialId'),
+    expect(completed.response.status, JSON.stringify(completed.error)).toBe(200);
+    const credentials = await client.GET('/api/credentials');
+    expect(credentials.data?.items.map((credential) => credential.id)).toContain(
+      completed.data?.credentialId,
     );
 
     // A webhook workflow: the hook URL the API shows is on the proxy's origin, and works there.
-    const created = await http('POST', at('/api/workflows'), {
-      token,
+    const created = await client.POST('/api/workflows', {
       body: {
         name: 'through the proxy',
         trigger: { serviceProvider: 'webhook', triggerId: 'receive', config: {} },
@@ -102,11 +105,12 @@ describe('one origin', () => {
         },
       },
     });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const workflowId = Number(field(created.body, 'id'));
-    const hookUrl = String(field(created.body, 'webhook', 'url'));
+    expect(created.response.status, JSON.stringify(created.error)).toBe(201);
+    const workflowId = Number(created.data?.id);
+    const hookUrl = String(created.data?.webhook?.url);
     expect(hookUrl).toMatch(new RegExp(`^${at('/hooks/')}[A-Za-z0-9_-]{32}$`));
-    expect((await http('POST', at(`/api/workflows/${workflowId}/activate`), { token })).status).toBe(200);
+    const path = { params: { path: { id: workflowId } } };
+    expect((await client.POST('/api/workflows/{id}/activate', path)).response.status).toBe(200);
     const delivered = await http('POST', hookUrl, {
       body: { name: 'Ada' },
       headers: { 'webhook-id': 'evt-through-proxy' },
@@ -114,44 +118,61 @@ describe('one origin', () => {
     expect(delivered.status, JSON.stringify(delivered.body)).toBe(202);
 
     const execution = await waitFor('the execution, listed through the proxy', async () => {
-      const listed = await http('GET', at(`/api/workflows/${workflowId}/executions`), { token });
-      expect(listed.status).toBe(200);
-      return listOf(listed.body).find((item) => field(item, 'status') === 'completed');
+      const listed = await client.GET('/api/workflows/{id}/executions', path);
+      expect(listed.response.status).toBe(200);
+      return listed.data?.items.find((item) => item.status === 'completed');
     });
-    expect(field(execution, 'triggerData', 'body')).toEqual({ name: 'Ada' });
+    expect(field(execution.triggerData, 'body')).toEqual({ name: 'Ada' });
     expect(sink.forPath('/ok').map((request) => request.body)).toEqual([{ name: 'Ada' }]);
   });
 
   it('routes each public prefix to the app that serves it, and nothing else', async () => {
-    const table: [method: string, path: string, app: string][] = [
-      ['GET', '/api/me', 'api-gateway'],
-      ['GET', '/api/workflows', 'api-gateway'],
-      ['GET', '/api/oauth2-credential/auth?provider=gmail', 'oauth-service'],
-      ['POST', '/api/oauth2-credential/complete', 'oauth-service'],
-      ['POST', '/codec/decode', 'api-gateway'],
-      ['GET', '/docs', 'api-gateway'],
-      ['POST', `/hooks/${'a'.repeat(32)}`, 'trigger-ingest'],
-      ['POST', '/pubsub/gmail', 'trigger-ingest'],
-    ];
-    for (const [method, path, app] of table) {
-      const requestId = newRequestId();
-      const answer = await fetch(at(path), {
+    // Each call is sent without credentials, with its own request id; /api routes through the typed
+    // client, the others (the codec, /docs, hooks, Pub/Sub) raw.
+    const raw = (method: string, path: string) => (requestId: string) =>
+      fetch(at(path), {
         method,
         headers: { 'x-request-id': requestId, 'content-type': 'application/json' },
         ...(method === 'POST' ? { body: '{}' } : {}),
       });
-      await answer.arrayBuffer();
+    const typed = (requestId: string) => viaProxy(undefined, { 'x-request-id': requestId });
+    const table: [route: string, app: string, send: (requestId: string) => Promise<Response>][] = [
+      ['GET /api/me', 'api-gateway', async (id) => (await typed(id).GET('/api/me')).response],
+      ['GET /api/workflows', 'api-gateway', async (id) => (await typed(id).GET('/api/workflows')).response],
+      [
+        'GET /api/oauth2-credential/auth',
+        'oauth-service',
+        async (id) =>
+          (await typed(id).GET('/api/oauth2-credential/auth', { params: { query: { provider: 'gmail' } } }))
+            .response,
+      ],
+      [
+        'POST /api/oauth2-credential/complete',
+        'oauth-service',
+        async (id) =>
+          (await typed(id).POST('/api/oauth2-credential/complete', { body: { handle: 'x' } })).response,
+      ],
+      ['POST /codec/decode', 'api-gateway', raw('POST', '/codec/decode')],
+      ['GET /docs', 'api-gateway', raw('GET', '/docs')],
+      ['POST /hooks/{hookId}', 'trigger-ingest', raw('POST', `/hooks/${'a'.repeat(32)}`)],
+      ['POST /pubsub/gmail', 'trigger-ingest', raw('POST', '/pubsub/gmail')],
+    ];
+    for (const [route, app, send] of table) {
+      const requestId = newRequestId();
+      const answer = await send(requestId);
+      if (!answer.bodyUsed) await answer.arrayBuffer();
       // An app answered (every app returns the request id) …
-      expect(answer.headers.get('x-request-id'), `${method} ${path}`).toBe(requestId);
+      expect(answer.headers.get('x-request-id'), route).toBe(requestId);
       // … and it is this one.
-      const logged = await waitFor(`the log line of ${method} ${path}`, async () => {
+      const logged = await waitFor(`the log line of ${route}`, async () => {
         const apps = appsThatLogged(requestId);
         return apps.length > 0 ? apps : undefined;
       });
-      expect(logged, `${method} ${path}`).toEqual([app]);
+      expect(logged, route).toEqual([app]);
     }
 
-    // Probes, metrics and anything unrouted stay inside: the proxy answers them itself.
+    // Probes, metrics and anything unrouted stay inside: the proxy answers them itself. '/api' and
+    // '/apis' are no route of the document, so the typed client cannot (and need not) send them.
     for (const path of ['/', '/metrics', '/healthz', '/readyz', '/apis', '/api', '/hooks']) {
       const answer = await http('GET', at(path), { headers: { 'x-request-id': newRequestId() } });
       expect(answer.status, path).toBe(404);
@@ -161,11 +182,13 @@ describe('one origin', () => {
   });
 
   it('counts per-address limits against the client the proxy saw, not a forwarded address it claims', async () => {
-    const login = (headers: Record<string, string>, url = at('/api/auth/login')) =>
-      http('POST', url, {
-        body: { email: `nobody-${randomBytes(4).toString('hex')}@example.com`, password: 'wrong-password' },
-        headers,
-      });
+    const login = async (headers: Record<string, string>, client = viaProxy()) =>
+      (
+        await client.POST('/api/auth/login', {
+          body: { email: `nobody-${randomBytes(4).toString('hex')}@example.com`, password: 'wrong-password' },
+          headers,
+        })
+      ).response;
     const statuses: number[] = [];
     for (let attempt = 0; attempt <= LOGINS_PER_ADDRESS; attempt++)
       statuses.push((await login({ 'x-forwarded-for': `203.0.113.${attempt + 1}` })).status);
@@ -173,15 +196,14 @@ describe('one origin', () => {
     expect(statuses).toEqual([...Array<number>(LOGINS_PER_ADDRESS).fill(401), 429]);
     // The app does read X-Forwarded-For from its trusted proxy (TRUST_PROXY=loopback): a request that
     // names another client is counted apart (here sent straight to the app, which only the proxy should).
-    const elsewhere = await login(
-      { 'x-forwarded-for': '198.51.100.7' },
-      system.url('api-gateway', '/api/auth/login'),
-    );
+    const elsewhere = await login({ 'x-forwarded-for': '198.51.100.7' }, system.client());
     expect(elsewhere.status).toBe(401);
   });
 });
 
 describe('CORS through the proxy', () => {
+  // A CORS preflight is the browser asking, not an API call: no route of the document is OPTIONS, so it
+  // stays a raw fetch.
   const preflight = (path: string, origin: string, method = 'POST') =>
     fetch(at(path), {
       method: 'OPTIONS',
@@ -210,18 +232,14 @@ describe('CORS through the proxy', () => {
   });
 
   it('lets the frontend read the OAuth start and completion answers, errors included', async () => {
-    const started = await http(
-      'GET',
-      at(
-        `/api/oauth2-credential/auth?${new URLSearchParams({ provider: 'gmail', redirectUrl: `${FRONTEND}/done` })}`,
-      ),
-      { token, headers: { origin: FRONTEND, accept: 'application/json' } },
-    );
-    expect(started.status).toBe(200);
-    const withHeaders = await fetch(at('/api/oauth2-credential/complete'), {
-      method: 'POST',
-      headers: { origin: FRONTEND, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ handle: 'no-such-handle' }),
+    const fromFrontend = viaProxy(token, { origin: FRONTEND });
+    const started = await fromFrontend.GET('/api/oauth2-credential/auth', {
+      params: { query: { provider: 'gmail', redirectUrl: `${FRONTEND}/done` } },
+      headers: { accept: 'application/json' },
+    });
+    expect(started.response.status).toBe(200);
+    const { response: withHeaders } = await fromFrontend.POST('/api/oauth2-credential/complete', {
+      body: { handle: 'no-such-handle' },
     });
     expect(withHeaders.status).toBe(404);
     expect(withHeaders.headers.get('access-control-allow-origin')).toBe(FRONTEND);
@@ -235,9 +253,7 @@ describe('CORS through the proxy', () => {
         expect(answer.status, `${origin} ${path}`).toBe(404);
         expect(corsHeaderNames(answer), `${origin} ${path}`).toEqual([]);
       }
-      const call = await fetch(at('/api/workflows'), {
-        headers: { origin, authorization: `Bearer ${token}` },
-      });
+      const { response: call } = await viaProxy(token, { origin }).GET('/api/workflows');
       expect(call.status).toBe(200);
       expect(corsHeaderNames(call)).toEqual([]);
     }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { field, listOf, System } from '../src/system.js';
+import { System } from '../src/system.js';
 
 // Issue 11, item 5: every list returns every row exactly once, whatever the page size, even when
 // hundreds of rows share a millisecond (Postgres keeps microseconds).
@@ -18,33 +18,34 @@ afterAll(async () => {
   await system?.stop();
 });
 
-/** Every id of a list, following nextCursor. */
-async function pageThrough(path: string, limit: number): Promise<number[]> {
+/** Every id of a list (a workflow's executions, or the workflows), following nextCursor. */
+async function pageThrough(list: { workflowId: number } | 'workflows', limit: number): Promise<number[]> {
+  const client = system.client(token);
   const ids: number[] = [];
-  let cursor: unknown = null;
+  let cursor: string | undefined;
   for (let page = 0; page < 1_000; page++) {
-    const separator = path.includes('?') ? '&' : '?';
-    const query = `${separator}limit=${limit}${cursor ? `&cursor=${String(cursor)}` : ''}`;
-    const response = await system.api('GET', `${path}${query}`, { token });
-    expect(response.status, JSON.stringify(response.body)).toBe(200);
-    ids.push(...listOf(response.body).map((item) => Number(field(item, 'id'))));
-    cursor = field(response.body, 'nextCursor');
+    const query = { limit, ...(cursor ? { cursor } : {}) };
+    const { data, error, response } =
+      list === 'workflows'
+        ? await client.GET('/api/workflows', { params: { query } })
+        : await client.GET('/api/workflows/{id}/executions', {
+            params: { path: { id: list.workflowId }, query },
+          });
+    expect(response.status, JSON.stringify(error)).toBe(200);
+    ids.push(...(data?.items ?? []).map((item) => item.id));
+    cursor = data?.nextCursor ?? undefined;
     if (!cursor) return ids;
   }
   throw new Error('the list never ended');
 }
 
 async function createWorkflow(name: string): Promise<number> {
-  const created = await system.api('POST', '/api/workflows', {
-    token,
-    body: {
-      name,
-      trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
-      action: { serviceProvider: 'http', actionId: 'request', config: { url: 'https://example.com/' } },
-    },
+  const created = await system.createWorkflow(token, {
+    name,
+    trigger: { serviceProvider: 'manual', triggerId: 'run', config: {} },
+    action: { serviceProvider: 'http', actionId: 'request', config: { url: 'https://example.com/' } },
   });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  return Number(field(created.body, 'id'));
+  return created.id;
 }
 
 it('lists 405 executions that share milliseconds exactly once at every page size', async () => {
@@ -63,7 +64,7 @@ it('lists 405 executions that share milliseconds exactly once at every page size
   expect(expected).toHaveLength(405);
 
   for (const limit of [100, 10, 7, 1]) {
-    const listed = await pageThrough(`/api/workflows/${workflowId}/executions`, limit);
+    const listed = await pageThrough({ workflowId }, limit);
     expect(listed, `limit=${limit}`).toEqual(expected);
   }
 });
@@ -74,6 +75,6 @@ it('lists every workflow exactly once at every page size', async () => {
     await system.sql<{ id: number }[]>`select id from workflows where user_id = ${userId} order by id desc`
   ).map((row) => row.id);
   for (const limit of [100, 7, 1]) {
-    expect(await pageThrough('/api/workflows', limit), `limit=${limit}`).toEqual(expected);
+    expect(await pageThrough('workflows', limit), `limit=${limit}`).toEqual(expected);
   }
 });
