@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { freePort } from './apps.js';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -110,4 +114,24 @@ export async function ensureDatabase(baseUrl: string, database: string): Promise
 export async function dropDatabase(baseUrl: string, database: string): Promise<void> {
   assertSafeName(database);
   await withConnection(baseUrl, (sql) => sql.unsafe(`drop database if exists "${database}" with (force)`));
+}
+
+/**
+ * The Postgres a package's tests run against: `givenUrl` (scripts/test's TEST_DATABASE_URL) when set, else a
+ * throwaway embedded one, removed by `stop`. For vitest global setups.
+ */
+export async function testPostgres(
+  label: string,
+  givenUrl: string | undefined,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  if (givenUrl) return { url: givenUrl, stop: async () => {} };
+  const dataDir = await mkdtemp(join(tmpdir(), `autoflow-${label}-pg-`));
+  const postgres = await startEmbeddedPostgres({ dataDir, port: await freePort(), persistent: false });
+  return {
+    url: postgres.url,
+    async stop() {
+      await postgres.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, startEmbeddedPostgres } from '@autoflow/local-stack';
+import { testPostgres } from '@autoflow/local-stack';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
@@ -12,16 +9,7 @@ declare module 'vitest' {
 
 /** The Postgres of this run: TEST_DATABASE_URL (scripts/test sets it), or a throwaway embedded one. */
 export default async function setup(project: TestProject) {
-  const given = process.env.TEST_DATABASE_URL;
-  if (given) {
-    project.provide('databaseUrl', given);
-    return;
-  }
-  const dataDir = await mkdtemp(join(tmpdir(), 'autoflow-oauth-pg-'));
-  const postgres = await startEmbeddedPostgres({ dataDir, port: await freePort(), persistent: false });
-  project.provide('databaseUrl', postgres.url);
-  return async () => {
-    await postgres.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  };
+  const database = await testPostgres('oauth', process.env.TEST_DATABASE_URL);
+  project.provide('databaseUrl', database.url);
+  return () => database.stop();
 }
