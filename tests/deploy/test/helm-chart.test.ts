@@ -304,6 +304,29 @@ describe.each(cases)('the chart with $name', (renderCase) => {
           expect(services.map((service) => service.metadata?.name)).toContain(path.backend.service?.name);
   });
 
+  it('routes a host without paths as the one origin of infra/caddy/Caddyfile', () => {
+    const rules = objects
+      .filter((object) => object instanceof Ingress)
+      .flatMap((ingress) => ingress.spec?.rules ?? []);
+    const oneOrigin = rules.find((rule) => rule.host === 'autoflow.example.com');
+    if (!renderCase.valuesFiles.includes('full-values.yaml')) return expect(oneOrigin).toBeUndefined();
+    // The Caddyfile's table (packages/local-stack/test/caddyfile.test.ts checks Caddy's side).
+    expect(
+      (oneOrigin?.http?.paths ?? []).map((path) => [
+        path.path,
+        path.pathType,
+        path.backend.service?.name?.replace(/^.*?-(api-gateway|oauth-service|trigger-ingest)$/, '$1'),
+      ]),
+    ).toEqual([
+      ['/api/oauth2-credential', 'Prefix', 'oauth-service'],
+      ['/api', 'Prefix', 'api-gateway'],
+      ['/codec', 'Prefix', 'api-gateway'],
+      ['/docs', 'Prefix', 'api-gateway'],
+      ['/hooks', 'Prefix', 'trigger-ingest'],
+      ['/pubsub', 'Prefix', 'trigger-ingest'],
+    ]);
+  });
+
   it('migrates in a pre-install/pre-upgrade hook Job that needs nothing the release itself creates', () => {
     const jobs = objects.filter((object) => object instanceof Job);
     expect(jobs).toHaveLength(1);
