@@ -56,6 +56,8 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: givenTemporal ?? '',
     TEMPORAL_NAMESPACE: namespace,
     HTTP_ACTION_ALLOWED_HOSTS: `127.0.0.1:${sinkPort}`,
+    // The apps inherit it: no fixed port for the worker's SDK metrics beside other tests.
+    TEMPORAL_METRICS_BIND_ADDRESS: 'off',
   };
   if (givenDatabase) env.DATABASE_URL = await createDatabase(givenDatabase, databaseName);
   const child = spawn(process.execPath, [CLI, 'up'], {
