@@ -497,6 +497,8 @@ export interface paths {
         /**
          * Events of a push-style provider (one endpoint per provider that declares one)
          * @description `gmail`: Gmail notifications from a Cloud Pub/Sub push subscription (OIDC token checked)
+         *
+         *     `slack`: Slack Events API: v0 signature (SLACK_SIGNING_SECRET), url_verification challenge, message events
          */
         post: operations["receivePush"];
         delete?: never;
@@ -4734,7 +4736,6 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @example gmail */
                 provider: string;
             };
             cookie?: never;
