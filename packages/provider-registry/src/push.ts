@@ -55,6 +55,20 @@ export interface PushReceipt {
   dropped?: string;
 }
 
+/** Requests as the sender makes them, for the contract-test kit (provider-kit's checkProvider). */
+export interface PushContractSamples {
+  /** The environment (the provider's settings) under which `event` is genuine. */
+  env: Readonly<Record<string, string>>;
+  /** A genuine request that carries one event. */
+  event: InboundRequest;
+  /** Requests that must be refused: another key, a stale timestamp, no signature, a changed body, … */
+  forgeries: readonly InboundRequest[];
+  /** The sender's check of the URL, if it has one, and the body it expects back. */
+  challenge?: { request: InboundRequest; answer: JsonValue };
+  /** Stops what the samples started (a local key server). */
+  close?(): Promise<void>;
+}
+
 export interface PushEndpoint<Settings = unknown> {
   /** One line for the API document: who sends to this endpoint. */
   summary: string;
@@ -70,4 +84,6 @@ export interface PushEndpoint<Settings = unknown> {
    * cursor; a run event's id becomes part of the run's workflow id.
    */
   receive(request: InboundRequest): PushReceipt;
+  /** Genuine and forged requests for the contract-test kit; a push endpoint without them fails it. */
+  contractSamples?(): Promise<PushContractSamples>;
 }

@@ -1,4 +1,11 @@
-import type { PushEndpoint, PushVerifier } from '@autoflow/provider-registry';
+import { createServer } from 'node:http';
+import type {
+  InboundRequest,
+  PushContractSamples,
+  PushEndpoint,
+  PushVerifier,
+} from '@autoflow/provider-registry';
+import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { GMAIL_MAILBOX_SIGNALS, type GmailNotification } from './contracts.js';
 import { createPushVerifier, decodeGmailPush, PushRejected } from './push.js';
 import type { GmailSettings } from './settings.js';
@@ -45,4 +52,59 @@ export const gmailPushEndpoint: PushEndpoint<GmailSettings> = {
       ],
     };
   },
+  contractSamples: pushContractSamples,
 };
+
+/**
+ * For the contract-test kit: a local JWK Set stands in for Google's, and tokens are signed as Pub/Sub
+ * signs them; the forgeries lack a token, are signed by another key, or name another audience.
+ */
+async function pushContractSamples(): Promise<PushContractSamples> {
+  const audience = 'https://ingest.autoflow.test/push/gmail';
+  const serviceAccount = 'push@contract.iam.gserviceaccount.com';
+  const google = await generateKeyPair('RS256', { extractable: true });
+  const forger = await generateKeyPair('RS256');
+  const jwks = JSON.stringify({
+    keys: [{ ...(await exportJWK(google.publicKey)), kid: 'contract', alg: 'RS256', use: 'sig' }],
+  });
+  const server = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const token = (key: CryptoKey, tokenAudience = audience) =>
+    new SignJWT({ email: serviceAccount, email_verified: true })
+      .setProtectedHeader({ alg: 'RS256', kid: 'contract', typ: 'JWT' })
+      .setIssuer('https://accounts.google.com')
+      .setAudience(tokenAudience)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(key);
+  const rawBody = JSON.stringify({
+    message: {
+      data: Buffer.from(JSON.stringify({ emailAddress: 'me@gmail.test', historyId: '4242' })).toString(
+        'base64',
+      ),
+    },
+  });
+  const request = (authorization: string | undefined): InboundRequest => ({
+    rawBody,
+    query: {},
+    headers: authorization ? { authorization } : {},
+  });
+  return {
+    env: {
+      PUBSUB_PUSH_AUDIENCE: audience,
+      PUBSUB_PUSH_SERVICE_ACCOUNT: serviceAccount,
+      PUBSUB_PUSH_JWKS_URL: `http://127.0.0.1:${port}/certs`,
+    },
+    event: request(`Bearer ${await token(google.privateKey)}`),
+    forgeries: [
+      request(undefined),
+      request(`Bearer ${await token(forger.privateKey)}`),
+      request(`Bearer ${await token(google.privateKey, 'https://someone-else.test/')}`),
+    ],
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

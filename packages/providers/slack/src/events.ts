@@ -1,8 +1,8 @@
-import type { PushEndpoint, PushReceipt } from '@autoflow/provider-registry';
+import type { InboundRequest, PushEndpoint, PushReceipt } from '@autoflow/provider-registry';
 import type { JsonValue } from '@autoflow/workflow-contracts';
 import { z } from 'zod';
 import type { SlackSettings } from './settings.js';
-import { verifySlackRequest } from './signature.js';
+import { slackSignature, verifySlackRequest } from './signature.js';
 import { messagePostedConfig } from './triggers/message-posted.js';
 
 const urlVerification = z.object({
@@ -87,4 +87,48 @@ export const slackEventsEndpoint: PushEndpoint<SlackSettings> = {
     return async (request) => verifySlackRequest(request, signingSecret, Date.now());
   },
   receive: (request) => readEvent(request.rawBody),
+  async contractSamples() {
+    const secret = 'contract-signing-secret';
+    const now = Math.floor(Date.now() / 1000);
+    const signed = (body: unknown, options: { timestamp?: number; secret?: string } = {}): InboundRequest => {
+      const rawBody = JSON.stringify(body);
+      const timestamp = String(options.timestamp ?? now);
+      return {
+        rawBody,
+        query: {},
+        headers: {
+          'content-type': 'application/json',
+          'x-slack-request-timestamp': timestamp,
+          'x-slack-signature': slackSignature(options.secret ?? secret, timestamp, rawBody),
+        },
+      };
+    };
+    const message = {
+      type: 'event_callback',
+      team_id: 'T0CONTRACT',
+      event_id: 'Ev0CONTRACT1',
+      event: {
+        type: 'message',
+        channel: 'C0CONTRACT',
+        user: 'U0CONTRACT',
+        text: 'hello',
+        ts: `${now}.000100`,
+      },
+    };
+    const event = signed(message);
+    return {
+      env: { SLACK_SIGNING_SECRET: secret },
+      event,
+      forgeries: [
+        signed(message, { secret: 'another-secret' }),
+        signed(message, { timestamp: now - 6 * 60 }),
+        { ...event, rawBody: event.rawBody.replace('hello', 'hullo') },
+        { ...event, headers: { 'content-type': 'application/json' } },
+      ],
+      challenge: {
+        request: signed({ type: 'url_verification', token: 'unused', challenge: 'contract-challenge' }),
+        answer: { challenge: 'contract-challenge' },
+      },
+    };
+  },
 };
