@@ -112,6 +112,7 @@ export const pushRoutes: FastifyPluginAsyncZod<PushRouteDeps> = async (app, deps
 };
 
 interface PushRequest {
+  id: string;
   body: unknown;
   headers: Record<string, string | string[] | undefined>;
   query: unknown;
@@ -163,7 +164,7 @@ async function handlePush(
   const receipt: PushReceipt = endpoint.receive(inbound);
   if (receipt.dropped) request.log.warn(`${receipt.dropped}: acknowledged`);
   try {
-    await Promise.all(receipt.events.map((event) => deliver(deps, provider.id, event, request.log)));
+    await Promise.all(receipt.events.map((event) => deliver(deps, provider.id, event, request)));
   } catch (error) {
     request.log.error({ err: error }, `Temporal did not accept the ${provider.name} push`);
     throw problems.unavailable('the events could not be accepted; the sender will redeliver them');
@@ -172,14 +173,15 @@ async function handlePush(
   reply.code(status).send(body ?? null);
 }
 
-async function deliver(deps: PushRouteDeps, providerId: string, event: PushEvent, log: FastifyBaseLogger) {
+async function deliver(deps: PushRouteDeps, providerId: string, event: PushEvent, request: PushRequest) {
+  const { log } = request;
   const credentialIds = await watchingCredentials(deps.db, providerId, event.account);
   if (credentialIds.length === 0) {
     log.info(`${providerId} push for an account nobody watches: acknowledged and dropped`);
     return;
   }
   if (event.deliver === 'listener-signal') await signalListeners(deps, providerId, event, credentialIds);
-  else await startRuns(deps, providerId, event, credentialIds, log);
+  else await startRuns(deps, providerId, event, credentialIds, request);
 }
 
 /** The credentials whose listener records the account (case-insensitively: addresses, team ids). */
@@ -224,7 +226,7 @@ async function startRuns(
   providerId: string,
   event: PushRunsEvent,
   credentialIds: number[],
-  log: FastifyBaseLogger,
+  { id: requestId, log }: PushRequest,
 ) {
   if (!EVENT_ID_PATTERN.test(event.eventId)) {
     log.warn(`${providerId} push event with an unusable id dropped`);
@@ -248,7 +250,13 @@ async function startRuns(
       // Stored config passed validation when saved; parsing applies the schema's defaults.
       const triggerData = event.output(trigger.config.parse(workflow.triggerConfig));
       if (triggerData === undefined) return;
-      const run = await runs.start({ workflow, source: 'event', eventId: event.eventId, triggerData });
+      const run = await runs.start({
+        workflow,
+        source: 'event',
+        eventId: event.eventId,
+        triggerData,
+        requestId,
+      });
       if (run.unavailable) log.warn({ workflowId: workflow.id }, run.unavailable);
       log.info(
         { workflowId: workflow.id, temporalWorkflowId: run.temporalWorkflowId, started: run.started },
