@@ -7,11 +7,11 @@ import {
   registerOpenApi,
   registerProblemHandlers,
 } from '@autoflow/http-kit';
-import type { ProviderRegistry } from '@autoflow/provider-registry';
+import type { ProviderRegistry, PushVerifier } from '@autoflow/provider-registry';
 import type { RunStarter } from '@autoflow/runs';
 import type { Client } from '@temporalio/client';
 import fp from 'fastify-plugin';
-import { gmailPushRoutes } from './routes/gmail-push.js';
+import { GMAIL_PUSH_ALIAS, pushRoutes } from './routes/push.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export interface TriggerIngestDeps {
@@ -20,8 +20,8 @@ export interface TriggerIngestDeps {
   registry: ProviderRegistry;
   runs: RunStarter;
   temporal: Client;
-  /** Checks a Pub/Sub push's OIDC token; undefined when Gmail push is not configured (pushes answer 401). */
-  verifyPush: ((authorization: string | undefined) => Promise<void>) | undefined;
+  /** Each push endpoint's verifier (ProviderRegistry.pushVerifiers); undefined where push is not configured (401). */
+  pushVerifiers: ReadonlyMap<string, PushVerifier | undefined>;
   readiness: ReadinessChecks;
   maxBodyBytes: number;
   /** Counts refused events by source and reason (AutoflowMetrics); none when absent. */
@@ -29,16 +29,20 @@ export interface TriggerIngestDeps {
 }
 
 export interface IngestRejections {
-  ingestRejected(source: 'webhook' | 'gmail_push', reason: string): void;
+  /** `source`: `webhook`, or `{provider}_push` (gmail_push, …). */
+  ingestRejected(source: string, reason: string): void;
 }
 
-/** The routes whose refusals are counted, by their template. */
-const INGEST_SOURCES = new Map<string, 'webhook' | 'gmail_push'>([
-  ['/hooks/:hookId', 'webhook'],
-  ['/pubsub/gmail', 'gmail_push'],
-]);
+/** The source a refused request is counted under, by its route template. */
+function ingestSource(routeUrl: string | undefined, params: unknown): string | undefined {
+  if (routeUrl === '/hooks/:hookId') return 'webhook';
+  if (routeUrl === GMAIL_PUSH_ALIAS) return 'gmail_push';
+  if (routeUrl === '/push/:provider' && params !== null && typeof params === 'object' && 'provider' in params)
+    return `${String(params.provider)}_push`;
+  return undefined;
+}
 
-/** Inbound events: webhooks and Gmail's Pub/Sub push. Each answers 2xx only once Temporal has the event. */
+/** Inbound events: webhooks and the push endpoints providers declare. Each answers 2xx only once Temporal has the event. */
 export const triggerIngest = fp<TriggerIngestDeps>(
   async (app, deps) => {
     await registerOpenApi(app, {
@@ -50,7 +54,7 @@ export const triggerIngest = fp<TriggerIngestDeps>(
     if (rejections) {
       // By the code the sender got (invalid_signature, invalid_token, …), or its finer reason.
       app.addHook('onResponse', async (request, reply) => {
-        const source = INGEST_SOURCES.get(request.routeOptions.url ?? '');
+        const source = ingestSource(request.routeOptions.url, request.params);
         const problem = answeredProblem(reply);
         if (source && problem && reply.statusCode >= 400)
           rejections.ingestRejected(source, problem.reason ?? problem.code);
@@ -58,7 +62,7 @@ export const triggerIngest = fp<TriggerIngestDeps>(
     }
     registerHealthRoutes(app, deps.readiness);
     await app.register(webhookRoutes, deps);
-    await app.register(gmailPushRoutes, deps);
+    await app.register(pushRoutes, deps);
   },
   { name: 'trigger-ingest' },
 );

@@ -1,6 +1,4 @@
 import { keyProviderEnv } from '@autoflow/crypto';
-import { unsetWhenEmpty } from '@autoflow/http-kit';
-import { GOOGLE_JWKS_URL } from '@autoflow/provider-gmail';
 import { payloadEncryptionEnv } from '@autoflow/temporal-codec';
 import { temporalConnectionEnv } from '@autoflow/temporal-connection';
 import { tracingEnv } from '@autoflow/tracing';
@@ -23,12 +21,8 @@ export const envSchema = z.object({
     .int()
     .positive()
     .default(1024 * 1024),
-  /** The `aud` Gmail's Pub/Sub push subscription puts in its OIDC tokens (usually the push endpoint URL). Gmail push is refused (401) while unset. */
-  PUBSUB_PUSH_AUDIENCE: unsetWhenEmpty(z.string().min(1).optional()),
-  /** The service account the push subscription signs its tokens as; only its tokens are accepted. */
-  PUBSUB_PUSH_SERVICE_ACCOUNT: unsetWhenEmpty(z.string().min(3).optional()),
-  /** JWK Set of the token signer; Google's by default (tests point it at a local key). */
-  PUBSUB_PUSH_JWKS_URL: unsetWhenEmpty(z.string().url().default(GOOGLE_JWKS_URL)),
+  // Push endpoints' settings (Gmail's PUBSUB_PUSH_*, …) are their providers' own: server.ts parses them
+  // with resolveProviderSettings.
   /** Postgres connections; every inbound event does one indexed read. */
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
   /** At SIGTERM, how long in-flight requests may take to finish; past it the process exits 1. */

@@ -3,7 +3,7 @@ import { createDatabase } from '@autoflow/db';
 import { fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { AutoflowMetrics, metricsPlugin } from '@autoflow/metrics';
-import { createPushVerifier } from '@autoflow/provider-gmail';
+import { resolveProviderSettings } from '@autoflow/provider-registry';
 import { RunStarter } from '@autoflow/runs';
 import { payloadDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
@@ -14,6 +14,8 @@ import { triggerIngest } from './app.js';
 import { envSchema } from './env.js';
 
 const env = envSchema.parse(process.env);
+// Push endpoints read their provider's settings (e.g. Gmail's PUBSUB_PUSH_*); an invalid one stops the start.
+const providerSettings = resolveProviderSettings(registry.providers, process.env);
 // First: spans exist only once the SDK runs (nothing starts when no OTLP endpoint is set).
 // Webhook and push senders are anyone on the internet: their `traceparent` does not choose our trace ids
 // or force sampling; each event starts its own trace.
@@ -50,14 +52,7 @@ await app.register(triggerIngest, {
   registry,
   runs: new RunStarter({ db: database.db, temporal, registry }),
   temporal,
-  verifyPush:
-    env.PUBSUB_PUSH_AUDIENCE && env.PUBSUB_PUSH_SERVICE_ACCOUNT
-      ? createPushVerifier({
-          audience: env.PUBSUB_PUSH_AUDIENCE,
-          serviceAccount: env.PUBSUB_PUSH_SERVICE_ACCOUNT,
-          jwksUrl: env.PUBSUB_PUSH_JWKS_URL,
-        })
-      : undefined,
+  pushVerifiers: registry.pushVerifiers(providerSettings),
   readiness: { postgres: database.ping, temporal: () => connection.healthService.check({}) },
   maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES,
   rejections: metrics,

@@ -475,10 +475,32 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Gmail notifications from a Cloud Pub/Sub push subscription
+         * Gmail notifications from a Cloud Pub/Sub push subscription (alias of /push/gmail)
          * @description Authenticated by the OIDC token Pub/Sub sends (`Authorization: Bearer …`, checked against PUBSUB_PUSH_AUDIENCE and PUBSUB_PUSH_SERVICE_ACCOUNT). A malformed message is acknowledged (204): no redelivery can fix it.
          */
         post: operations["receiveGmailPush"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/push/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Events of a push-style provider (one endpoint per provider that declares one)
+         * @description `gmail`: Gmail notifications from a Cloud Pub/Sub push subscription (OIDC token checked)
+         *
+         *     `slack`: Slack Events API: v0 signature (SLACK_SIGNING_SECRET), url_verification challenge, message events
+         */
+        post: operations["receivePush"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4597,7 +4619,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Temporal has the notification (or it was malformed and is dropped). */
+            /** @description The acknowledgement the sender expects (e.g. a challenge echoed). */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Temporal has the events (or there were none: a malformed message is dropped). */
             204: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4615,8 +4649,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No valid push token (`invalid_token`), or push is not configured (`push_not_configured`). */
+            /** @description The request is not from the provider (`invalid_token`, `invalid_signature`, as the provider says), or push is not configured (`push_not_configured`). */
             401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No installed provider declares a push endpoint by this name: `not_found`. */
+            404: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -4635,8 +4679,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body is over 64 KiB. */
+            /** @description The body is over what the provider’s endpoint accepts. */
             413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the router accepts. */
+            414: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -4665,7 +4719,130 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Temporal did not accept the notification; Pub/Sub redelivers it. */
+            /** @description Temporal did not accept the events; the sender redelivers them. */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receivePush: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The acknowledgement the sender expects (e.g. a challenge echoed). */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Temporal has the events (or there were none: a malformed message is dropped). */
+            204: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is not valid: `validation_failed` (with `issues`, also for a bad cursor), `invalid_value`, or a body that is not JSON. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not from the provider (`invalid_token`, `invalid_signature`, as the provider says), or push is not configured (`push_not_configured`). */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No installed provider declares a push endpoint by this name: `not_found`. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request took too long to arrive: `request_timeout` (answered before any route). */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over what the provider’s endpoint accepts. */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the router accepts. */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers exceed 16 KiB: `headers_too_large` (answered before any route). */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error: `internal_error` (logged with the request id). */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not accept the events; the sender redelivers them. */
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

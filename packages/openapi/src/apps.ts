@@ -100,7 +100,7 @@ async function registerApp(app: FastifyInstance, name: PublicAppName): Promise<v
         registry,
         runs: new RunStarter({ db: database.db, temporal, registry }),
         temporal,
-        verifyPush: undefined,
+        pushVerifiers: new Map(),
         readiness,
         maxBodyBytes: 1024,
       });

@@ -5,6 +5,7 @@ import {
   assertCredentialHost,
   PermanentActionError,
   type ProviderDefinition,
+  type PushReceipt,
   providerApiHosts,
   RetryableActionError,
   renderTemplates,
@@ -13,6 +14,7 @@ import {
   toJson,
   toJsonSchema,
 } from '@autoflow/provider-registry';
+import { EVENT_ID_PATTERN } from '@autoflow/workflow-contracts';
 
 // The contract every provider keeps, as plain checks that answer a list of failures (empty: all kept).
 // Run it from any test runner: `expect(await checkProvider(myProvider)).toEqual([])`.
@@ -216,11 +218,69 @@ async function checkFailureClasses(provider: ProviderDefinition, failures: Contr
   }
 }
 
+/** What deduplicates a receipt's events: run events' ids, listener signals' payloads (idempotent). */
+function dedupeKeys(receipt: PushReceipt): string[] {
+  return receipt.events.map((event) =>
+    event.deliver === 'trigger-runs'
+      ? `${event.triggerId}:${event.account}:${event.eventId}`
+      : `${event.triggerId}:${event.account}:${event.signal}:${JSON.stringify(event.payload)}`,
+  );
+}
+
+/**
+ * A push endpoint verifies its genuine sample and refuses every forgery, answers the sender's
+ * challenge, and reads the same request twice as the same events (so a redelivery starts nothing new).
+ */
+async function checkPush(provider: ProviderDefinition, failures: ContractFailure[]): Promise<void> {
+  const push = provider.push;
+  if (!push) return;
+  const fail = (detail: string): void => {
+    failures.push({ check: 'push', detail });
+  };
+  if (!push.contractSamples) return fail('the push endpoint declares no contract samples');
+  const samples = await push.contractSamples();
+  try {
+    if (!(push.maxBodyBytes > 0)) fail('maxBodyBytes must be positive');
+    const verify = push.verifier(resolveProviderSettings([provider], samples.env).get(provider.id));
+    if (!verify) return fail("the samples' settings leave push unconfigured");
+    if (push.verifier(resolveProviderSettings([provider], {}).get(provider.id)))
+      fail('push is configured with an empty environment: it would accept requests nobody signed');
+    if (!(await verify(samples.event)).accepted) fail('the genuine sample is refused');
+    if (samples.forgeries.length === 0) fail('the samples include no forgery');
+    for (const [index, forgery] of samples.forgeries.entries()) {
+      const verdict = await verify(forgery);
+      if (verdict.accepted) fail(`forgery ${index} is accepted`);
+      else if (!verdict.code) fail(`forgery ${index} is refused without a code`);
+    }
+    const first = push.receive(samples.event);
+    if (first.events.length === 0) fail('the genuine sample carries no event');
+    for (const event of first.events) {
+      if (event.deliver === 'trigger-runs' && !EVENT_ID_PATTERN.test(event.eventId))
+        fail(`event id "${event.eventId}" does not match ${EVENT_ID_PATTERN}`);
+      if (!provider.triggers.some((trigger) => trigger.id === event.triggerId))
+        fail(`an event names the unknown trigger ${event.triggerId}`);
+    }
+    const again = dedupeKeys(push.receive(samples.event));
+    if (JSON.stringify(again) !== JSON.stringify(dedupeKeys(first)))
+      fail('the same request read twice gives other events: a redelivery would not be deduplicated');
+    if (samples.challenge) {
+      if (!(await verify(samples.challenge.request)).accepted) fail('the challenge sample is refused');
+      const answered = push.receive(samples.challenge.request);
+      if (JSON.stringify(answered.acknowledgement.body) !== JSON.stringify(samples.challenge.answer))
+        fail('the challenge is not answered as the sender expects');
+      if (answered.events.length > 0) fail('the challenge carries events');
+    }
+  } finally {
+    await samples.close?.();
+  }
+}
+
 /** Every check of the contract; an empty list means the provider keeps it. */
 export async function checkProvider(provider: ProviderDefinition): Promise<ContractFailure[]> {
   const failures: ContractFailure[] = [];
   checkManifest(provider, failures);
   checkSchemas(provider, failures);
   await checkFailureClasses(provider, failures);
+  await checkPush(provider, failures);
   return failures;
 }

@@ -2,6 +2,7 @@ import {
   defineAction,
   defineProvider,
   defineTrigger,
+  type InboundRequest,
   PermanentActionError,
   RetryableActionError,
   TokenRejectedError,
@@ -90,4 +91,80 @@ it('reports an action that takes a 401 to its token for a final refusal, and acc
     { check: 'failure-classes', detail: expect.stringContaining('401 gave PermanentActionError') },
   ]);
   expect(await checkProvider(provider(true))).toEqual([]);
+});
+
+it('reports a push endpoint that accepts forgeries, misses the challenge and names each delivery anew', async () => {
+  const request = (rawBody: string, signature?: string): InboundRequest => ({
+    rawBody,
+    query: {},
+    headers: signature ? { 'x-signature': signature } : {},
+  });
+  let deliveries = 0;
+  const pushing = (careless: boolean) =>
+    defineProvider({
+      id: 'pushing',
+      name: 'Pushing',
+      auth: { type: 'none' },
+      settings: z.object({ PUSHING_SECRET: z.string().optional() }),
+      triggers: [
+        defineTrigger({
+          id: 'happened',
+          name: 'Happened',
+          description: '',
+          kind: 'event',
+          config: z.object({}),
+          output: z.object({}),
+          sampleOutput: {},
+        }),
+      ],
+      actions: [],
+      push: {
+        summary: 'test pushes',
+        maxBodyBytes: 1024,
+        verifier: (settings) => {
+          const secret = settings.PUSHING_SECRET;
+          if (!secret) return undefined;
+          return async (inbound) =>
+            careless || inbound.headers['x-signature'] === secret
+              ? { accepted: true }
+              : { accepted: false, code: 'invalid_signature', reason: 'wrong secret' };
+        },
+        receive: (inbound) =>
+          inbound.rawBody === 'challenge'
+            ? { acknowledgement: { status: 200, body: { challenge: careless ? 'wrong' : 'c' } }, events: [] }
+            : {
+                acknowledgement: { status: 204 },
+                events: [
+                  {
+                    deliver: 'trigger-runs',
+                    triggerId: 'happened',
+                    account: 'a',
+                    // A careless sender's id is a counter, not the event's: a redelivery looks new.
+                    eventId: careless ? `delivery-${++deliveries}` : 'event-1',
+                    output: () => ({}),
+                  },
+                ],
+              },
+        contractSamples: async () => ({
+          env: { PUSHING_SECRET: 's' },
+          event: request('event', 's'),
+          forgeries: [request('event', 'forged'), request('event')],
+          challenge: { request: request('challenge', 's'), answer: { challenge: 'c' } },
+        }),
+      },
+    });
+  const failures = await checkProvider(pushing(true));
+  expect(failures.map((failure) => failure.detail)).toEqual([
+    'forgery 0 is accepted',
+    'forgery 1 is accepted',
+    'the same request read twice gives other events: a redelivery would not be deduplicated',
+    'the challenge is not answered as the sender expects',
+  ]);
+  expect(await checkProvider(pushing(false))).toEqual([]);
+  const declared = pushing(false).push;
+  if (!declared) throw new Error('pushing declares a push endpoint');
+  const { contractSamples: _withoutSamples, ...undeclared } = declared;
+  expect(await checkProvider({ ...pushing(false), push: undeclared })).toEqual([
+    { check: 'push', detail: 'the push endpoint declares no contract samples' },
+  ]);
 });

@@ -1,6 +1,7 @@
 import type { ActionExecutionOptions, JsonValue } from '@autoflow/workflow-contracts';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
+import type { PushEndpoint } from './push.js';
 
 // How a provider declares itself: a manifest (id, name, auth as data) and one small definition per
 // trigger and per action, each with zod schemas for its config and its output.
@@ -291,6 +292,8 @@ export interface ProviderDefinition<Settings extends z.ZodType = z.ZodType> {
   queues?: Readonly<Record<string, { maxActivitiesPerSecond: number }>>;
   triggers: readonly TriggerDefinition[];
   actions: readonly ActionDefinition[];
+  /** The endpoint a push-style source sends its events to (served at POST /push/{id} by trigger-ingest). */
+  push?: PushEndpoint<z.output<Settings>>;
   /** Activities of this provider's listener workflows, registered on the main task queue. */
   listenerActivities?(services: ListenerServices<z.output<Settings>>): Record<string, ActivityFunction>;
 }

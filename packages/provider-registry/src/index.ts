@@ -2,6 +2,7 @@ export * from './credential-hosts.js';
 export * from './definitions.js';
 export * from './json-schema.js';
 export * from './json-size.js';
+export * from './push.js';
 export * from './registry.js';
 export * from './settings.js';
 export * from './templates.js';

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { ownerListedHosts, providerApiHosts } from './credential-hosts.js';
 import type { ActionDefinition, ProviderDefinition, TriggerDefinition, TriggerKind } from './definitions.js';
 import { type JsonSchema, schemaHasPath, toJsonSchema } from './json-schema.js';
+import type { PushVerifier } from './push.js';
 import { listTemplateReferences } from './templates.js';
 import { checkUrlTemplate, UrlTemplateError, urlTemplateIssues } from './url-templates.js';
 
@@ -116,6 +117,18 @@ export class ProviderRegistry {
         provider,
         action,
       })),
+    );
+  }
+
+  /**
+   * The verifier of every declared push endpoint for this deployment's provider settings
+   * (resolveProviderSettings), by provider id; undefined where the provider's push is not configured.
+   */
+  pushVerifiers(settings: ReadonlyMap<string, unknown>): ReadonlyMap<string, PushVerifier | undefined> {
+    return new Map(
+      this.providers.flatMap((provider) =>
+        provider.push ? [[provider.id, provider.push.verifier(settings.get(provider.id))] as const] : [],
+      ),
     );
   }
 

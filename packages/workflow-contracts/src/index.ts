@@ -14,7 +14,6 @@ export const TASK_QUEUES = {
 
 export const WORKFLOW_TYPES = {
   automation: 'automationWorkflow',
-  gmailMailbox: 'gmailMailboxWorkflow',
 } as const;
 
 /**
@@ -219,47 +218,24 @@ export interface RunBookkeepingActivities {
 // --- Gmail mailbox listener (design notes §4) ---------------------------------------------------------
 
 /**
- * The one long-lived workflow per connected Gmail mailbox. It is the single writer of the mailbox's
- * history cursor; trigger-ingest and the API only signal it (signal-with-start).
+ * The one long-lived workflow per connected Gmail mailbox (its signals and input are the Gmail provider's).
+ * Its id stays here: temporal-codec tells a payload's owner by it.
  */
 export function gmailMailboxWorkflowId(credentialId: number): string {
   return `gmail-mailbox:${credentialId}`;
 }
 
-/** The credential of a mailbox workflow's id (`gmailMailboxWorkflowId`), or undefined for any other id. */
+/** The listener workflow of another provider for one credential (Slack's workspace workflow, …). */
+export function listenerWorkflowId(providerId: string, credentialId: number): string {
+  return `${providerId}-listener:${credentialId}`;
+}
+
+/**
+ * The credential of a listener workflow's id (`gmailMailboxWorkflowId`, `listenerWorkflowId`), or
+ * undefined for any other id.
+ */
 export function credentialIdOfMailbox(temporalWorkflowId: string): number | undefined {
-  return idIn(/^gmail-mailbox:(\d{1,10})$/, temporalWorkflowId);
-}
-
-export const GMAIL_MAILBOX_SIGNALS = {
-  /** A Pub/Sub push said the mailbox changed: `{historyId}`. */
-  notification: 'gmailNotification',
-  /** A Gmail workflow of this mailbox was activated, deactivated, edited or deleted. */
-  subscriptionsChanged: 'gmailSubscriptionsChanged',
-} as const;
-
-export interface GmailNotification {
-  /** Gmail's historyId, as a decimal string: it may exceed 2^53, so it is never a JS number. */
-  historyId: string;
-}
-
-/** What a mailbox workflow carries across continue-as-new. */
-export interface GmailMailboxState {
-  /** The newest historyId fully processed, or null before the first watch. */
-  cursor: string | null;
-  /** The highest historyId announced and not yet processed. */
-  announced: string | null;
-  /** When the watch must be renewed (epoch ms), or null when not watching. */
-  renewWatchAt: number | null;
-  /** Start of the resync window if the cursor expires: when the cursor was last known good (epoch ms). */
-  cursorTime: number | null;
-  /** While the mailbox cannot be used (revoked grant, no topic): when to try again (epoch ms). */
-  unusableUntil: number | null;
-}
-
-export interface GmailMailboxInput {
-  credentialId: number;
-  state?: GmailMailboxState;
+  return idIn(/^(?:gmail-mailbox|[a-z0-9-]{1,50}-listener):(\d{1,10})$/, temporalWorkflowId);
 }
 
 export interface GmailWatchResult {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   credentialIdOfMailbox,
   gmailMailboxWorkflowId,
+  listenerWorkflowId,
   runWorkflowId,
   scheduleId,
   workflowIdOfRun,
@@ -13,12 +14,14 @@ describe('Temporal workflow ids', () => {
     expect(workflowIdOfRun(runWorkflowId(42, 'webhook', 'evt:1'))).toBe(42);
     expect(workflowIdOfSchedule(scheduleId(7))).toBe(7);
     expect(credentialIdOfMailbox(gmailMailboxWorkflowId(9))).toBe(9);
+    expect(credentialIdOfMailbox(listenerWorkflowId('slack', 11))).toBe(11);
   });
 
   it('answers undefined for other ids and for ids beyond int4', () => {
     expect(workflowIdOfRun(scheduleId(7))).toBeUndefined();
     expect(workflowIdOfSchedule(runWorkflowId(42, 'manual', 'k'))).toBeUndefined();
     expect(credentialIdOfMailbox('gmail-mailbox:abc')).toBeUndefined();
+    expect(credentialIdOfMailbox('run-listener:x:1')).toBeUndefined();
     expect(workflowIdOfRun('run:3000000000:webhook:x')).toBeUndefined();
     expect(workflowIdOfRun('run:0:webhook:x')).toBeUndefined();
   });

@@ -21,7 +21,7 @@ export interface WebhookRouteDeps {
   maxBodyBytes: number;
 }
 
-function singleValues(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+export function singleValues(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const values: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) values[name] = Array.isArray(value) ? value.join(', ') : value;

@@ -1,11 +1,5 @@
 // The mailbox workflow. Workflow code: deterministic, no I/O; it imports only types and contracts.
-import {
-  GMAIL_MAILBOX_SIGNALS,
-  type GmailMailboxActivities,
-  type GmailMailboxInput,
-  type GmailMailboxState,
-  type GmailNotification,
-} from '@autoflow/workflow-contracts';
+import type { GmailMailboxActivities } from '@autoflow/workflow-contracts';
 import {
   ActivityFailure,
   type ActivityOptions,
@@ -19,6 +13,12 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import {
+  GMAIL_MAILBOX_SIGNALS,
+  type GmailMailboxInput,
+  type GmailMailboxState,
+  type GmailNotification,
+} from './contracts.js';
 
 export const gmailNotificationSignal = defineSignal<[GmailNotification]>(GMAIL_MAILBOX_SIGNALS.notification);
 export const gmailSubscriptionsChangedSignal = defineSignal(GMAIL_MAILBOX_SIGNALS.subscriptionsChanged);

@@ -1,6 +1,7 @@
 import { defineTrigger } from '@autoflow/provider-registry';
-import { GMAIL_MAILBOX_SIGNALS, gmailMailboxWorkflowId, WORKFLOW_TYPES } from '@autoflow/workflow-contracts';
+import { gmailMailboxWorkflowId } from '@autoflow/workflow-contracts';
 import { z } from 'zod';
+import { GMAIL_MAILBOX_SIGNALS, GMAIL_MAILBOX_WORKFLOW_TYPE } from '../contracts.js';
 import { emailSchema, sampleEmail } from '../email.js';
 
 const optionalText = z.string().trim().min(1).max(320).optional();
@@ -29,7 +30,7 @@ export const receiveEmailTrigger = defineTrigger({
   output: emailSchema,
   sampleOutput: sampleEmail,
   listener: {
-    workflowType: WORKFLOW_TYPES.gmailMailbox,
+    workflowType: GMAIL_MAILBOX_WORKFLOW_TYPE,
     workflowId: gmailMailboxWorkflowId,
     input: (credentialId) => ({ credentialId }),
     subscriptionsChangedSignal: GMAIL_MAILBOX_SIGNALS.subscriptionsChanged,
