@@ -187,7 +187,7 @@ async function startStack(
   });
   print(
     'stack',
-    `ready: every public route on ${PUBLIC_ORIGIN} (/api, /api/oauth2-credential, /hooks, /pubsub, /codec, OpenAPI at /docs); the apps themselves on :3000–:3003 (health, /metrics). Ctrl-C stops everything.`,
+    `ready: every public route on ${PUBLIC_ORIGIN} (/api, /api/oauth2-credential, /hooks, /push, /pubsub, /codec, API reference at /docs); the apps themselves on :3000–:3003 (health, /metrics). Ctrl-C stops everything.`,
   );
 }
 

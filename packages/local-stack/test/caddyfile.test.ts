@@ -56,6 +56,7 @@ const EXPECTED = (upstream: Record<'api' | 'oauth' | 'ingest', string>) => ({
   '/docs': upstream.api,
   '/docs/*': upstream.api,
   '/hooks/*': upstream.ingest,
+  '/push/*': upstream.ingest,
   '/pubsub/*': upstream.ingest,
   '(anything else)': '',
 });

@@ -110,6 +110,7 @@ it.skipIf(!runnable)(
       ['GET', '/api/oauth2-credential/auth', 400],
       ['POST', '/hooks/no-such-hook-0000000000000000000', 404],
       ['POST', '/pubsub/gmail', 401],
+      ['POST', '/push/slack', 401],
       ['GET', '/docs/openapi.json', 200],
     ];
     for (const [method, path, status] of prefixes) {

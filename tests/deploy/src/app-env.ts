@@ -13,7 +13,7 @@ const oauthProviderVariables = registry.providers.flatMap((provider) =>
     : [],
 );
 
-/** Provider settings (GMAIL_*, SLACK_API_URL, …), parsed by the worker from its environment. */
+/** Provider settings (GMAIL_*, SLACK_API_URL, …), parsed by the worker and trigger-ingest from their environment. */
 const providerSettingsSchemas = registry.providers.flatMap((provider) =>
   provider.settings instanceof z.ZodObject ? [provider.settings] : [],
 );
@@ -55,7 +55,15 @@ export const appEnvironments: Readonly<Record<string, AppEnvironment>> = {
     ...Object.keys(oauthServiceEnv.in.shape),
     ...oauthProviderVariables,
   ]),
-  'trigger-ingest': appEnvironment(triggerIngestEnv, Object.keys(triggerIngestEnv.shape)),
+  // Push endpoints' settings (PUBSUB_PUSH_*, SLACK_SIGNING_SECRET) are providers' settings it parses too.
+  'trigger-ingest': appEnvironment(
+    triggerIngestEnv,
+    [
+      ...Object.keys(triggerIngestEnv.shape),
+      ...providerSettingsSchemas.flatMap((schema) => Object.keys(schema.shape)),
+    ],
+    providerSettingsSchemas,
+  ),
   worker: appEnvironment(
     workerEnv,
     [
@@ -83,6 +91,7 @@ export const secretVariables: ReadonlySet<string> = new Set([
   'TEMPORAL_API_KEY',
   'TEMPORAL_TLS_CERT_PEM',
   'TEMPORAL_TLS_KEY_PEM',
+  'SLACK_SIGNING_SECRET',
   ...registry.providers.flatMap((provider) =>
     provider.auth.type === 'oauth2' ? [provider.auth.env.clientSecret] : [],
   ),

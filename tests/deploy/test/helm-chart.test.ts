@@ -323,6 +323,7 @@ describe.each(cases)('the chart with $name', (renderCase) => {
       ['/codec', 'Prefix', 'api-gateway'],
       ['/docs', 'Prefix', 'api-gateway'],
       ['/hooks', 'Prefix', 'trigger-ingest'],
+      ['/push', 'Prefix', 'trigger-ingest'],
       ['/pubsub', 'Prefix', 'trigger-ingest'],
     ]);
   });

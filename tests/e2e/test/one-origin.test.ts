@@ -156,6 +156,7 @@ describe('one origin', () => {
       ['GET /docs', 'api-gateway', raw('GET', '/docs')],
       ['POST /hooks/{hookId}', 'trigger-ingest', raw('POST', `/hooks/${'a'.repeat(32)}`)],
       ['POST /pubsub/gmail', 'trigger-ingest', raw('POST', '/pubsub/gmail')],
+      ['POST /push/{provider}', 'trigger-ingest', raw('POST', '/push/slack')],
     ];
     for (const [route, app, send] of table) {
       const requestId = newRequestId();

@@ -84,7 +84,7 @@ A value as an env string. Helm reads every YAML number as a float64, which print
 
 {{/* Variables that hold secrets: they only ever come through secretKeyRef, never as a plain value. */}}
 {{- define "autoflow.secretVariables" -}}
-DATABASE_URL JWT_SECRET ENCRYPTION_KEYS VAULT_TOKEN VAULT_ROLE_ID VAULT_SECRET_ID TEMPORAL_API_KEY TEMPORAL_TLS_KEY_PEM TEMPORAL_TLS_CERT_PEM GOOGLE_OAUTH_CLIENT_SECRET SLACK_OAUTH_CLIENT_SECRET GITHUB_OAUTH_CLIENT_SECRET OTEL_EXPORTER_OTLP_HEADERS OTEL_EXPORTER_OTLP_TRACES_HEADERS
+DATABASE_URL JWT_SECRET ENCRYPTION_KEYS VAULT_TOKEN VAULT_ROLE_ID VAULT_SECRET_ID TEMPORAL_API_KEY TEMPORAL_TLS_KEY_PEM TEMPORAL_TLS_CERT_PEM GOOGLE_OAUTH_CLIENT_SECRET SLACK_OAUTH_CLIENT_SECRET GITHUB_OAUTH_CLIENT_SECRET OTEL_EXPORTER_OTLP_HEADERS OTEL_EXPORTER_OTLP_TRACES_HEADERS SLACK_SIGNING_SECRET
 {{- end }}
 
 {{/* A plain variable, left out when its value is empty: dict name, value. */}}
@@ -224,6 +224,7 @@ DATABASE_URL JWT_SECRET ENCRYPTION_KEYS VAULT_TOKEN VAULT_ROLE_ID VAULT_SECRET_I
 {{- include "autoflow.commonEnv" (dict "root" .root "workload" .workload "namespace" true) }}
 {{- include "autoflow.plainEnv" (dict "name" "PUBSUB_PUSH_AUDIENCE" "value" .root.Values.gmail.pushAudience) }}
 {{- include "autoflow.plainEnv" (dict "name" "PUBSUB_PUSH_SERVICE_ACCOUNT" "value" .root.Values.gmail.pushServiceAccount) }}
+{{- include "autoflow.secretEnv" (dict "name" "SLACK_SIGNING_SECRET" "ref" .root.Values.slack.signingSecret) }}
 {{- include "autoflow.plainEnv" (dict "name" "SHUTDOWN_GRACE_MS" "value" $values.shutdownGraceMs) }}
 {{- include "autoflow.extraEnv" (dict "env" $values.env "where" "triggerIngest") }}
 {{- end }}
