@@ -1,5 +1,7 @@
 // pnpm bench [--quick] [--long] [--backends=dev,postgres] [--seconds=N] [--runs=N] [--rss-runs=N]
 // pnpm bench --codec-cost [--runs=N]: webhook → recorded p50 with and without Temporal payload encryption.
+// pnpm bench --peer n8n [--rates=10,20,30,40] [--open-seconds=N]: n8n 2.40.7 driven by the same open-loop
+// generator as the system, side by side (server on Postgres only unless --backends says otherwise).
 // Measures, in one run on one machine: the raw-Temporal floor, the system path (webhook → trigger-ingest
 // → run → HTTP action → recorded) and the Gmail path (push → mailbox workflow → run → recorded), on the
 // dev server and on the real server over Postgres. See bench/README.md.
@@ -121,7 +123,7 @@ async function openLoopSeries(target: OpenLoopTarget, prefix: string): Promise<O
   const once = async (rate: number) => {
     const result = await openLoop(target, { rate, prefix: `${prefix}${rate}`, ...openLoopPlan });
     log(
-      `open loop ${prefix} at ${rate}/s: achieved ${result.achievedPerSecond.toFixed(1)}/s, p50 ${result.latency.p50.toFixed(1)} ms, p99 ${result.latency.p99.toFixed(1)} ms, lost ${result.lost}`,
+      `open loop ${prefix} at ${rate}/s: achieved ${result.achievedPerSecond.toFixed(1)}/s, p50 ${result.latency.p50.toFixed(1)} ms, p99 ${result.latency.p99.toFixed(1)} ms, lost ${result.lost}, refused ${JSON.stringify(result.refusedBy)}`,
     );
     results.push(result);
     return result;

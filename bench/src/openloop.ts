@@ -12,8 +12,10 @@ export interface OpenLoopResult {
   latency: LatencySummary;
   /** Events that never arrived (or the webhook refused) before the drain deadline. */
   lost: number;
-  /** Webhook answers other than the expected status. */
+  /** Webhook answers other than the expected status, and failed requests. */
   refused: number;
+  /** What the refusals were: HTTP status, or `error` for a failed request, with counts. */
+  refusedBy: Record<string, number>;
 }
 
 export interface OpenLoopTarget {
@@ -42,6 +44,7 @@ export async function openLoop(
   const latencies: number[] = [];
   let lastArrival = start;
   let refused = 0;
+  const refusedBy: Record<string, number> = {};
   // Everything sent gets a fixed time to arrive after the window; what is later than that counts as lost.
   let drainTimer: NodeJS.Timeout | undefined;
   const drainDeadline = new Promise<undefined>((resolve) => {
@@ -57,13 +60,14 @@ export async function openLoop(
     const eventId = `${prefix}-${index}`;
     const arrived = target.arrivals.wait(eventId);
     const answered = target.send(eventId).then(
-      (status) => status === target.acceptedStatus,
-      () => false,
+      (status) => String(status),
+      () => 'error',
     );
     pending.push(
-      answered.then(async (accepted) => {
-        if (!accepted) {
+      answered.then(async (status) => {
+        if (status !== String(target.acceptedStatus)) {
           refused++;
+          refusedBy[status] = (refusedBy[status] ?? 0) + 1;
           return;
         }
         const at = await Promise.race([arrived, drainDeadline]);
@@ -83,5 +87,6 @@ export async function openLoop(
     latency: summarize(latencies),
     lost: total - latencies.length - refused,
     refused,
+    refusedBy,
   };
 }

@@ -31,7 +31,7 @@ export function openLoopMarkdown(comparison: OpenLoopComparison): string[] {
   const { peer } = comparison;
   const cell = (result: OpenLoopResult | undefined) =>
     result
-      ? `${ms(result.latency.p50)} / ${ms(result.latency.p99)} ms, ${result.achievedPerSecond.toFixed(1)}/s${result.lost + result.refused ? `, ${result.lost + result.refused} lost` : ''}`
+      ? `${ms(result.latency.p50)} / ${ms(result.latency.p99)} ms, ${result.achievedPerSecond.toFixed(1)}/s${result.lost ? `, ${result.lost} lost` : ''}${result.refused ? `, ${result.refused} refused` : ''}`
       : '–';
   const offered = [
     ...new Set([...comparison.system, ...(peer?.results ?? [])].map((result) => result.offeredPerSecond)),
