@@ -1,5 +1,7 @@
 // pnpm bench [--quick] [--long] [--backends=dev,postgres] [--seconds=N] [--runs=N] [--rss-runs=N]
 // pnpm bench --codec-cost [--runs=N]: webhook → recorded p50 with and without Temporal payload encryption.
+// pnpm bench --peer n8n [--rates=10,20,30,40] [--open-seconds=N]: n8n 2.40.7 driven by the same open-loop
+// generator as the system, side by side (server on Postgres only unless --backends says otherwise).
 // Measures, in one run on one machine: the raw-Temporal floor, the system path (webhook → trigger-ingest
 // → run → HTTP action → recorded) and the Gmail path (push → mailbox workflow → run → recorded), on the
 // dev server and on the real server over Postgres. See bench/README.md.
@@ -16,6 +18,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { type Backend, startDevBackend, startPostgresBackend } from './backends.js';
 import { measureFloor } from './floor/index.js';
 import { measureGmail } from './gmail.js';
+import { installN8n, startN8nPeer } from './n8n.js';
+import { type OpenLoopResult, type OpenLoopTarget, openLoop } from './openloop.js';
 import { type BackendReport, markdownReport, type RssSample, type ScaleResult, svgChart } from './report.js';
 import { summarize } from './stats.js';
 import { measureSystem, nextEventId, type SystemHarness, startSystemHarness } from './system.js';
@@ -33,6 +37,10 @@ const { values: args } = parseArgs({
     runs: { type: 'string' },
     'rss-runs': { type: 'string', default: '100000' },
     'codec-cost': { type: 'boolean', default: false },
+    // The open-loop comparison: offered rates (events/s), seconds at each, and a peer to drive the same way.
+    rates: { type: 'string', default: '10,20,30,40' },
+    'open-seconds': { type: 'string' },
+    peer: { type: 'string' },
   },
 });
 
@@ -45,6 +53,14 @@ const plan = {
   seconds: Number(args.seconds ?? (args.smoke ? 1 : args.quick ? 3 : 10)),
 };
 if (args.smoke) args.backends = 'dev';
+if (args.peer !== undefined && args.peer !== 'n8n') throw new Error(`unknown --peer ${args.peer}: only n8n`);
+// The peer is compared on the production shape only.
+if (args.peer && !argv.some((arg) => arg.startsWith('--backends'))) args.backends = 'postgres';
+const openLoopPlan = {
+  rates: args.smoke ? [5] : (args.rates ?? '').split(',').map(Number),
+  seconds: Number(args['open-seconds'] ?? (args.smoke ? 1 : 10)),
+  drainSeconds: args.smoke ? 10 : 30,
+};
 const log = (message: string) =>
   console.error(`[bench] ${new Date().toISOString().slice(11, 19)} ${message}`);
 
@@ -98,6 +114,32 @@ async function measureWorkerRss(harness: SystemHarness, totalRuns: number): Prom
   return samples;
 }
 
+/**
+ * The fixed offered rates, then (with a peer, outside smoke) a saturation search upward in steps of 10/s
+ * until the target falls behind: achieved under 95% of offered.
+ */
+async function openLoopSeries(target: OpenLoopTarget, prefix: string): Promise<OpenLoopResult[]> {
+  const results: OpenLoopResult[] = [];
+  const once = async (rate: number) => {
+    const result = await openLoop(target, { rate, prefix: `${prefix}${rate}`, ...openLoopPlan });
+    log(
+      `open loop ${prefix} at ${rate}/s: achieved ${result.achievedPerSecond.toFixed(1)}/s, p50 ${result.latency.p50.toFixed(1)} ms, p99 ${result.latency.p99.toFixed(1)} ms, lost ${result.lost}, refused ${JSON.stringify(result.refusedBy)}`,
+    );
+    results.push(result);
+    return result;
+  };
+  for (const rate of openLoopPlan.rates) await once(rate);
+  if (args.peer && !args.smoke) {
+    const keptUp = (result: OpenLoopResult) => result.achievedPerSecond >= 0.95 * result.offeredPerSecond;
+    let rate = Math.max(...openLoopPlan.rates);
+    while (results.every(keptUp) && rate < 200) {
+      rate += 10;
+      await once(rate);
+    }
+  }
+  return results;
+}
+
 async function benchBackend(backend: Backend, databaseUrl: string): Promise<BackendReport> {
   log(`${backend.name}: floor`);
   const floor = await measureFloor(backend.address, plan, { temporal: backend.pid });
@@ -112,6 +154,11 @@ async function benchBackend(backend: Backend, databaseUrl: string): Promise<Back
       backend.pid,
     );
     report = { backend: backend.name, settings: backend.settings, floor, system };
+    log(`${backend.name}: system, open loop`);
+    report.openLoop = {
+      ...openLoopPlan,
+      system: await openLoopSeries(harness.openLoopTarget, `${backend.name.startsWith('dev') ? 'd' : 'p'}o`),
+    };
     if (args.long) {
       report.scale = await measureScale(harness);
       report.workerRss = await measureWorkerRss(harness, Number(args['rss-runs']));
@@ -122,6 +169,21 @@ async function benchBackend(backend: Backend, databaseUrl: string): Promise<Back
   // After the webhook system has stopped, so that the two never share the machine.
   log(`${backend.name}: gmail path`);
   report.gmail = await measureGmail(databaseUrl, backend.address, plan);
+  if (args.peer === 'n8n' && report.openLoop && !backend.name.startsWith('dev')) {
+    // Alone on the machine too: the Temporal server idles, the apps are stopped.
+    const entry = await installN8n(log);
+    const peer = await startN8nPeer(entry, databaseUrl, log);
+    try {
+      report.openLoop.peer = {
+        name: 'n8n',
+        version: peer.version,
+        settings: peer.settings,
+        results: await openLoopSeries(peer.openLoopTarget, 'n8n'),
+      };
+    } finally {
+      await peer.stop();
+    }
+  }
   return report;
 }
 

@@ -1,5 +1,6 @@
 import type { FloorResult } from './floor/index.js';
 import type { GmailResult } from './gmail.js';
+import type { OpenLoopResult } from './openloop.js';
 import type { LatencySummary, ThroughputResult } from './stats.js';
 import type { SystemResult } from './system.js';
 
@@ -13,6 +14,51 @@ export interface RssSample {
   rssMiB: number;
 }
 
+/** The same open-loop generator against the system and, with `--peer`, against the peer. */
+export interface OpenLoopComparison {
+  rates: number[];
+  seconds: number;
+  drainSeconds: number;
+  system: OpenLoopResult[];
+  peer?: { name: string; version: string; settings: Record<string, string>; results: OpenLoopResult[] };
+}
+
+/** The highest rate achieved at any offered rate: the saturation throughput when the search overran it. */
+export const saturation = (results: readonly OpenLoopResult[]) =>
+  Math.max(0, ...results.map((result) => result.achievedPerSecond));
+
+export function openLoopMarkdown(comparison: OpenLoopComparison): string[] {
+  const { peer } = comparison;
+  const cell = (result: OpenLoopResult | undefined) =>
+    result
+      ? `${ms(result.latency.p50)} / ${ms(result.latency.p99)} ms, ${result.achievedPerSecond.toFixed(1)}/s${result.lost ? `, ${result.lost} lost` : ''}${result.refused ? `, ${result.refused} refused` : ''}`
+      : '–';
+  const offered = [
+    ...new Set([...comparison.system, ...(peer?.results ?? [])].map((result) => result.offeredPerSecond)),
+  ].sort((a, b) => a - b);
+  const lines = [
+    `Open loop, webhook → sink, measured from each event's scheduled send (${comparison.seconds} s per rate):`,
+    '',
+    `| offered rate | system p50 / p99, achieved |${peer ? ` ${peer.name} ${peer.version} p50 / p99, achieved |` : ''}`,
+    `|---|---|${peer ? '---|' : ''}`,
+  ];
+  for (const rate of offered) {
+    const at = (results: readonly OpenLoopResult[]) =>
+      results.find((result) => result.offeredPerSecond === rate);
+    lines.push(`| ${rate}/s | ${cell(at(comparison.system))} |${peer ? ` ${cell(at(peer.results))} |` : ''}`);
+  }
+  lines.push('');
+  if (peer) {
+    const ours = saturation(comparison.system);
+    const theirs = saturation(peer.results);
+    lines.push(
+      `Saturation (highest achieved rate): system ${ours.toFixed(1)}/s, ${peer.name} ${theirs.toFixed(1)}/s, ${ratio(ours, theirs)}.`,
+      '',
+    );
+  }
+  return lines;
+}
+
 export interface BackendReport {
   backend: string;
   settings: Record<string, unknown>;
@@ -21,6 +67,7 @@ export interface BackendReport {
   gmail?: GmailResult;
   scale?: ScaleResult[];
   workerRss?: RssSample[];
+  openLoop?: OpenLoopComparison;
 }
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '–');
@@ -104,6 +151,7 @@ export function markdownReport(reports: readonly BackendReport[], concurrencies:
         );
       lines.push('');
     }
+    if (report.openLoop) lines.push(...openLoopMarkdown(report.openLoop));
     if (report.workerRss?.length) {
       lines.push(
         `Worker RSS (MiB) by runs: ${report.workerRss.map((sample) => `${sample.runs}: ${sample.rssMiB.toFixed(0)}`).join(', ')}`,

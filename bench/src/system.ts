@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { LaunchedSystem } from '@autoflow/local-stack';
 import postgres from 'postgres';
 import { cpuPerRun, cpuSnapshot } from './cpu.js';
+import type { OpenLoopTarget } from './openloop.js';
 import { type LatencySummary, summarize, sustained, type ThroughputResult } from './stats.js';
 
 export interface SystemPlan {
@@ -103,6 +104,8 @@ export interface SystemHarness {
   sql: postgres.Sql;
   userId: number;
   runOnce(eventId: string): Promise<RunTiming>;
+  /** The open-loop generator's view: send without waiting for the run, see arrivals at the sink. */
+  openLoopTarget: OpenLoopTarget;
   stop(): Promise<void>;
 }
 
@@ -166,6 +169,19 @@ export async function startSystemHarness(
     launched,
     sql,
     userId,
+    openLoopTarget: {
+      acceptedStatus: 202,
+      arrivals,
+      async send(eventId) {
+        const response = await fetch(hookUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'webhook-id': eventId },
+          body: JSON.stringify({ seq: eventId }),
+        });
+        await response.arrayBuffer();
+        return response.status;
+      },
+    },
     async runOnce(eventId) {
       const atSink = arrivals.wait(eventId);
       const atRecorded = recorded.wait(eventId);

@@ -1,0 +1,92 @@
+import { type LatencySummary, summarize } from './stats.js';
+import type { Rendezvous } from './system.js';
+
+/** One fixed offered rate, open loop: what arrived at the sink, and how late against its schedule. */
+export interface OpenLoopResult {
+  offeredPerSecond: number;
+  seconds: number;
+  sent: number;
+  /** Arrivals per second from the first scheduled send to the last arrival: what the target kept up with. */
+  achievedPerSecond: number;
+  /** Scheduled send → arrival at the sink, for every event that arrived before the drain deadline. */
+  latency: LatencySummary;
+  /** Events that never arrived (or the webhook refused) before the drain deadline. */
+  lost: number;
+  /** Webhook answers other than the expected status, and failed requests. */
+  refused: number;
+  /** What the refusals were: HTTP status, or `error` for a failed request, with counts. */
+  refusedBy: Record<string, number>;
+}
+
+export interface OpenLoopTarget {
+  /** Sends one event to the webhook; resolves with the HTTP status. The generator does not wait for it. */
+  send(eventId: string): Promise<number>;
+  /** The status a webhook answers when it has taken the event. */
+  acceptedStatus: number;
+  /** Resolves with the `performance.now()` at which the event reached the sink. */
+  arrivals: Rendezvous<number>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/**
+ * Sends at `rate` events per second for `seconds`, each on its own schedule whether or not earlier ones
+ * were answered, and measures each event from its scheduled send time, so that a falling-behind
+ * generator or a queueing target shows up as latency instead of being hidden (coordinated omission).
+ */
+export async function openLoop(
+  target: OpenLoopTarget,
+  options: { rate: number; seconds: number; prefix: string; drainSeconds?: number },
+): Promise<OpenLoopResult> {
+  const { rate, seconds, prefix } = options;
+  const total = Math.max(1, Math.round(rate * seconds));
+  const start = performance.now() + 20;
+  const latencies: number[] = [];
+  let lastArrival = start;
+  let refused = 0;
+  const refusedBy: Record<string, number> = {};
+  // Everything sent gets a fixed time to arrive after the window; what is later than that counts as lost.
+  let drainTimer: NodeJS.Timeout | undefined;
+  const drainDeadline = new Promise<undefined>((resolve) => {
+    drainTimer = setTimeout(
+      () => resolve(undefined),
+      start - performance.now() + (seconds + (options.drainSeconds ?? 30)) * 1000,
+    );
+  });
+  const pending: Promise<void>[] = [];
+  for (let index = 0; index < total; index++) {
+    const scheduled = start + (index * 1000) / rate;
+    await sleep(scheduled - performance.now());
+    const eventId = `${prefix}-${index}`;
+    const arrived = target.arrivals.wait(eventId);
+    const answered = target.send(eventId).then(
+      (status) => String(status),
+      () => 'error',
+    );
+    pending.push(
+      answered.then(async (status) => {
+        if (status !== String(target.acceptedStatus)) {
+          refused++;
+          refusedBy[status] = (refusedBy[status] ?? 0) + 1;
+          return;
+        }
+        const at = await Promise.race([arrived, drainDeadline]);
+        if (at === undefined) return;
+        latencies.push(at - scheduled);
+        lastArrival = Math.max(lastArrival, at);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  clearTimeout(drainTimer);
+  return {
+    offeredPerSecond: rate,
+    seconds,
+    sent: total,
+    achievedPerSecond: latencies.length / Math.max(seconds, (lastArrival - start) / 1000),
+    latency: summarize(latencies),
+    lost: total - latencies.length - refused,
+    refused,
+    refusedBy,
+  };
+}
