@@ -69,7 +69,7 @@ export class AutoflowMetrics {
 
   readonly ingestRejections = new Counter({
     name: 'autoflow_ingest_rejections_total',
-    help: 'Inbound events refused by trigger-ingest, by source (webhook, gmail_push) and reason (the answer code)',
+    help: 'Inbound events refused by trigger-ingest, by source (webhook, or <provider>_push: gmail_push, slack_push) and reason (the answer code)',
     labelNames: ['source', 'reason'],
     registers: [this.registry],
   });
