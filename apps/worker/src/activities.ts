@@ -188,8 +188,17 @@ function createBookkeeping(
     async runRecordedAction({ activityName, action, started }: RecordedActionInput) {
       const run = actions.get(activityName);
       if (!run) throw ApplicationFailure.nonRetryable(`no action ${activityName}`, 'PermanentActionError');
-      await bookkeeping.recordRunStarted(started);
-      const result = await run(action);
+      // The start's commit (an fsync) runs beside the action instead of before it, off the path from the
+      // event to the side effect; a slow action still shows `running` as soon as it lands. Both settle
+      // before anything else is written, so that a failed attempt is counted on the row the start made.
+      const startRecorded = bookkeeping.recordRunStarted(started);
+      const [start, attempt] = await Promise.allSettled([startRecorded, run(action)]);
+      if (start.status === 'rejected') throw start.reason;
+      if (attempt.status === 'rejected') {
+        await recordAttemptFailed(db, started.temporalWorkflowId, attempt.reason);
+        throw attempt.reason;
+      }
+      const result = attempt.value;
       await bookkeeping.recordRunFinished({
         temporalWorkflowId: started.temporalWorkflowId,
         status: 'completed',
@@ -253,7 +262,10 @@ function renderOrFail(input: ActionActivityInput) {
   }
 }
 
-/** Wraps a provider's action as a Temporal activity: templates, config check, failure classes. */
+/**
+ * Wraps a provider's action as a Temporal activity: templates, config check, failure classes. It records
+ * nothing: the caller counts a failed attempt (countingFailures, or runRecordedAction once the start is in).
+ */
 function actionActivity(providerId: string, action: ActionDefinition, deps: ActivityDeps): ActionActivity {
   const settings = deps.providerSettings.get(providerId) ?? {};
   const usage = providerUsage(providerId, deps.metrics);
@@ -349,10 +361,18 @@ function actionActivity(providerId: string, action: ActionDefinition, deps: Acti
     const temporalWorkflowId = context.info.workflowExecution?.workflowId;
     if (!temporalWorkflowId)
       throw ApplicationFailure.nonRetryable('actions run only inside a run', 'PermanentActionError');
+    return attempt(input, context, temporalWorkflowId);
+  };
+}
+
+/** The action as a regular activity: each failed attempt is counted on the run's execution row. */
+function countingFailures(db: Database, attempt: ActionActivity): ActionActivity {
+  return async (input: ActionActivityInput) => {
     try {
-      return await attempt(input, context, temporalWorkflowId);
+      return await attempt(input);
     } catch (error) {
-      await recordAttemptFailed(deps.db, temporalWorkflowId, error);
+      const temporalWorkflowId = Context.current().info.workflowExecution?.workflowId;
+      if (temporalWorkflowId) await recordAttemptFailed(db, temporalWorkflowId, error);
       throw error;
     }
   };
@@ -367,11 +387,14 @@ export function createActivitiesByQueue(
   const localActions = new Map<string, ActionActivity>();
   for (const { activityName: name, provider, action } of deps.registry.actionEntries()) {
     const execution = deps.registry.executionOptions(action);
-    const activity = actionActivity(provider.id, action, deps);
-    // A local action runs through runRecordedAction in the worker that runs the workflow, and as a
-    // regular activity on its queue once it leaves the local path.
-    if (execution.mode === 'local') localActions.set(name, activity);
-    byQueue.set(execution.taskQueue, { ...byQueue.get(execution.taskQueue), [name]: activity });
+    const attempt = actionActivity(provider.id, action, deps);
+    // A local action runs through runRecordedAction in the worker that runs the workflow (which counts
+    // its failure itself), and as a regular activity on its queue once it leaves the local path.
+    if (execution.mode === 'local') localActions.set(name, attempt);
+    byQueue.set(execution.taskQueue, {
+      ...byQueue.get(execution.taskQueue),
+      [name]: countingFailures(deps.db, attempt),
+    });
   }
   byQueue.set(mainQueue, {
     ...byQueue.get(mainQueue),

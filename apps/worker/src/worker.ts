@@ -17,6 +17,10 @@ import { selectTaskQueues } from './task-queue-selection.js';
 
 /** Built by `pnpm build` (scripts: bundle-workflows): production never bundles at start-up. */
 export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
+/** The same workflows with OpenTelemetry's workflow interceptors, loaded only when tracing is on. */
+export const TRACED_WORKFLOW_BUNDLE_PATH = fileURLToPath(
+  new URL('./workflow-bundle-traced.js', import.meta.url),
+);
 
 export interface AutomationWorkersOptions {
   connection: NativeConnection;
@@ -42,7 +46,7 @@ export interface AutomationWorkersOptions {
   /** The worker's metrics: runs, providers' quota, queue waits (AutoflowMetrics); none when absent. */
   metrics?: WorkerMetrics & QueueWaitMetrics;
   /** Spans for activities, and the sink of the workflow interceptors' spans (both inert when tracing is off). */
-  tracing: Pick<Tracing, 'activityInterceptors' | 'workflowSinks'>;
+  tracing: Pick<Tracing, 'enabled' | 'activityInterceptors' | 'workflowSinks'>;
 }
 
 /**
@@ -140,7 +144,9 @@ export async function createAutomationWorkers(options: AutomationWorkersOptions)
         },
         ...(taskQueue === TASK_QUEUES.automation
           ? {
-              workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
+              workflowBundle: {
+                codePath: options.tracing.enabled ? TRACED_WORKFLOW_BUNDLE_PATH : WORKFLOW_BUNDLE_PATH,
+              },
               maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
               sinks: options.tracing.workflowSinks,
             }

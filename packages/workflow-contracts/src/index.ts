@@ -208,8 +208,8 @@ export interface RunBookkeepingActivities {
   recordRunStarted(record: RunStartedRecord): Promise<void>;
   recordRunFinished(record: RunFinishedRecord): Promise<void>;
   /**
-   * A local action with its bookkeeping in one local activity: records the start, runs the action and
-   * records the success. A run then costs one workflow task and two SDK activations; each extra local
+   * A local action with its bookkeeping in one local activity: records the start while the action runs,
+   * then records the success. A run then costs one workflow task and two SDK activations; each extra local
    * activity would add an activation and a history marker. Failures are recorded by the workflow.
    */
   runRecordedAction(input: RecordedActionInput): Promise<JsonValue>;

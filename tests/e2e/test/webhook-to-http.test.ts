@@ -186,8 +186,29 @@ describe('webhook → HTTP request', () => {
     const [execution] = await finishedExecutions(workflow.id, 1);
     expect(field(execution, 'status')).toBe('completed');
     expect(field(execution, 'actionResult', 'body', 'attempt')).toBe(3);
+    // Two failed attempts counted on the row, although the first one raced its run's start record.
+    expect(field(await system.execution(token, Number(field(execution, 'id'))), 'attempts')).toBe(3);
     expect(sink.forPath('/flaky')).toHaveLength(3);
     expect(sink.distinctKeys('/flaky').size).toBe(1);
+  });
+
+  it("calls the action while the run's start record is still waiting for Postgres", async () => {
+    const workflow = await createWorkflow(webhookToHttp('/beside-start'));
+    expect(await setActive(workflow.id, true)).toBe(200);
+    // Inserts into the executions table wait for this lock; reads do not. The start record of the run
+    // waits, and the action's request must reach the sink meanwhile (it used to wait for the record).
+    await system.sql.begin(async (transaction) => {
+      await transaction`lock table workflow_executions in share row exclusive mode`;
+      expect((await http('POST', workflow.hookUrl, { body: { name: 'beside', n: 1 } })).status).toBe(202);
+      await waitFor(
+        'the action at the sink while the start record waits',
+        async () => (sink.forPath('/beside-start').length > 0 ? true : undefined),
+        20_000,
+      );
+    });
+    const [execution] = await finishedExecutions(workflow.id, 1);
+    expect(field(execution, 'status')).toBe('completed');
+    expect(field(execution, 'actionResult', 'body', 'received', 'greeting')).toBe('Hello beside');
   });
 
   it('fails a 400 at once with a readable error', async () => {

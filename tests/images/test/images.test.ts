@@ -189,8 +189,9 @@ describe.sequential('the images, built from their Dockerfiles without Docker', (
       const { image, report } = await buildImage(composeBuild(app));
       await expectProductionFolder(image);
       if (app === 'worker') {
-        // Built by the worker's build script; the worker refuses to start without it.
-        expect((await readdir(join(image.workdirPath, 'dist'))).includes('workflow-bundle.js')).toBe(true);
+        // Built by the worker's build script; the worker refuses to start without them (traced: OTLP on).
+        const built = await readdir(join(image.workdirPath, 'dist'));
+        expect(built).toEqual(expect.arrayContaining(['workflow-bundle.js', 'workflow-bundle-traced.js']));
         // The Temporal native library of this platform only (it then has to load: /readyz below).
         expect(await readdir(join(await coreBridgeFolder(image), 'releases'))).toHaveLength(1);
       } else {
