@@ -285,7 +285,7 @@ async function measureGmailPaths(
     log(`${backend.name}: ${manyMailboxesPlan.mailboxes} mailboxes`);
     return {
       gmail,
-      mailboxes: await measureManyMailboxes(harness, first, gmail, manyMailboxesPlan, log),
+      mailboxes: await measureManyMailboxes(harness, first, gmail, manyMailboxesPlan, backend.pid, log),
     };
   } finally {
     await harness.stop();
