@@ -89,6 +89,10 @@ const manyMailboxesPlan: ManyMailboxesPlan = {
   warmupRuns: plan.warmupRuns,
   seconds: plan.seconds,
 };
+if (!Number.isInteger(manyMailboxesPlan.mailboxes) || manyMailboxesPlan.mailboxes < 0)
+  throw new Error(`--mailboxes must be a whole number, 0 to skip the phase: ${args.mailboxes}`);
+if (args['mailboxes-only'] && manyMailboxesPlan.mailboxes === 0)
+  throw new Error('--mailboxes-only needs at least one mailbox');
 const log = (message: string) =>
   console.error(`[bench] ${new Date().toISOString().slice(11, 19)} ${message}`);
 
