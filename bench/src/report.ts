@@ -1,5 +1,6 @@
 import type { FloorResult } from './floor/index.js';
 import type { GmailResult } from './gmail.js';
+import { MAILBOX_GOALS, type ManyMailboxesResult, type WorkerMemory } from './mailboxes.js';
 import type { OpenLoopResult } from './openloop.js';
 import type { LatencySummary, ThroughputResult } from './stats.js';
 import type { SystemResult } from './system.js';
@@ -59,12 +60,47 @@ export function openLoopMarkdown(comparison: OpenLoopComparison): string[] {
   return lines;
 }
 
+/** The many-mailboxes phase: mailbox #1 alone, with the others idle, many at once; the worker's memory. */
+export function mailboxesMarkdown(result: ManyMailboxesResult): string[] {
+  const { alone, othersIdle, concurrent, worker } = result;
+  const others = result.mailboxes - 1;
+  const verdict = (met: boolean) => (met ? 'met' : '**missed**');
+  const peak = Math.max(...Object.values(worker).map((memory) => memory.peakRssMiB));
+  const count = (value: number) => (Number.isFinite(value) ? String(value) : '–');
+  const memory = (name: string, at: WorkerMemory) =>
+    `| ${name} | ${at.rssMiB.toFixed(0)} | ${count(at.cachedWorkflows)} | ${count(at.forcedEvictions)} | ${count(at.mailboxCacheHits)} / ${count(at.cacheMisses)} |`;
+  return [
+    `Many mailboxes: ${result.mailboxes} connected, each its own tenant with an active receive-email → HTTP workflow and its own mailbox workflow; setting up #2..#${result.mailboxes} took ${result.setupSeconds.toFixed(1)} s.`,
+    '',
+    '| mailboxes receiving | push → recorded p50 ms | p90 ms | p99 ms | push → 204 p50 ms | runs | runs/s |',
+    '|---|---|---|---|---|---|---|',
+    `| #1 alone, before the others exist (sequential) | ${ms(alone.recorded.p50)} | ${ms(alone.recorded.p90)} | ${ms(alone.recorded.p99)} | ${ms(alone.accepted.p50)} | ${alone.recorded.count} | |`,
+    `| #1 with ${others} others idle (sequential) | ${ms(othersIdle.recorded.p50)} | ${ms(othersIdle.recorded.p90)} | ${ms(othersIdle.recorded.p99)} | ${ms(othersIdle.accepted.p50)} | ${othersIdle.recorded.count} | |`,
+    `| ${concurrent.mailboxes} at once, one loop each (${concurrent.seconds.toFixed(1)} s to the last recorded) | ${ms(concurrent.recorded.p50)} | ${ms(concurrent.recorded.p90)} | ${ms(concurrent.recorded.p99)} | ${ms(concurrent.accepted.p50)} | ${concurrent.recorded.count} | ${concurrent.perSecond.toFixed(1)} |`,
+    '',
+    `CPU ms per run with ${concurrent.mailboxes} at once, by process: ${Object.entries(concurrent.cpuMsPerRun)
+      .map(([name, value]) => `${name} ${value.toFixed(1)}`)
+      .join(', ')}.`,
+    '',
+    '| worker, after | RSS MiB | workflows in the SDK cache | forced evictions | mailbox tasks cached / replayed (cache misses) |',
+    '|---|---|---|---|---|',
+    memory("#1's runs alone", worker.alone),
+    memory(`setting up all ${result.mailboxes}`, worker.afterSetup),
+    memory("#1's runs with the others idle", worker.afterIdleRuns),
+    memory(`${concurrent.mailboxes} at once`, worker.afterConcurrent),
+    '',
+    `Goals: #1's push → recorded p50 with the others idle ${ratio(othersIdle.recorded.p50, alone.recorded.p50)} its p50 alone (goal ≤ ${MAILBOX_GOALS.idleP50Ratio}×: ${verdict(result.idleP50Ratio <= MAILBOX_GOALS.idleP50Ratio)}); worker RSS at most ${Math.max(...Object.values(worker).map((at) => at.rssMiB)).toFixed(0)} MiB, peak (VmHWM) ${peak.toFixed(0)} MiB (goal < ${MAILBOX_GOALS.workerRssMiB} MiB: ${verdict(peak < MAILBOX_GOALS.workerRssMiB)})${result.mailboxes < 1000 ? '; the goals are set for 1,000 mailboxes' : ''}.`,
+    '',
+  ];
+}
+
 export interface BackendReport {
   backend: string;
   settings: Record<string, unknown>;
   floor: FloorResult[];
   system: SystemResult;
   gmail?: GmailResult;
+  mailboxes?: ManyMailboxesResult;
   scale?: ScaleResult[];
   workerRss?: RssSample[];
   openLoop?: OpenLoopComparison;
@@ -151,6 +187,7 @@ export function markdownReport(reports: readonly BackendReport[], concurrencies:
         );
       lines.push('');
     }
+    if (report.mailboxes) lines.push(...mailboxesMarkdown(report.mailboxes));
     if (report.openLoop) lines.push(...openLoopMarkdown(report.openLoop));
     if (report.workerRss?.length) {
       lines.push(

@@ -90,6 +90,36 @@ describe('FakeGmail through @googleapis/gmail', () => {
     });
   });
 
+  it('keeps many mailboxes apart: each token reads only its own history, mail and quota', async () => {
+    // The bench connects 1,000 mailboxes to one fake; 50 here, read at once.
+    const mailboxes = Array.from({ length: 50 }, () => newMailbox());
+    const delivered = mailboxes.map(({ address }) =>
+      fake.deliver(address, { from: 'sender@example.com', to: address, subject: `to ${address}` }),
+    );
+
+    const read = await Promise.all(
+      mailboxes.map(async ({ users }) => {
+        const history = await users.history.list({ userId: 'me', startHistoryId: '1000' });
+        const ids = (history.data.history ?? []).flatMap((record) =>
+          (record.messagesAdded ?? []).map((added) => added.message?.id),
+        );
+        const profile = await users.getProfile({ userId: 'me' });
+        return { ids, messagesTotal: profile.data.messagesTotal };
+      }),
+    );
+
+    expect(read).toEqual(delivered.map((mail) => ({ ids: [mail.id], messagesTotal: 1 })));
+    const [first, second] = mailboxes;
+    const [, secondMail] = delivered;
+    if (!first || !second || !secondMail) throw new Error('no mailboxes');
+    // Another mailbox's message id is not found, and each mailbox pays only its own quota.
+    await expect(first.users.messages.get({ userId: 'me', id: secondMail.id })).rejects.toMatchObject({
+      status: 404,
+    });
+    expect(fake.unitsSpent(second.address)).toBe(2 + 1);
+    expect(fake.callCount('history.list', first.address)).toBe(1);
+  });
+
   it('records watch and stop, and refuses a watch without a topic', async () => {
     const { address, users } = newMailbox(BIG_HISTORY_START);
     const before = Date.now();
