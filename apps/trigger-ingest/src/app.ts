@@ -12,10 +12,14 @@ import type { RunStarter } from '@autoflow/runs';
 import type { Client } from '@temporalio/client';
 import fp from 'fastify-plugin';
 import { GMAIL_PUSH_ALIAS, pushRoutes } from './routes/push.js';
-import { webhookRoutes } from './routes/webhooks.js';
+import { type WorkflowsByHook, webhookRoutes } from './routes/webhooks.js';
+
+export type { WorkflowsByHook } from './routes/webhooks.js';
 
 export interface TriggerIngestDeps {
   db: Database;
+  /** The workflow each hook id routes to: @autoflow/workflow-cache's WebhookWorkflowCache, or a direct read. */
+  workflowsByHook: WorkflowsByHook;
   keyring: FieldEncryption;
   registry: ProviderRegistry;
   runs: RunStarter;

@@ -23,8 +23,17 @@ export const envSchema = z.object({
     .default(1024 * 1024),
   // Push endpoints' settings (Gmail's PUBSUB_PUSH_*, …) are their providers' own: server.ts parses them
   // with resolveProviderSettings.
-  /** Postgres connections; every inbound event does one indexed read. */
+  /** Postgres connections; a webhook reads its workflow only on a cache miss, a push event reads its listeners. */
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
+  /**
+   * Memory for the workflows webhooks route to (about each row's JSON length), kept until Postgres
+   * NOTIFYs a change of the row; the least recently used go first.
+   */
+  WEBHOOK_CACHE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
   /** At SIGTERM, how long in-flight requests may take to finish; past it the process exits 1. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** Port to listen on. */

@@ -1,5 +1,5 @@
 import { createKeyProvider, Keyring } from '@autoflow/crypto';
-import { createDatabase } from '@autoflow/db';
+import { createDatabase, workflows } from '@autoflow/db';
 import { fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { AutoflowMetrics, metricsPlugin } from '@autoflow/metrics';
@@ -8,7 +8,9 @@ import { RunStarter } from '@autoflow/runs';
 import { payloadDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { startTracing } from '@autoflow/tracing';
+import { WebhookWorkflowCache } from '@autoflow/workflow-cache';
 import { Client, Connection } from '@temporalio/client';
+import { eq } from 'drizzle-orm';
 import Fastify from 'fastify';
 import { triggerIngest } from './app.js';
 import { envSchema } from './env.js';
@@ -40,7 +42,21 @@ const temporal = new Client({
 const app = Fastify(fastifyOptions({ logLevel: env.LOG_LEVEL, bodyLimit: env.WEBHOOK_MAX_BODY_BYTES }));
 const metrics = new AutoflowMetrics({ app: 'trigger-ingest' });
 await app.register(metricsPlugin, { metrics });
+// The workflow each hook routes to, from memory: Postgres NOTIFYs every change of a hook's row.
+const workflowsByHook = new WebhookWorkflowCache({
+  load: async (hookId: string) => {
+    const [row] = await database.db.select().from(workflows).where(eq(workflows.webhookId, hookId));
+    return row;
+  },
+  notifications: database.sql,
+  maxBytes: env.WEBHOOK_CACHE_MAX_BYTES,
+  onLookup: (result) => metrics.webhookWorkflowLookup(result),
+  onHeartbeatError: (error) =>
+    app.log.warn({ err: error }, 'workflow cache heartbeat not sent; reading through'),
+});
+await workflowsByHook.start();
 app.addHook('onClose', async () => {
+  await workflowsByHook.stop();
   await connection.close();
   await database.close();
   await tracing.shutdown();
@@ -48,6 +64,7 @@ app.addHook('onClose', async () => {
 await app.register(tracing.fastifyPlugin);
 await app.register(triggerIngest, {
   db: database.db,
+  workflowsByHook,
   keyring,
   registry,
   runs: new RunStarter({ db: database.db, temporal, registry }),

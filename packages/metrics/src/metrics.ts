@@ -22,6 +22,9 @@ export interface RunLabels {
 /** Outcome of one refresh grant: a new token, the provider refusing the refresh token, or no answer. */
 export type TokenRefreshOutcome = 'success' | 'refused' | 'failed';
 
+/** Where trigger-ingest found a hook's workflow (@autoflow/workflow-cache's LookupResult). */
+export type WebhookWorkflowLookupResult = 'hit' | 'miss' | 'bypass';
+
 export interface AutoflowMetricsOptions {
   /** The `app` label on every metric of this process (api-gateway, worker, …). */
   app: string;
@@ -74,6 +77,13 @@ export class AutoflowMetrics {
     registers: [this.registry],
   });
 
+  readonly webhookWorkflowLookups = new Counter({
+    name: 'autoflow_webhook_workflow_lookups_total',
+    help: "trigger-ingest's lookups of a hook's workflow, by result: hit (from memory), miss (read from Postgres), bypass (read from Postgres: the LISTEN that invalidates the cache is not known alive)",
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
   readonly tokenRefreshes = new Counter({
     name: 'autoflow_oauth_token_refreshes_total',
     help: 'OAuth refresh grants sent, by provider and outcome (success, refused, failed)',
@@ -120,6 +130,10 @@ export class AutoflowMetrics {
 
   ingestRejected(source: string, reason: string): void {
     this.ingestRejections.inc({ source, reason });
+  }
+
+  webhookWorkflowLookup(result: WebhookWorkflowLookupResult): void {
+    this.webhookWorkflowLookups.inc({ result });
   }
 
   tokenRefreshed(provider: string, outcome: TokenRefreshOutcome): void {

@@ -96,6 +96,7 @@ async function registerApp(app: FastifyInstance, name: PublicAppName): Promise<v
       const temporal = new Client();
       await app.register(triggerIngest, {
         db: database.db,
+        workflowsByHook: { get: async () => undefined },
         keyring,
         registry,
         runs: new RunStarter({ db: database.db, temporal, registry }),

@@ -173,8 +173,11 @@ describe('webhook → HTTP request', () => {
     expect(await system.executions(token, workflow.id)).toHaveLength(50);
     expect(sink.forPath('/ok')).toHaveLength(50);
 
-    // Deactivated: the hook is gone again.
+    // Deactivated: the hook is gone again, once trigger-ingest has the change's notification (webhook-cache.test.ts).
     expect(await setActive(workflow.id, false)).toBe(200);
+    await waitFor('the deactivated hook to answer 404', async () =>
+      (await http('POST', workflow.hookUrl, { body: {} })).status === 404 ? true : undefined,
+    );
     expect((await http('POST', workflow.hookUrl, { body: {} })).status).toBe(404);
   });
 

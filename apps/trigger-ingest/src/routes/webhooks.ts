@@ -1,5 +1,5 @@
 import type { FieldEncryption } from '@autoflow/crypto';
-import { type Database, workflows } from '@autoflow/db';
+import type { Workflow } from '@autoflow/db';
 import { ProblemError, problemResponse, problems } from '@autoflow/http-kit';
 import { type InboundRequest, InvalidWebhookBody, type ProviderRegistry } from '@autoflow/provider-registry';
 import type { RunStarter, StartedRun } from '@autoflow/runs';
@@ -9,12 +9,16 @@ import {
   MAX_JSON_DEPTH,
   MAX_TRIGGER_DATA_BYTES,
 } from '@autoflow/workflow-contracts';
-import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
+export interface WorkflowsByHook {
+  /** The row with this webhook id, active or not; undefined when none has it. */
+  get(hookId: string): Promise<Workflow | undefined>;
+}
+
 export interface WebhookRouteDeps {
-  db: Database;
+  workflowsByHook: WorkflowsByHook;
   keyring: FieldEncryption;
   registry: ProviderRegistry;
   runs: RunStarter;
@@ -36,7 +40,7 @@ export function singleValues(headers: Record<string, string | string[] | undefin
  */
 export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
   app,
-  { db, keyring, registry, runs, maxBodyBytes },
+  { workflowsByHook, keyring, registry, runs, maxBodyBytes },
 ) => {
   // The raw text is kept: signatures are computed over the exact bytes the sender sent.
   app.removeAllContentTypeParsers();
@@ -98,7 +102,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteDeps> = async (
       },
     },
     async (request, reply) => {
-      const [found] = await db.select().from(workflows).where(eq(workflows.webhookId, request.params.hookId));
+      const found = await workflowsByHook.get(request.params.hookId);
       const workflow = found?.isActive ? found : undefined;
       const trigger = workflow && registry.trigger(workflow.triggerProvider, workflow.triggerId);
       const handling = trigger?.webhook;
