@@ -62,6 +62,11 @@ const EXPECTED = (upstream: Record<'api' | 'oauth' | 'ingest', string>) => ({
   '/healthz': '',
   '/readyz': '',
   '/openapi.json': '',
+  '/api': '',
+  '/codec': '',
+  '/hooks': '',
+  '/push': '',
+  '/pubsub': '',
   '(anything else)': '',
 });
 
