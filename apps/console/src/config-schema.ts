@@ -44,7 +44,12 @@ export function prepareSchema(raw: Record<string, unknown>): PreparedSchema {
           description: 'JSON, or plain text; templates allowed',
         };
         uiSchema[key] = { 'ui:widget': 'textarea' };
-      } else if (isSchemaDefinition(value)) properties[key] = value;
+      } else if (isSchemaDefinition(value)) {
+        properties[key] = value;
+        // Long text (a mail body, a message): several lines.
+        if (isRecord(value) && value.type === 'string' && Number(value.maxLength ?? 0) >= 1000)
+          uiSchema[key] = { 'ui:widget': 'textarea' };
+      }
     }
     schema.properties = properties;
   }

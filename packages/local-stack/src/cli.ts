@@ -145,7 +145,8 @@ async function startStack(
     // A frontend dev server (Vite's port); the console on the proxy's origin needs no CORS.
     CORS_ALLOWED_ORIGINS: process.env.CORS_ALLOWED_ORIGINS ?? 'http://localhost:5173',
     // The console (served by the proxy) is where a connect flow lands, then a frontend dev server.
-    OAUTH_REDIRECT_ALLOWLIST: process.env.OAUTH_REDIRECT_ALLOWLIST ?? `${PUBLIC_ORIGIN},http://localhost:5173`,
+    OAUTH_REDIRECT_ALLOWLIST:
+      process.env.OAUTH_REDIRECT_ALLOWLIST ?? `${PUBLIC_ORIGIN},http://localhost:5173`,
   };
   const apps: ManagedProcess[] = APP_NAMES.map((name, index) => {
     const app = spawnApp({

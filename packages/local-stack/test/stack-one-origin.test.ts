@@ -133,11 +133,9 @@ it.skipIf(!runnable)(
     for (const path of ['/', '/workflows/new', '/runs/7']) {
       const page = await fetch(`${origin}${path}`);
       const html = await page.text();
-      expect([page.status, page.headers.get('content-type'), html.includes('<div id="root">')], path).toEqual([
-        200,
-        'text/html; charset=utf-8',
-        true,
-      ]);
+      expect([page.status, page.headers.get('content-type'), html.includes('<div id="root">')], path).toEqual(
+        [200, 'text/html; charset=utf-8', true],
+      );
       expect(page.headers.get('content-security-policy'), path).toContain("connect-src 'self'");
     }
 

@@ -65,7 +65,9 @@ afterEach(async (context) => {
   if (context.task.result?.state !== 'fail' || failedStep) return;
   failedStep = context.task.name;
   // Where the browser stood, for the failure's report.
-  console.error(`page at ${page.url()}:\n${(await page.locator('body').innerText()).slice(0, 2000)}`);
+  console.error(
+    `page at ${page.url()}:\n${((await page.locator('main').textContent()) ?? '').slice(0, 2000)}`,
+  );
 });
 beforeEach((context) => {
   if (failedStep) context.skip(`after the failed step "${failedStep}"`);
@@ -165,7 +167,9 @@ describe.sequential('the console', () => {
     const run = page.locator('li.run').first();
     await run.getByText('completed').waitFor({ timeout: 30_000 });
     expect(await page.evaluate(() => document.body.getAttribute('data-before-mail'))).toBe('yes');
-    expect(gmail.sent.map((sent) => sent.subject)).toEqual(['Fwd: Quarterly numbers']);
+    expect(gmail.sent.map((sent) => [sent.subject, sent.text?.trimEnd()])).toEqual([
+      ['Fwd: Quarterly numbers', 'From The Boss <boss@company.com>:\n\nSee attached.'],
+    ]);
     await expectAccessible('workflow-runs');
 
     await run.getByRole('link').click();

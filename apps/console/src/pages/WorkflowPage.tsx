@@ -33,7 +33,14 @@ export function WorkflowPage({ session, id }: { session: Session; id: number }) 
     void followExecutions(
       session.token,
       id,
-      { onExecution: (run) => merge([run]), onState: setStreamState },
+      {
+        onExecution: (run) => {
+          merge([run]);
+          // Its last run changed with it.
+          void loadWorkflow();
+        },
+        onState: setStreamState,
+      },
       stop.signal,
     );
     void apiClient(session.token)
