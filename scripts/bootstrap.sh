@@ -7,6 +7,7 @@
 #   TEMPORAL_CLI_PATH    an existing `temporal` binary; skips the Go build
 #   TEMPORAL_ADDRESS / TEST_TEMPORAL_ADDRESS   an existing server; the CLI is then optional
 #   CADDY_PATH           an existing `caddy` binary (the one-origin proxy); skips the Go build
+#   CHROMIUM_PATH        an existing Chromium for the console's browser tests (default /usr/bin/chromium)
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,6 +68,21 @@ else
   say "building Caddy $CADDY_VERSION with Go: 1–2 minutes on 2 cores, once"
   GOBIN="$TOOLS/bin" go install "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY_VERSION"
   export CADDY_PATH="$TOOLS/bin/caddy"
+fi
+
+# --- Chromium (the console's browser tests, tests/browser) ----------------------------
+# playwright-core drives the system's Chromium: Playwright's own browser download cannot be fetched here,
+# and Debian's package is kept patched by apt.
+if [ -n "${CHROMIUM_PATH:-}" ]; then
+  [ -x "$CHROMIUM_PATH" ] || { say "CHROMIUM_PATH=$CHROMIUM_PATH is not executable"; exit 1; }
+elif [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's chromium with apt-get (the console's browser tests drive it), once"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    say "no /usr/bin/chromium: install Debian's chromium (apt-get install chromium, as root) or set CHROMIUM_PATH"
+    exit 1
+  fi
 fi
 
 # --- workspace ----------------------------------------------------------------------

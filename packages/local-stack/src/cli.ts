@@ -142,8 +142,11 @@ async function startStack(
     OAUTH_CALLBACK_URL: process.env.OAUTH_CALLBACK_URL ?? `${PUBLIC_ORIGIN}/api/oauth2-credential/callback`,
     // The proxy on loopback names the client in X-Forwarded-For (per-address limits count real clients).
     TRUST_PROXY: process.env.TRUST_PROXY ?? 'loopback',
-    // A frontend dev server (Vite's port), as OAUTH_REDIRECT_ALLOWLIST's default.
+    // A frontend dev server (Vite's port); the console on the proxy's origin needs no CORS.
     CORS_ALLOWED_ORIGINS: process.env.CORS_ALLOWED_ORIGINS ?? 'http://localhost:5173',
+    // The console (served by the proxy) is where a connect flow lands, then a frontend dev server.
+    OAUTH_REDIRECT_ALLOWLIST:
+      process.env.OAUTH_REDIRECT_ALLOWLIST ?? `${PUBLIC_ORIGIN},http://localhost:5173`,
   };
   const apps: ManagedProcess[] = APP_NAMES.map((name, index) => {
     const app = spawnApp({

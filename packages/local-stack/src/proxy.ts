@@ -7,6 +7,9 @@ import { REPO_ROOT } from './apps.js';
 /** The one Caddyfile compose, ./scripts/stack and the tests run (infra/caddy/Caddyfile). */
 export const CADDYFILE = join(REPO_ROOT, 'infra', 'caddy', 'Caddyfile');
 
+/** The console's build (`turbo run build` writes it), which the proxy serves on every non-API path. */
+export const CONSOLE_DIST = join(REPO_ROOT, 'apps', 'console', 'dist');
+
 /** CADDY_PATH (from the caller's environment), else the binary scripts/bootstrap.sh builds into .tools/bin. */
 export function caddyPath(env: Readonly<Record<string, string | undefined>>): string {
   return env.CADDY_PATH || join(REPO_ROOT, '.tools', 'bin', 'caddy');
@@ -27,6 +30,8 @@ export interface ProxyOptions {
   host: string;
   port: number;
   upstreams: ProxyUpstreams;
+  /** The console's files; CONSOLE_DIST by default. */
+  consoleRoot?: string;
   onOutput?: (line: string) => void;
 }
 
@@ -38,8 +43,11 @@ export interface RunningProxy {
 }
 
 /** The Caddyfile's variables (see its header) for these options. */
-export function proxyEnv(options: Pick<ProxyOptions, 'host' | 'port' | 'upstreams'>): Record<string, string> {
+export function proxyEnv(
+  options: Pick<ProxyOptions, 'host' | 'port' | 'upstreams' | 'consoleRoot'>,
+): Record<string, string> {
   return {
+    CONSOLE_ROOT: options.consoleRoot ?? CONSOLE_DIST,
     PROXY_BIND_ADDRESS: options.host,
     PROXY_PORT: String(options.port),
     API_GATEWAY_UPSTREAM: options.upstreams['api-gateway'],
@@ -48,7 +56,7 @@ export function proxyEnv(options: Pick<ProxyOptions, 'host' | 'port' | 'upstream
   };
 }
 
-/** Any HTTP answer from the proxy itself (its 404 for `/`) means it listens and routes. */
+/** Any HTTP answer from the proxy itself (the console, or its 404 for `/`) means it listens and routes. */
 async function answers(origin: string): Promise<boolean> {
   try {
     await (await fetch(`${origin}/`)).arrayBuffer();

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CADDYFILE, caddyPath, proxyEnv } from '../src/proxy.js';
+import { CADDYFILE, CONSOLE_DIST, caddyPath, proxyEnv } from '../src/proxy.js';
 
 // infra/caddy/Caddyfile as Caddy itself reads it: valid, formatted, and routing each public prefix to
 // its app, with the compose defaults and with the loopback upstreams of the dev stack and the tests.
@@ -58,8 +58,24 @@ const EXPECTED = (upstream: Record<'api' | 'oauth' | 'ingest', string>) => ({
   '/hooks/*': upstream.ingest,
   '/push/*': upstream.ingest,
   '/pubsub/*': upstream.ingest,
+  '/metrics': '',
+  '/healthz': '',
+  '/readyz': '',
+  '/openapi.json': '',
+  '/api': '',
+  '/codec': '',
+  '/hooks': '',
+  '/push': '',
+  '/pubsub': '',
   '(anything else)': '',
 });
+
+/** The folder Caddy serves files from (the `root` the console's route sets), '' when none. */
+async function consoleRoot(env: Record<string, string>): Promise<string> {
+  const { stdout } = await caddy(['adapt', '--config', CADDYFILE, '--adapter', 'caddyfile'], env);
+  const roots = [...stdout.matchAll(/"root":"([^"]*)"/g)].map((match) => match[1]);
+  return [...new Set(roots)].join(',');
+}
 
 describe('infra/caddy/Caddyfile', () => {
   it('is valid and formatted as `caddy fmt` writes it', async () => {
@@ -77,6 +93,8 @@ describe('infra/caddy/Caddyfile', () => {
     expect(table).toEqual(
       EXPECTED({ api: 'api-gateway:3000', oauth: 'oauth-service:3001', ingest: 'trigger-ingest:3002' }),
     );
+    // Anything else is the console's files, baked into the compose proxy image at /srv/console.
+    expect(await consoleRoot({})).toBe('/srv/console');
   });
 
   it('takes its port and upstreams from the environment (the dev stack, the tests)', async () => {
@@ -94,5 +112,6 @@ describe('infra/caddy/Caddyfile', () => {
     expect(table).toEqual(
       EXPECTED({ api: '127.0.0.1:13000', oauth: '127.0.0.1:13001', ingest: '127.0.0.1:13002' }),
     );
+    expect(await consoleRoot(env)).toBe(CONSOLE_DIST);
   });
 });

@@ -163,13 +163,22 @@ describe('docker-compose.yml', () => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's interpolation, as the file writes it
     expect(publicPorts(proxy ?? {})).toEqual(['${PROXY_PORT:-8080}:8080']);
     // The same Caddy the bootstrap builds for the dev stack, on the same Caddyfile.
+    const caddyfile = await readFile(join(REPO_ROOT, 'infra/caddy/Caddyfile'), 'utf8');
     const bootstrap = await readFile(join(REPO_ROOT, 'scripts/bootstrap.sh'), 'utf8');
     const caddyVersion = /^CADDY_VERSION="v([\d.]+)"/m.exec(bootstrap)?.[1];
     expect(caddyVersion).toBeDefined();
-    expect(proxy?.image).toBe(`caddy:${caddyVersion}`);
+    // Built from caddy:<version> with the console's files baked in (infra/docker/proxy.Dockerfile).
+    expect(proxy?.build).toEqual({
+      context: '.',
+      dockerfile: 'infra/docker/proxy.Dockerfile',
+      args: { CADDY_VERSION: caddyVersion },
+    });
+    const proxyDockerfile = await readFile(join(REPO_ROOT, 'infra/docker/proxy.Dockerfile'), 'utf8');
+    expect(proxyDockerfile).toMatch(/^FROM caddy:\$\{CADDY_VERSION\} AS runtime$/m);
+    expect(proxyDockerfile).toContain('COPY --from=build /repo/apps/console/dist/ /srv/console/');
+    expect(caddyfile).toContain('root * {$CONSOLE_ROOT:/srv/console}');
     expect(proxy?.volumes).toContain('./infra/caddy/Caddyfile:/etc/caddy/Caddyfile:ro');
     // The Caddyfile's defaults name the compose services and the ports they listen on.
-    const caddyfile = await readFile(join(REPO_ROOT, 'infra/caddy/Caddyfile'), 'utf8');
     for (const [name, app] of Object.entries(PROXIED)) {
       const upstream = new RegExp(`\\{\\$${name}:([\\w-]+):(\\d+)\\}`).exec(caddyfile);
       expect(upstream?.[1], name).toBe(app);

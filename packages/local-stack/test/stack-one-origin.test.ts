@@ -124,6 +124,20 @@ it.skipIf(!runnable)(
     const unrouted = await fetch(`${origin}/metrics`);
     await unrouted.arrayBuffer();
     expect([unrouted.status, unrouted.headers.has('x-request-id')]).toEqual([404, false]);
+    // An unknown API path is still the API's own problem+json 404, never the console's page.
+    const unknownApi = await fetch(`${origin}/api/no-such-route`);
+    expect(unknownApi.status).toBe(404);
+    expect(unknownApi.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    await unknownApi.arrayBuffer();
+    // Every other path is the console: its files, or its index.html for the routes it handles itself.
+    for (const path of ['/', '/workflows/new', '/runs/7']) {
+      const page = await fetch(`${origin}${path}`);
+      const html = await page.text();
+      expect([page.status, page.headers.get('content-type'), html.includes('<div id="root">')], path).toEqual(
+        [200, 'text/html; charset=utf-8', true],
+      );
+      expect(page.headers.get('content-security-policy'), path).toContain("connect-src 'self'");
+    }
 
     const registered = await json('/api/auth/register', {
       method: 'POST',

@@ -132,6 +132,8 @@ export interface SystemOptions {
    * callback), and whose X-Forwarded-For they trust.
    */
   proxy?: boolean;
+  /** The proxy's port, when the caller must know its origin before the apps start (an OAuth redirect allowlist). */
+  proxyPort?: number;
 }
 
 /**
@@ -179,7 +181,7 @@ export class System {
 
   async start(): Promise<void> {
     // The apps show the proxy's URLs, so its port is chosen before they start.
-    this.#proxyPort = this.options.proxy ? await freePort() : undefined;
+    this.#proxyPort = this.options.proxy ? (this.options.proxyPort ?? (await freePort())) : undefined;
     const behindProxy: Record<string, string> = this.#proxyPort
       ? {
           PUBLIC_WEBHOOK_BASE_URL: `http://127.0.0.1:${this.#proxyPort}`,

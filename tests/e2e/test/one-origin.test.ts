@@ -172,13 +172,19 @@ describe('one origin', () => {
       expect(logged, route).toEqual([app]);
     }
 
-    // Probes, metrics and anything unrouted stay inside: the proxy answers them itself. '/api' and
-    // '/apis' are no route of the document, so the typed client cannot (and need not) send them.
-    for (const path of ['/', '/metrics', '/healthz', '/readyz', '/apis', '/api', '/hooks']) {
+    // Probes, metrics and the bare prefixes stay inside: the proxy answers them itself. '/api' is no
+    // route of the document, so the typed client cannot (and need not) send it.
+    for (const path of ['/metrics', '/healthz', '/readyz', '/api', '/hooks']) {
       const answer = await http('GET', at(path), { headers: { 'x-request-id': newRequestId() } });
       expect(answer.status, path).toBe(404);
       expect(answer.contentType, path).toBe('application/problem+json');
       expect(field(answer.body, 'detail'), path).toBe('no public route');
+    }
+    // Anything else is the console (apps/console): its index.html, which routes in the browser.
+    for (const path of ['/', '/apis', '/workflows/new']) {
+      const answer = await http('GET', at(path));
+      expect([answer.status, answer.contentType], path).toEqual([200, 'text/html; charset=utf-8']);
+      expect(String(answer.body), path).toContain('<div id="root"></div>');
     }
   });
 

@@ -1,12 +1,21 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { generateKey } from '@autoflow/crypto';
-import { createDatabase, dropDatabase, ensureNamespace, freePort } from '@autoflow/local-stack';
+import {
+  CADDYFILE,
+  caddyPath,
+  createDatabase,
+  dropDatabase,
+  ensureNamespace,
+  freePort,
+  startProxy,
+} from '@autoflow/local-stack';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runDockerfile, type StageResult } from '../src/dockerfile.js';
@@ -28,9 +37,13 @@ import {
  */
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const APPS = (await readdir(join(REPO_ROOT, 'apps'))).sort();
+/** The server apps (each runs dist/server.js); apps/console is static files, served by the proxy image. */
+const APPS = (await readdir(join(REPO_ROOT, 'apps')))
+  .filter((app) => existsSync(join(REPO_ROOT, 'apps', app, 'src', 'server.ts')))
+  .sort();
 const BUILDS = await composeBuilds(join(REPO_ROOT, 'docker-compose.yml'));
 const MIGRATION_SERVICE = 'migrate';
+const PROXY_SERVICE = 'proxy';
 
 function composeBuild(service: string): ComposeBuild {
   const build = BUILDS.find((candidate) => candidate.service === service);
@@ -113,7 +126,8 @@ async function buildImage({ service: label, dockerfile: dockerfilePath, args: bu
   });
   const image = stages.at(-1);
   if (!image) throw new Error(`${dockerfilePath} built no stage`);
-  for (const stage of stages) expectNodeImageOfThisMajor(stage);
+  // The Node stages (every stage but the proxy image's last, which is Caddy's).
+  for (const stage of stages) if (stage.baseImage.startsWith('node:')) expectNodeImageOfThisMajor(stage);
   const report: Report = {
     image: label,
     buildSeconds: seconds(started),
@@ -161,7 +175,9 @@ afterAll(async () => {
 
 describe.sequential('the images, built from their Dockerfiles without Docker', () => {
   it('docker-compose.yml builds the migration image and each app, from the repository root', () => {
-    expect(BUILDS.map((build) => build.service).sort()).toEqual([MIGRATION_SERVICE, ...APPS].sort());
+    expect(BUILDS.map((build) => build.service).sort()).toEqual(
+      [MIGRATION_SERVICE, PROXY_SERVICE, ...APPS].sort(),
+    );
     for (const build of BUILDS) expect(build.context, build.service).toBe('.');
     for (const app of APPS) expect(composeBuild(app).args).toEqual({ APP: app });
   });
@@ -181,6 +197,48 @@ describe.sequential('the images, built from their Dockerfiles without Docker', (
       expect(row?.applied).toBe(migrationFiles.length);
     } finally {
       await sql.end({ timeout: 5 });
+    }
+  });
+
+  it('proxy: Caddy with the console built in, serving it on every non-API path', async () => {
+    const build = composeBuild(PROXY_SERVICE);
+    const { image } = await buildImage(build);
+    expect(image.baseImage).toBe(`caddy:${build.args.CADDY_VERSION}`);
+    // The image's Caddyfile is the repository's, and the console sits where its CONSOLE_ROOT default points.
+    expect(await readFile(join(image.root, 'etc', 'caddy', 'Caddyfile'), 'utf8')).toBe(
+      await readFile(CADDYFILE, 'utf8'),
+    );
+    const consoleRoot = join(image.root, 'srv', 'console');
+    expect(await unreadableByOthers(consoleRoot)).toEqual([]);
+    // Served by this machine's Caddy (the bootstrap's, the image's version) from the image's folder.
+    const port = await freePort();
+    const proxy = await startProxy({
+      caddyPath: caddyPath(process.env),
+      host: '127.0.0.1',
+      port,
+      // No app behind it: the console is files only.
+      upstreams: {
+        'api-gateway': '127.0.0.1:9',
+        'oauth-service': '127.0.0.1:9',
+        'trigger-ingest': '127.0.0.1:9',
+      },
+      consoleRoot,
+    });
+    try {
+      for (const path of ['/', '/workflows/new']) {
+        const page = await fetch(`${proxy.origin}${path}`);
+        const html = await page.text();
+        expect([page.status, html.includes('<div id="root"></div>')], path).toEqual([200, true]);
+        const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1] ?? '';
+        const asset = await fetch(`${proxy.origin}${script}`);
+        await asset.arrayBuffer();
+        expect([asset.status, asset.headers.get('content-type')], script).toEqual([
+          200,
+          'text/javascript; charset=utf-8',
+        ]);
+      }
+    } finally {
+      await proxy.stop();
     }
   });
 
