@@ -204,7 +204,13 @@ export const catalogSchema = z
           scopes: z.array(z.string()).readonly().optional(),
         }),
         triggers: z.array(
-          z.object({ ...catalogEntry, kind: z.enum(['event', 'webhook', 'schedule', 'manual']) }),
+          z.object({
+            ...catalogEntry,
+            kind: z.enum(['event', 'webhook', 'schedule', 'manual']),
+            sampleOutput: z
+              .unknown()
+              .describe('An example of what the trigger outputs: the values its template fields take.'),
+          }),
         ),
         actions: z.array(z.object(catalogEntry)),
       }),
@@ -226,6 +232,7 @@ export const catalogSchema = z
                 kind: 'webhook',
                 configSchema: { type: 'object', properties: {} },
                 outputSchema: { type: 'object', properties: { body: {} } },
+                sampleOutput: { body: { name: 'Ada' } },
               },
             ],
             actions: [],

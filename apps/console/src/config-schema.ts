@@ -103,3 +103,18 @@ export function triggerFields(outputSchema: Record<string, unknown>): string[] {
   walk(outputSchema, 'trigger', 0);
   return fields;
 }
+
+/**
+ * The value a template field takes in the trigger's sample (`trigger.subject` → "Quarterly numbers"), as
+ * short text for a hint; undefined when the sample has none.
+ */
+export function sampleValue(sample: unknown, field: string, maxLength = 40): string | undefined {
+  let value: unknown = sample;
+  for (const key of field.split('.').slice(1)) {
+    if (!isRecord(value)) return undefined;
+    value = value[key];
+  }
+  if (value === undefined || value === null || value === '') return undefined;
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text;
+}

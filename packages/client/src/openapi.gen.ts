@@ -873,6 +873,11 @@ export interface operations {
                      *                 "properties": {
                      *                   "body": {}
                      *                 }
+                     *               },
+                     *               "sampleOutput": {
+                     *                 "body": {
+                     *                   "name": "Ada"
+                     *                 }
                      *               }
                      *             }
                      *           ],
@@ -917,6 +922,8 @@ export interface operations {
                                 outputSchema: {
                                     [key: string]: unknown;
                                 };
+                                /** @description An example of what the trigger outputs: the values its template fields take. */
+                                sampleOutput: unknown;
                             }[];
                         }[];
                     };

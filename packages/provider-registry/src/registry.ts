@@ -35,7 +35,8 @@ export interface CatalogProvider {
   id: string;
   name: string;
   auth: { type: 'oauth2' | 'none'; scopes?: readonly string[] };
-  triggers: (CatalogEntry & { kind: TriggerKind })[];
+  /** A trigger's sample is what a frontend shows next to the fields it offers to templates. */
+  triggers: (CatalogEntry & { kind: TriggerKind; sampleOutput: JsonValue })[];
   actions: CatalogEntry[];
 }
 
@@ -154,6 +155,7 @@ export class ProviderRegistry {
         kind: trigger.kind,
         configSchema: toJsonSchema(trigger.config, 'input'),
         outputSchema: toJsonSchema(trigger.output, 'output'),
+        sampleOutput: toJson(trigger.sampleOutput),
       })),
       actions: provider.actions.map((action) => ({
         id: action.id,

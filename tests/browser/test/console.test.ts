@@ -130,7 +130,8 @@ describe.sequential('the console', () => {
     await page.getByLabel('Gmail account for the action').selectOption({ index: 1 });
     await page.locator('#action_to').fill('personal@gmail.com');
     await page.locator('#action_subject').fill('Fwd: ');
-    await page.getByRole('button', { name: 'Insert trigger.subject' }).click();
+    // Each offered field shows its value in the trigger's sample.
+    await page.getByRole('button', { name: 'Insert {{trigger.subject}} Quarterly numbers' }).click();
     await expect.poll(() => page.locator('#action_subject').inputValue()).toBe('Fwd: {{trigger.subject}}');
     await page.locator('#action_body').fill('From {{trigger.from}}:\n\n{{trigger.textBody}}');
     await expectAccessible('new-workflow');

@@ -12,7 +12,13 @@ import {
   type Workflow,
 } from '../api.js';
 import { useCatalog } from '../catalog.js';
-import { configFromForm, errorSchemaOf, prepareSchema, triggerFields } from '../config-schema.js';
+import {
+  configFromForm,
+  errorSchemaOf,
+  prepareSchema,
+  sampleValue,
+  triggerFields,
+} from '../config-schema.js';
 import { Link } from '../router.js';
 import { CopyField, Notice, PageHeading } from '../ui.js';
 
@@ -27,6 +33,8 @@ interface Step {
   description: string;
   configSchema: Record<string, unknown>;
   outputSchema: Record<string, unknown>;
+  /** A trigger's example output (the catalog's `sampleOutput`): shown beside the fields it offers. */
+  sampleOutput: unknown;
 }
 
 /** The issues under a path prefix, with paths relative to it. */
@@ -47,6 +55,7 @@ function stepsOf(providers: CatalogProvider[], kind: 'trigger' | 'action'): Step
       description: entry.description,
       configSchema: entry.configSchema,
       outputSchema: entry.outputSchema,
+      sampleOutput: 'sampleOutput' in entry ? entry.sampleOutput : undefined,
     })),
   );
 }
@@ -342,19 +351,25 @@ export function NewWorkflowPage({ session }: { session: Session }) {
                 <code>{'{{trigger.…}}'}</code>).
               </p>
               <ul aria-describedby="template-help">
-                {offered.map((field) => (
-                  <li key={field}>
-                    <button
-                      type="button"
-                      className="chip"
-                      onMouseDown={(event) => event.preventDefault()}
-                      onClick={() => insertField(field)}
-                      aria-label={`Insert ${field}`}
-                    >
-                      {`{{${field}}}`}
-                    </button>
-                  </li>
-                ))}
+                {offered.map((field) => {
+                  const example = trigger && sampleValue(trigger.sampleOutput, field);
+                  return (
+                    <li key={field}>
+                      <button
+                        type="button"
+                        className="chip"
+                        onMouseDown={(event) => event.preventDefault()}
+                        onClick={() => insertField(field)}
+                        title={example ? `for example: ${example}` : undefined}
+                      >
+                        {/* The name reads "Insert {{trigger.x}} <sample>", and holds the visible text whole. */}
+                        <span className="visually-hidden">Insert </span>
+                        {`{{${field}}}`}
+                        {example && <span className="chip-sample"> {example}</span>}
+                      </button>
+                    </li>
+                  );
+                })}
               </ul>
             </div>
           )}
