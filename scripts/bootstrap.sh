@@ -80,8 +80,8 @@ elif [ ! -x /usr/bin/chromium ]; then
     say "installing Debian's chromium with apt-get (the console's browser tests drive it), once"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
-    say "no /usr/bin/chromium: install Debian's chromium (apt-get install chromium, as root) or set CHROMIUM_PATH"
-    exit 1
+    # Only the browser tests need it: ./scripts/stack goes on, and those tests fail naming what is missing.
+    say "no /usr/bin/chromium: the browser tests will fail; install Debian's chromium (apt-get install chromium, as root) or set CHROMIUM_PATH"
   fi
 fi
 
