@@ -64,6 +64,8 @@ export interface ManyMailboxesResult {
     seconds: number;
     /** Mails sent in the window, every one recorded. */
     completed: number;
+    /** Pushes of those mails answered 5xx and sent again (see GmailHarness.mailOnce). */
+    redeliveries: number;
     perSecond: number;
     /** CPU ms per mail, by process. */
     cpuMsPerRun: Record<string, number>;
@@ -237,6 +239,7 @@ export async function measureManyMailboxes(
       mailboxes: receiving,
       seconds,
       completed: timings.length,
+      redeliveries: timings.reduce((sum, timing) => sum + timing.redeliveries, 0),
       perSecond: timings.length / seconds,
       cpuMsPerRun,
     },

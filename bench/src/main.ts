@@ -143,14 +143,16 @@ async function measureWorkerRss(harness: SystemHarness, totalRuns: number): Prom
 
 /**
  * The fixed offered rates, then (with a peer, outside smoke) a saturation search upward in steps of 10/s
- * until the target falls behind: achieved under 95% of offered.
+ * until the target falls behind (achieved under 95% of offered), then one step halfway between the
+ * highest rate it kept up with and the lowest it did not: past its capacity a target's backlog costs it
+ * more per event, so a rate far above capacity measures less than the capacity itself.
  */
 async function openLoopSeries(target: OpenLoopTarget, prefix: string): Promise<OpenLoopResult[]> {
   const results: OpenLoopResult[] = [];
   const once = async (rate: number) => {
     const result = await openLoop(target, { rate, prefix: `${prefix}${rate}`, ...openLoopPlan });
     log(
-      `open loop ${prefix} at ${rate}/s: achieved ${result.achievedPerSecond.toFixed(1)}/s, p50 ${result.latency.p50.toFixed(1)} ms, p99 ${result.latency.p99.toFixed(1)} ms, lost ${result.lost}, refused ${JSON.stringify(result.refusedBy)}`,
+      `open loop ${prefix} at ${rate}/s: achieved ${result.achievedPerSecond.toFixed(1)}/s (to the last arrival ${result.achievedPerSecondToLastArrival.toFixed(1)}/s), p50 ${result.latency.p50.toFixed(1)} ms, p99 ${result.latency.p99.toFixed(1)} ms, lost ${result.lost}, refused ${JSON.stringify(result.refusedBy)}`,
     );
     results.push(result);
     return result;
@@ -163,6 +165,12 @@ async function openLoopSeries(target: OpenLoopTarget, prefix: string): Promise<O
       rate += 10;
       await once(rate);
     }
+    const highestKept = Math.max(0, ...results.filter(keptUp).map((result) => result.offeredPerSecond));
+    const lowestMissed = Math.min(
+      ...results.filter((result) => !keptUp(result)).map((result) => result.offeredPerSecond),
+    );
+    if (Number.isFinite(lowestMissed) && lowestMissed - highestKept > 5)
+      await once(Math.round((highestKept + lowestMissed) / 2));
   }
   return results;
 }

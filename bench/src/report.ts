@@ -32,7 +32,7 @@ export function openLoopMarkdown(comparison: OpenLoopComparison): string[] {
   const { peer } = comparison;
   const cell = (result: OpenLoopResult | undefined) =>
     result
-      ? `${ms(result.latency.p50)} / ${ms(result.latency.p99)} ms, ${result.achievedPerSecond.toFixed(1)}/s${result.lost ? `, ${result.lost} lost` : ''}${result.refused ? `, ${result.refused} refused` : ''}`
+      ? `${ms(result.latency.p50)} / ${ms(result.latency.p99)} ms, ${result.achievedPerSecond.toFixed(1)}/s${result.achievedPerSecondToLastArrival < 0.98 * result.achievedPerSecond ? ` (${result.achievedPerSecondToLastArrival.toFixed(1)}/s to the last arrival)` : ''}${result.lost ? `, ${result.lost} lost` : ''}${result.refused ? `, ${result.refused} refused` : ''}`
       : '–';
   const offered = [
     ...new Set([...comparison.system, ...(peer?.results ?? [])].map((result) => result.offeredPerSecond)),
@@ -48,7 +48,11 @@ export function openLoopMarkdown(comparison: OpenLoopComparison): string[] {
       results.find((result) => result.offeredPerSecond === rate);
     lines.push(`| ${rate}/s | ${cell(at(comparison.system))} |${peer ? ` ${cell(at(peer.results))} |` : ''}`);
   }
-  lines.push('');
+  lines.push(
+    '',
+    'Achieved: arrivals per second from the first scheduled send until 99% of them had arrived; in brackets, when lower, until the very last arrival.',
+    '',
+  );
   if (peer) {
     const ours = saturation(comparison.system);
     const theirs = saturation(peer.results);
@@ -76,7 +80,7 @@ export function mailboxesMarkdown(result: ManyMailboxesResult): string[] {
     '|---|---|---|---|---|---|---|',
     `| #1 alone, before the others exist (sequential) | ${ms(alone.recorded.p50)} | ${ms(alone.recorded.p90)} | ${ms(alone.recorded.p99)} | ${ms(alone.accepted.p50)} | ${alone.recorded.count} | |`,
     `| #1 with ${others} others idle (sequential) | ${ms(othersIdle.recorded.p50)} | ${ms(othersIdle.recorded.p90)} | ${ms(othersIdle.recorded.p99)} | ${ms(othersIdle.accepted.p50)} | ${othersIdle.recorded.count} | |`,
-    `| ${concurrent.mailboxes} at once, one loop each (${concurrent.seconds.toFixed(1)} s to the last recorded) | ${ms(concurrent.recorded.p50)} | ${ms(concurrent.recorded.p90)} | ${ms(concurrent.recorded.p99)} | ${ms(concurrent.accepted.p50)} | ${concurrent.recorded.count} | ${concurrent.perSecond.toFixed(1)} |`,
+    `| ${concurrent.mailboxes} at once, one loop each (${concurrent.seconds.toFixed(1)} s to the last recorded; ${concurrent.redeliveries} pushes redelivered after a 5xx) | ${ms(concurrent.recorded.p50)} | ${ms(concurrent.recorded.p90)} | ${ms(concurrent.recorded.p99)} | ${ms(concurrent.accepted.p50)} | ${concurrent.recorded.count} | ${concurrent.perSecond.toFixed(1)} |`,
     '',
     `CPU ms per run with ${concurrent.mailboxes} at once, by process: ${Object.entries(concurrent.cpuMsPerRun)
       .map(([name, value]) => `${name} ${value.toFixed(1)}`)

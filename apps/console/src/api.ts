@@ -87,3 +87,24 @@ export function describeFailure(error: unknown, response: Response): string {
   const problem = problemOf(error);
   return problem ? `${problem.detail} (${problem.code})` : `the server answered ${response.status}`;
 }
+
+/** One page of a cursor-paginated list, as the typed client answers it. */
+interface PageAnswer<Item> {
+  data?: { items: Item[]; nextCursor: string | null };
+  error?: unknown;
+  response: Response;
+}
+
+/** Every item of a paginated list, page after page; the first failure's description instead of a partial list. */
+export async function allPages<Item>(
+  page: (cursor: string | undefined) => Promise<PageAnswer<Item>>,
+): Promise<{ items: Item[] } | { failure: string }> {
+  const items: Item[] = [];
+  for (let cursor: string | undefined; ; ) {
+    const { data, error, response } = await page(cursor);
+    if (!data) return { failure: describeFailure(error, response) };
+    items.push(...data.items);
+    if (!data.nextCursor) return { items };
+    cursor = data.nextCursor;
+  }
+}

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { apiClient, type Credential, describeFailure, type Session } from '../api.js';
+import { allPages, apiClient, type Credential, describeFailure, type Session } from '../api.js';
 import { useCatalog } from '../catalog.js';
 import { consumeOAuthLanding } from '../oauth-landing.js';
 import { Notice, PageHeading, StatusBadge } from '../ui.js';
@@ -22,20 +22,13 @@ export function AccountsPage({ session }: { session: Session }) {
   const client = apiClient(session.token);
 
   const load = useCallback(async () => {
-    const all: Credential[] = [];
-    for (let cursor: string | undefined; ; ) {
-      const { data, error, response } = await apiClient(session.token).GET('/api/credentials', {
+    const listed = await allPages((cursor) =>
+      apiClient(session.token).GET('/api/credentials', {
         params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } },
-      });
-      if (!data) {
-        setMessage({ kind: 'error', text: describeFailure(error, response) });
-        return;
-      }
-      all.push(...data.items);
-      if (!data.nextCursor) break;
-      cursor = data.nextCursor;
-    }
-    setCredentials(all);
+      }),
+    );
+    if ('failure' in listed) setMessage({ kind: 'error', text: listed.failure });
+    else setCredentials(listed.items);
   }, [session.token]);
 
   useEffect(() => {

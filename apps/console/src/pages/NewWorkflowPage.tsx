@@ -69,6 +69,40 @@ function AlternativesLabel({ prefix, schema }: { prefix: string; schema: Record<
   return <label htmlFor={`${prefix}__anyof_select`}>Configure by</label>;
 }
 
+/** The trigger or action picker: the catalog's steps grouped by provider. */
+function StepSelect({
+  kind,
+  steps,
+  value,
+  onChange,
+}: {
+  kind: Step['kind'];
+  steps: Step[];
+  value: string;
+  onChange: (key: string) => void;
+}) {
+  const providers = [...new Map(steps.map((step) => [step.provider.id, step.provider])).values()];
+  return (
+    <>
+      <label htmlFor={`${kind}-select`}>{kind === 'trigger' ? 'Trigger' : 'Action'}</label>
+      <select id={`${kind}-select`} required value={value} onChange={(event) => onChange(event.target.value)}>
+        <option value="">Choose {kind === 'trigger' ? 'a trigger' : 'an action'}</option>
+        {providers.map((provider) => (
+          <optgroup key={provider.id} label={provider.name}>
+            {steps
+              .filter((step) => step.provider.id === provider.id)
+              .map((step) => (
+                <option key={step.key} value={step.key}>
+                  {provider.name}: {step.name}
+                </option>
+              ))}
+          </optgroup>
+        ))}
+      </select>
+    </>
+  );
+}
+
 /** A new workflow: one trigger and one action from the catalog, their configs as generated forms. */
 export function NewWorkflowPage({ session }: { session: Session }) {
   const catalog = useCatalog(session.token);
@@ -266,32 +300,16 @@ export function NewWorkflowPage({ session }: { session: Session }) {
 
         <fieldset className="panel">
           <legend>When (trigger)</legend>
-          <label htmlFor="trigger-select">Trigger</label>
-          <select
-            id="trigger-select"
-            required
+          <StepSelect
+            kind="trigger"
+            steps={triggers}
             value={triggerKey}
-            onChange={(event) => {
-              setTriggerKey(event.target.value);
+            onChange={(key) => {
+              setTriggerKey(key);
               setTriggerConfig({});
               setTriggerCredential('');
             }}
-          >
-            <option value="">Choose a trigger</option>
-            {providers
-              .filter((provider) => provider.triggers.length > 0)
-              .map((provider) => (
-                <optgroup key={provider.id} label={provider.name}>
-                  {triggers
-                    .filter((step) => step.provider.id === provider.id)
-                    .map((step) => (
-                      <option key={step.key} value={step.key}>
-                        {provider.name}: {step.name}
-                      </option>
-                    ))}
-                </optgroup>
-              ))}
-          </select>
+          />
           {trigger && <p className="meta">{trigger.description}</p>}
           {credentialPicker(trigger, triggerCredential, setTriggerCredential)}
           {trigger && triggerForm && (
@@ -316,32 +334,16 @@ export function NewWorkflowPage({ session }: { session: Session }) {
 
         <fieldset className="panel" onFocus={rememberField}>
           <legend>Then (action)</legend>
-          <label htmlFor="action-select">Action</label>
-          <select
-            id="action-select"
-            required
+          <StepSelect
+            kind="action"
+            steps={actions}
             value={actionKey}
-            onChange={(event) => {
-              setActionKey(event.target.value);
+            onChange={(key) => {
+              setActionKey(key);
               setActionConfig({});
               setActionCredential('');
             }}
-          >
-            <option value="">Choose an action</option>
-            {providers
-              .filter((provider) => provider.actions.length > 0)
-              .map((provider) => (
-                <optgroup key={provider.id} label={provider.name}>
-                  {actions
-                    .filter((step) => step.provider.id === provider.id)
-                    .map((step) => (
-                      <option key={step.key} value={step.key}>
-                        {provider.name}: {step.name}
-                      </option>
-                    ))}
-                </optgroup>
-              ))}
-          </select>
+          />
           {action && <p className="meta">{action.description}</p>}
           {credentialPicker(action, actionCredential, setActionCredential)}
           {action && offered.length > 0 && (

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { apiClient, describeFailure, type Session, type Workflow } from '../api.js';
+import { allPages, apiClient, describeFailure, type Session, type Workflow } from '../api.js';
 import { Link } from '../router.js';
 import { formatTime, Notice, PageHeading, StatusBadge } from '../ui.js';
 
@@ -9,20 +9,13 @@ export function WorkflowsPage({ session }: { session: Session }) {
   const client = apiClient(session.token);
 
   const load = useCallback(async () => {
-    const all: Workflow[] = [];
-    for (let cursor: string | undefined; ; ) {
-      const { data, error, response } = await apiClient(session.token).GET('/api/workflows', {
+    const listed = await allPages((cursor) =>
+      apiClient(session.token).GET('/api/workflows', {
         params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } },
-      });
-      if (!data) {
-        setMessage({ kind: 'error', text: describeFailure(error, response) });
-        return;
-      }
-      all.push(...data.items);
-      if (!data.nextCursor) break;
-      cursor = data.nextCursor;
-    }
-    setWorkflows(all);
+      }),
+    );
+    if ('failure' in listed) setMessage({ kind: 'error', text: listed.failure });
+    else setWorkflows(listed.items);
   }, [session.token]);
 
   useEffect(() => {
