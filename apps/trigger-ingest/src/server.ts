@@ -1,5 +1,5 @@
 import { createKeyProvider, Keyring } from '@autoflow/crypto';
-import { createDatabase, workflows } from '@autoflow/db';
+import { createDatabase } from '@autoflow/db';
 import { fastifyOptions, listenUntilSignalled } from '@autoflow/http-kit';
 import { registry } from '@autoflow/installed-providers';
 import { AutoflowMetrics, metricsPlugin } from '@autoflow/metrics';
@@ -8,9 +8,8 @@ import { RunStarter } from '@autoflow/runs';
 import { payloadDataConverter } from '@autoflow/temporal-codec';
 import { resolveTemporalConnection, temporalConnectError } from '@autoflow/temporal-connection';
 import { startTracing } from '@autoflow/tracing';
-import { WebhookWorkflowCache } from '@autoflow/workflow-cache';
+import { WebhookWorkflowCache, workflowByHookId } from '@autoflow/workflow-cache';
 import { Client, Connection } from '@temporalio/client';
-import { eq } from 'drizzle-orm';
 import Fastify from 'fastify';
 import { triggerIngest } from './app.js';
 import { envSchema } from './env.js';
@@ -44,10 +43,7 @@ const metrics = new AutoflowMetrics({ app: 'trigger-ingest' });
 await app.register(metricsPlugin, { metrics });
 // The workflow each hook routes to, from memory: Postgres NOTIFYs every change of a hook's row.
 const workflowsByHook = new WebhookWorkflowCache({
-  load: async (hookId: string) => {
-    const [row] = await database.db.select().from(workflows).where(eq(workflows.webhookId, hookId));
-    return row;
-  },
+  load: workflowByHookId(database.db),
   notifications: database.sql,
   maxBytes: env.WEBHOOK_CACHE_MAX_BYTES,
   onLookup: (result) => metrics.webhookWorkflowLookup(result),

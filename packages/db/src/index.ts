@@ -1,5 +1,6 @@
 export { createDatabase, type Database, type DatabaseHandle, type DatabaseOptions } from './client.js';
 export { migrationsFolder, runMigrations } from './migrate.js';
+export type { NotificationChannel, NotificationListener } from './notifications.js';
 export {
   hitRateLimit,
   postgresRateLimitCounter,

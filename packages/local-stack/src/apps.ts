@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { superviseChild } from './child-process.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -47,26 +48,18 @@ export function spawnApp(options: SpawnAppOptions): ManagedProcess {
     env: { ...options.inheritedEnv, ...options.env, PORT: String(options.port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const forward = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n'))
-      if (line.trim()) options.onLine?.(options.name, line);
-  };
-  child.stdout?.on('data', forward);
-  child.stderr?.on('data', forward);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { onLine } = options;
+  const supervised = superviseChild(child, {
+    ...(onLine ? { onLine: (line: string) => onLine(options.name, line) } : {}),
+    killAfterMs: 10_000,
+  });
   return {
     name: options.name,
     port: options.port,
     baseUrl: `http://127.0.0.1:${options.port}`,
     child,
-    exited,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(signal);
-      const killLater = setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-      await exited;
-      clearTimeout(killLater);
-    },
+    exited: supervised.exited,
+    stop: supervised.stop,
   };
 }
 

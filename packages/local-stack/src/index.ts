@@ -1,4 +1,5 @@
 export * from './apps.js';
+export * from './child-process.js';
 export * from './launch.js';
 export * from './namespaces.js';
 export * from './postgres.js';

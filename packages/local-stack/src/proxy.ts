@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './apps.js';
+import { superviseChild } from './child-process.js';
 
 /** The one Caddyfile compose, ./scripts/stack and the tests run (infra/caddy/Caddyfile). */
 export const CADDYFILE = join(REPO_ROOT, 'infra', 'caddy', 'Caddyfile');
@@ -78,36 +79,18 @@ export async function startProxy(options: ProxyOptions, timeoutMs = 30_000): Pro
     env: { XDG_CONFIG_HOME: CADDY_STATE_DIR, XDG_DATA_HOME: CADDY_STATE_DIR, ...proxyEnv(options) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const output: string[] = [];
-  const forward = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (!line.trim()) continue;
-      output.push(line);
-      options.onOutput?.(line);
-    }
-  };
-  child.stdout?.on('data', forward);
-  child.stderr?.on('data', forward);
-  let exitCode: number | null | undefined;
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', (code) => {
-      exitCode = code;
-      resolve();
-    }),
-  );
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    // Caddy drains open requests on SIGTERM (the Caddyfile's grace_period bounds it).
-    child.kill('SIGTERM');
-    const killLater = setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-    await exited;
-    clearTimeout(killLater);
-  };
+  // Caddy drains open requests on SIGTERM (the Caddyfile's grace_period bounds it).
+  const { output, stop } = superviseChild(child, {
+    ...(options.onOutput ? { onLine: options.onOutput } : {}),
+    keepOutput: true,
+    killAfterMs: 15_000,
+  });
   const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const origin = `http://${hostInUrl === '0.0.0.0' ? '127.0.0.1' : hostInUrl}:${options.port}`;
   const deadline = Date.now() + timeoutMs;
   while (!(await answers(origin))) {
-    if (exitCode !== undefined) throw new Error(`Caddy exited with code ${exitCode}: ${output.join('\n')}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`Caddy exited with ${child.exitCode ?? child.signalCode}: ${output.join('\n')}`);
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`Caddy did not answer on ${origin} within ${timeoutMs} ms: ${output.join('\n')}`);

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
+import { superviseChild } from './child-process.js';
 
 /**
  * The dev server's flags, in one place. Each one is a measured latency or throughput decision
@@ -88,21 +89,11 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   for (const namespace of options.namespaces ?? []) args.push('--namespace', namespace);
 
   const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const forward = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) options.onOutput?.(line);
-  };
-  child.stdout?.on('data', forward);
-  child.stderr?.on('data', forward);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const { exited, stop } = superviseChild(child, {
+    ...(options.onOutput ? { onLine: options.onOutput } : {}),
+    killAfterMs: 5_000,
+  });
   const address = `127.0.0.1:${options.port}`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killLater = setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
-      await exited;
-      clearTimeout(killLater);
-    }
-  };
   try {
     await Promise.race([
       waitForTemporal(address),

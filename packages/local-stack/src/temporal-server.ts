@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionOptions } from '@temporalio/client';
 import { REPO_ROOT } from './apps.js';
+import { superviseChild } from './child-process.js';
 import type { RunningTemporal } from './temporal-dev-server.js';
 import { waitForTemporal } from './temporal-dev-server.js';
 
@@ -154,24 +155,14 @@ dynamicConfigClient:
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  const output: string[] = [];
-  const forward = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (!line.trim()) continue;
-      output.push(line);
-      options.onOutput?.(line);
-    }
-  };
-  child.stdout?.on('data', forward);
-  child.stderr?.on('data', forward);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const supervised = superviseChild(child, {
+    ...(options.onOutput ? { onLine: options.onOutput } : {}),
+    keepOutput: true,
+    killAfterMs: 10_000,
+  });
+  const { exited, output } = supervised;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killLater = setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-      await exited;
-      clearTimeout(killLater);
-    }
+    await supervised.stop();
     await rm(root, { recursive: true, force: true });
   };
   const address = `127.0.0.1:${ports.frontend}`;

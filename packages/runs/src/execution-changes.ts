@@ -1,3 +1,4 @@
+import type { NotificationListener } from '@autoflow/db';
 import { z } from 'zod';
 
 // Changes of execution rows, from Postgres: a trigger on workflow_executions NOTIFYs every write (migration
@@ -5,15 +6,6 @@ import { z } from 'zod';
 
 /** The NOTIFY channel of the trigger. */
 export const EXECUTIONS_CHANNEL = 'workflow_executions';
-
-/** LISTEN on one connection of its own; postgres.js' `sql.listen` (which reconnects by itself) fits. */
-export interface NotificationSource {
-  listen(
-    channel: string,
-    onMessage: (payload: string) => void,
-    onListen?: () => void,
-  ): Promise<{ unlisten(): Promise<void> }>;
-}
 
 export interface ExecutionChange {
   executionId: number;
@@ -42,7 +34,7 @@ export class ExecutionChanges {
   #listening: { unlisten(): Promise<void> } | undefined;
   #listens = 0;
 
-  constructor(private readonly source: NotificationSource) {}
+  constructor(private readonly source: NotificationListener) {}
 
   async start(): Promise<void> {
     this.#listening = await this.source.listen(

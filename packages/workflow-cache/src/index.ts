@@ -1,6 +1,6 @@
+export { workflowByHookId } from './load.js';
 export {
   type LookupResult,
-  type NotificationSource,
   WebhookWorkflowCache,
   type WebhookWorkflowCacheOptions,
   WORKFLOW_HOOKS_CHANNEL,

@@ -1,3 +1,4 @@
+import type { NotificationChannel } from '@autoflow/db';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 
@@ -11,17 +12,6 @@ import { z } from 'zod';
 /** The NOTIFY channel of the trigger, and of the heartbeats. */
 export const WORKFLOW_HOOKS_CHANNEL = 'workflow_hooks';
 
-/** LISTEN on a connection of its own; postgres.js' `sql.listen` (which reconnects by itself) fits. */
-export interface NotificationSource {
-  listen(
-    channel: string,
-    onMessage: (payload: string) => void,
-    onListen?: () => void,
-  ): Promise<{ unlisten(): Promise<void> }>;
-  /** NOTIFY through the pool (postgres.js' `sql.notify`): the heartbeat. */
-  notify(channel: string, payload: string): PromiseLike<unknown>;
-}
-
 /**
  * `hit`: from memory; `miss`: read from Postgres (and kept when found); `bypass`: read from Postgres
  * without looking, because the LISTEN is not known to be alive.
@@ -31,7 +21,8 @@ export type LookupResult = 'hit' | 'miss' | 'bypass';
 export interface WebhookWorkflowCacheOptions<Row extends {}> {
   /** The row with this hook id, from Postgres; undefined when none has it (never cached). */
   load(hookId: string): Promise<Row | undefined>;
-  notifications: NotificationSource;
+  /** Where the trigger's notifications arrive, and the heartbeats are sent. */
+  notifications: NotificationChannel;
   /** Memory bound: the sum of the kept rows' sizes (`sizeOf`); the least recently used go first. */
   maxBytes: number;
   /** A row's approximate size in memory. Default: the length of its JSON. */

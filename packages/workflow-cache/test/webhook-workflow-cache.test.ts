@@ -1,12 +1,8 @@
 // The cache's rules with a loader that counts its reads, a notification source the test drives and a
 // clock it moves. The trigger and a real LISTEN are tested in notify-trigger.test.ts.
+import type { NotificationChannel } from '@autoflow/db';
 import { describe, expect, it } from 'vitest';
-import {
-  type LookupResult,
-  type NotificationSource,
-  WebhookWorkflowCache,
-  WORKFLOW_HOOKS_CHANNEL,
-} from '../src/index.js';
+import { type LookupResult, WebhookWorkflowCache, WORKFLOW_HOOKS_CHANNEL } from '../src/index.js';
 
 interface Row {
   hookId: string;
@@ -15,7 +11,7 @@ interface Row {
 }
 
 /** A LISTEN the test drives: `send` delivers a notification, `reconnect` is postgres.js' re-LISTEN. */
-class FakeNotifications implements NotificationSource {
+class FakeNotifications implements NotificationChannel {
   onMessage: ((payload: string) => void) | undefined;
   onListen: (() => void) | undefined;
   heartbeatsSent = 0;

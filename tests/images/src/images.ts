@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { copyFile, lstat, mkdir, readFile, readlink, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { superviseChild } from '@autoflow/local-stack';
 import { parse } from 'yaml';
 import type { StageResult } from './dockerfile.js';
 
@@ -70,24 +71,13 @@ export function startImage(image: StageResult, env: Record<string, string>): Sta
     env: { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, ...image.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const output: string[] = [];
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) output.push(line);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { exited, output, stop } = superviseChild(child, { keepOutput: true, killAfterMs: 15_000 });
   return {
     child,
     exited,
     output,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const killLater = setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-        await exited;
-        clearTimeout(killLater);
-      }
+      await stop();
       return exited;
     },
   };
