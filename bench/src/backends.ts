@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import {
   REPO_ROOT,
   startTemporalDevServer,
   TEMPORAL_DEV_SERVER_FLAGS,
+  TEMPORAL_SERVER_ENV,
   waitForTemporal,
 } from '@autoflow/local-stack';
 
@@ -31,12 +32,13 @@ export async function startDevBackend(cliPath: string): Promise<Backend> {
     cliPath,
     port: await freePort(),
     dbFile: join(dir, 'temporal.sqlite'),
+    inheritedEnv: process.env,
   });
   return {
     name: 'dev-server (SQLite file)',
     address: temporal.address,
     pid: temporal.process.pid,
-    settings: { flags: TEMPORAL_DEV_SERVER_FLAGS },
+    settings: { flags: TEMPORAL_DEV_SERVER_FLAGS, environment: TEMPORAL_SERVER_ENV },
     async stop() {
       await temporal.stop();
       await rm(dir, { recursive: true, force: true });
@@ -57,15 +59,8 @@ async function lowFreePort(): Promise<number> {
   }
 }
 
-/** Dynamic config for the real server; the same keys as the dev server's flags and infra/temporal. */
-export const SERVER_DYNAMIC_CONFIG = `
-history.transferProcessorMaxPollRPS:
-  - value: 1000
-history.timerProcessorMaxPollRPS:
-  - value: 1000
-system.enableActivityEagerExecution:
-  - value: true
-`;
+/** The real server runs the dynamic config compose and Helm ship, so the bench measures what deploys. */
+export const SERVER_DYNAMIC_CONFIG_PATH = join(REPO_ROOT, 'infra', 'temporal', 'dynamic-config.yaml');
 
 export const SERVER_HISTORY_SHARDS = 4;
 
@@ -137,7 +132,8 @@ export async function startPostgresBackend(baseDatabaseUrl: string): Promise<Bac
       grpcPort: ${grpc}
       membershipPort: ${membership}
       bindOnLocalHost: true${http ? `\n      httpPort: ${http}` : ''}`;
-  await writeFile(join(root, 'dynamic-config.yaml'), SERVER_DYNAMIC_CONFIG);
+  const dynamicConfig = await readFile(SERVER_DYNAMIC_CONFIG_PATH, 'utf8');
+  await writeFile(join(root, 'dynamic-config.yaml'), dynamicConfig);
   await writeFile(
     join(root, 'config', 'bench.yaml'),
     `
@@ -186,9 +182,7 @@ dynamicConfigClient:
   const child = spawn(
     join(tools, 'server'),
     ['--root', root, '--config', 'config', '--env', 'bench', '--allow-no-auth', 'start'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { env: { ...process.env, ...TEMPORAL_SERVER_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const errors: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => errors.push(chunk.toString('utf8')));
@@ -213,7 +207,8 @@ dynamicConfigClient:
     pid: child.pid,
     settings: {
       historyShards: SERVER_HISTORY_SHARDS,
-      dynamicConfig: SERVER_DYNAMIC_CONFIG.trim().split('\n'),
+      environment: TEMPORAL_SERVER_ENV,
+      dynamicConfig: dynamicConfig.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#')),
     },
     stop,
   };

@@ -50,6 +50,29 @@ export function cpuPerRun(before: CpuSnapshot, after: CpuSnapshot, runs: number)
   return perRun;
 }
 
+/**
+ * Waits until the processes and Postgres use less than `thresholdMsPerSecond` of CPU over a second, twice
+ * in a row, or `maxSeconds` pass: work left over from an earlier phase (Temporal's visibility and task
+ * cleanup, autovacuum) would otherwise land on the next measurement. Resolves with the seconds waited.
+ */
+export async function waitForQuiet(
+  tracked: Record<string, number | undefined>,
+  options: { thresholdMsPerSecond: number; maxSeconds: number },
+): Promise<number> {
+  const started = performance.now();
+  const busy = (snapshot: CpuSnapshot) =>
+    Object.entries(snapshot).reduce((sum, [name, value]) => (name === 'bench client' ? sum : sum + value), 0);
+  let quietSeconds = 0;
+  let last = busy(await cpuSnapshot(tracked));
+  while (quietSeconds < 2 && performance.now() - started < options.maxSeconds * 1000) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const now = busy(await cpuSnapshot(tracked));
+    quietSeconds = now - last < options.thresholdMsPerSecond ? quietSeconds + 1 : 0;
+    last = now;
+  }
+  return (performance.now() - started) / 1000;
+}
+
 export interface ProcessMemory {
   /** Resident set size now (VmRSS). */
   rssMiB: number;

@@ -242,6 +242,7 @@ export async function startN8nPeer(
       openLoopTarget: {
         acceptedStatus: 200,
         arrivals,
+        processes: () => ({ n8n: child.pid }),
         send,
       },
       stop,

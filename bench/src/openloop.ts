@@ -1,3 +1,4 @@
+import { type CpuSnapshot, cpuPerRun, cpuSnapshot } from './cpu.js';
 import { type LatencySummary, summarize } from './stats.js';
 import type { Rendezvous } from './system.js';
 
@@ -17,12 +18,19 @@ export interface OpenLoopResult {
   achievedPerSecondToLastArrival: number;
   /** Scheduled send → arrival at the sink, for every event that arrived before the drain deadline. */
   latency: LatencySummary;
+  /** Scheduled send → the webhook's answer, for every event it took: where the time before the sink goes. */
+  answered: LatencySummary;
   /** Events that never arrived (or the webhook refused) before the drain deadline. */
   lost: number;
   /** Webhook answers other than the expected status, and failed requests. */
   refused: number;
   /** What the refusals were: HTTP status, or `error` for a failed request, with counts. */
   refusedBy: Record<string, number>;
+  /**
+   * CPU ms per arrived event, by process, from the first send until the last event settled: at rates the
+   * target keeps up with, what one event costs it (Postgres counts every process of the cluster).
+   */
+  cpuMsPerEvent: Record<string, number>;
 }
 
 export interface OpenLoopTarget {
@@ -32,6 +40,8 @@ export interface OpenLoopTarget {
   acceptedStatus: number;
   /** Resolves with the `performance.now()` at which the event reached the sink. */
   arrivals: Rendezvous<number>;
+  /** The target's own processes by name, for the CPU per event. */
+  processes(): Record<string, number | undefined>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -49,6 +59,7 @@ export async function openLoop(
   const total = Math.max(1, Math.round(rate * seconds));
   const start = performance.now() + 20;
   const latencies: number[] = [];
+  const answerLatencies: number[] = [];
   const arrivals: number[] = [];
   let refused = 0;
   const refusedBy: Record<string, number> = {};
@@ -61,6 +72,7 @@ export async function openLoop(
     );
   });
   const pending: Promise<void>[] = [];
+  const cpuBefore: CpuSnapshot = await cpuSnapshot(target.processes());
   for (let index = 0; index < total; index++) {
     const scheduled = start + (index * 1000) / rate;
     await sleep(scheduled - performance.now());
@@ -77,6 +89,7 @@ export async function openLoop(
           refusedBy[status] = (refusedBy[status] ?? 0) + 1;
           return;
         }
+        answerLatencies.push(performance.now() - scheduled);
         const at = await Promise.race([arrived, drainDeadline]);
         if (at === undefined) return;
         latencies.push(at - scheduled);
@@ -85,6 +98,7 @@ export async function openLoop(
     );
   }
   await Promise.all(pending);
+  const cpuMsPerEvent = cpuPerRun(cpuBefore, await cpuSnapshot(target.processes()), arrivals.length);
   clearTimeout(drainTimer);
   arrivals.sort((a, b) => a - b);
   const ratePerSecond = (count: number, lastAt: number) => count / Math.max(seconds, (lastAt - start) / 1000);
@@ -96,8 +110,10 @@ export async function openLoop(
     achievedPerSecond: ratePerSecond(arrivals.length, ninetyNinthArrival),
     achievedPerSecondToLastArrival: ratePerSecond(arrivals.length, arrivals.at(-1) ?? start),
     latency: summarize(latencies),
+    answered: summarize(answerLatencies),
     lost: total - latencies.length - refused,
     refused,
     refusedBy,
+    cpuMsPerEvent,
   };
 }

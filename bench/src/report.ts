@@ -34,23 +34,34 @@ export function openLoopMarkdown(comparison: OpenLoopComparison): string[] {
     result
       ? `${ms(result.latency.p50)} / ${ms(result.latency.p99)} ms, ${result.achievedPerSecond.toFixed(1)}/s${result.achievedPerSecondToLastArrival < 0.98 * result.achievedPerSecond ? ` (${result.achievedPerSecondToLastArrival.toFixed(1)}/s to the last arrival)` : ''}${result.lost ? `, ${result.lost} lost` : ''}${result.refused ? `, ${result.refused} refused` : ''}`
       : '–';
+  // The bench client's own share is left out: it drives both targets alike.
+  const cpu = (result: OpenLoopResult | undefined) => {
+    const shares = Object.entries(result?.cpuMsPerEvent ?? {}).filter(([name]) => name !== 'bench client');
+    if (shares.length === 0) return '–';
+    const total = shares.reduce((sum, [, value]) => sum + value, 0);
+    return `${total.toFixed(1)} (${shares.map(([name, value]) => `${name} ${value.toFixed(1)}`).join(', ')})`;
+  };
   const offered = [
     ...new Set([...comparison.system, ...(peer?.results ?? [])].map((result) => result.offeredPerSecond)),
   ].sort((a, b) => a - b);
   const lines = [
     `Open loop, webhook → sink, measured from each event's scheduled send (${comparison.seconds} s per rate):`,
     '',
-    `| offered rate | system p50 / p99, achieved |${peer ? ` ${peer.name} ${peer.version} p50 / p99, achieved |` : ''}`,
-    `|---|---|${peer ? '---|' : ''}`,
+    `| offered rate | system p50 / p99, achieved | system CPU ms per event |${peer ? ` ${peer.name} ${peer.version} p50 / p99, achieved | ${peer.name} CPU ms per event |` : ''}`,
+    `|---|---|---|${peer ? '---|---|' : ''}`,
   ];
   for (const rate of offered) {
     const at = (results: readonly OpenLoopResult[]) =>
       results.find((result) => result.offeredPerSecond === rate);
-    lines.push(`| ${rate}/s | ${cell(at(comparison.system))} |${peer ? ` ${cell(at(peer.results))} |` : ''}`);
+    const ours = at(comparison.system);
+    const theirs = peer ? at(peer.results) : undefined;
+    lines.push(
+      `| ${rate}/s | ${cell(ours)} | ${cpu(ours)} |${peer ? ` ${cell(theirs)} | ${cpu(theirs)} |` : ''}`,
+    );
   }
   lines.push(
     '',
-    'Achieved: arrivals per second from the first scheduled send until 99% of them had arrived; in brackets, when lower, until the very last arrival.',
+    'Achieved: arrivals per second from the first scheduled send until 99% of them had arrived; in brackets, when lower, until the very last arrival. CPU: ms per arrived event from the first send until the last event settled, by process (Postgres: the whole cluster).',
     '',
   );
   if (peer) {
@@ -108,6 +119,8 @@ export interface BackendReport {
   scale?: ScaleResult[];
   workerRss?: RssSample[];
   openLoop?: OpenLoopComparison;
+  /** The Temporal server's highest resident set size over the whole run (its GOGC trades memory for CPU). */
+  temporalPeakRssMiB?: number;
 }
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '–');
@@ -179,6 +192,8 @@ export function markdownReport(reports: readonly BackendReport[], concurrencies:
       );
     }
     lines.push('');
+    if (report.temporalPeakRssMiB !== undefined)
+      lines.push(`Temporal server peak RSS over the run: ${report.temporalPeakRssMiB.toFixed(0)} MiB.`, '');
     if (report.scale?.length) {
       const [small, large] = report.scale;
       lines.push('| active workflows | ingest p50 ms | p99 ms |', '|---|---|---|');

@@ -112,7 +112,8 @@ export interface SystemHarness {
 /** api-gateway, trigger-ingest and the worker as processes; one webhook → HTTP workflow, active. */
 export async function startSystemHarness(
   baseDatabaseUrl: string,
-  temporalAddress: string,
+  /** The Temporal server's address, and its process for the open loop's CPU per event. */
+  temporal: { address: string; pid: number | undefined },
   /** More variables for the apps (the codec-cost mode turns payload encryption off). */
   extraEnv: Record<string, string> = {},
 ): Promise<SystemHarness> {
@@ -121,7 +122,7 @@ export async function startSystemHarness(
   const sink = await startSink(arrivals, /"seq":"?([\w-]+)/);
   const launched = await LaunchedSystem.launch({
     baseDatabaseUrl,
-    temporalAddress,
+    temporalAddress: temporal.address,
     inheritedEnv: process.env,
     label: 'bench',
     apps: ['api-gateway', 'trigger-ingest', 'worker'],
@@ -172,6 +173,11 @@ export async function startSystemHarness(
     openLoopTarget: {
       acceptedStatus: 202,
       arrivals,
+      processes: () => ({
+        temporal: temporal.pid,
+        'trigger-ingest': launched.apps.get('trigger-ingest')?.child.pid,
+        worker: launched.apps.get('worker')?.child.pid,
+      }),
       async send(eventId) {
         const response = await fetch(hookUrl, {
           method: 'POST',

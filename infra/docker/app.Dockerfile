@@ -41,4 +41,5 @@ ENV NODE_ENV=production HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app ./
 USER node
-CMD ["node", "--enable-source-maps", "dist/server.js"]
+# Node's flags are local-stack's APP_NODE_FLAGS (packages/local-stack/src/apps.ts says why).
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=32", "dist/server.js"]

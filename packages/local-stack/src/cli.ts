@@ -121,6 +121,7 @@ async function startStack(
         port,
         ...(uiPort ? { uiPort } : {}),
         dbFile: join(DATA_DIR, 'temporal.sqlite'),
+        inheritedEnv: process.env,
         onOutput: (line) => print('temporal', line, 1),
       }),
     );
@@ -200,6 +201,7 @@ async function withTestServices(command: string[]): Promise<void> {
     databaseUrl: process.env.TEST_DATABASE_URL,
     temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
     temporalCliPath: process.env.TEMPORAL_CLI_PATH,
+    inheritedEnv: process.env,
   });
   const child = spawn(command[0] ?? '', command.slice(1), {
     stdio: 'inherit',

@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import type { ConnectionOptions } from '@temporalio/client';
 import { REPO_ROOT } from './apps.js';
 import { superviseChild } from './child-process.js';
-import type { RunningTemporal } from './temporal-dev-server.js';
-import { waitForTemporal } from './temporal-dev-server.js';
+import { type RunningTemporal, TEMPORAL_SERVER_ENV, waitForTemporal } from './temporal-dev-server.js';
 
 /** Where bench/setup-temporal-server.sh puts the real server (Temporal 1.29.1, built with Go). */
 export const TEMPORAL_SERVER_PATH = join(REPO_ROOT, '.tools', 'temporal-server', 'server');
@@ -29,6 +28,8 @@ export interface TemporalServerOptions {
   /** How the caller itself connects, to wait for the server (a client certificate under mTLS). */
   clientTls: ConnectionOptions['tls'];
   binaryPath?: string;
+  /** What the server inherits under TEMPORAL_SERVER_ENV (the caller's environment); nothing when unset. */
+  inheritedEnv?: Readonly<Record<string, string | undefined>>;
   onOutput?: (line: string) => void;
 }
 
@@ -152,6 +153,7 @@ dynamicConfigClient:
     binary,
     ['--root', root, '--config', 'config', '--env', 'tls', '--allow-no-auth', 'start'],
     {
+      env: { ...options.inheritedEnv, ...TEMPORAL_SERVER_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

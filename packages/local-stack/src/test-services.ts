@@ -24,6 +24,8 @@ export interface TestServicesOptions {
   temporalAddress?: string | undefined;
   /** The `temporal` binary for that dev server (TEMPORAL_CLI_PATH); `.tools/bin/temporal` when unset. */
   temporalCliPath?: string | undefined;
+  /** What that dev server inherits (the caller's environment); nothing when unset. */
+  inheritedEnv?: Readonly<Record<string, string | undefined>>;
   log?: (line: string) => void;
 }
 
@@ -57,7 +59,12 @@ export async function startTestServices(options: TestServicesOptions = {}): Prom
           `no Temporal CLI at ${cliPath}: run scripts/bootstrap.sh, or set TEMPORAL_CLI_PATH or TEST_TEMPORAL_ADDRESS`,
         );
       }
-      const temporal = await startTemporalDevServer({ cliPath, port: await freePort(), onOutput: log });
+      const temporal = await startTemporalDevServer({
+        cliPath,
+        port: await freePort(),
+        ...(options.inheritedEnv ? { inheritedEnv: options.inheritedEnv } : {}),
+        onOutput: log,
+      });
       stops.push(temporal.stop);
       temporalAddress = temporal.address;
     }

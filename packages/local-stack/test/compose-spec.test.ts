@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { REPO_ROOT } from '../src/apps.js';
+import { APP_NODE_FLAGS, REPO_ROOT } from '../src/apps.js';
+import { TEMPORAL_SERVER_ENV } from '../src/temporal-dev-server.js';
 
 /** The parts of a compose service these checks read (the JSON schema checks the rest). */
 interface ComposeService {
@@ -107,6 +108,18 @@ describe('docker-compose.yml', () => {
     const job = JSON.stringify(compose.services['temporal-schema']?.command ?? '');
     expect(job).toContain('postgresql/v12/temporal/versioned');
     expect(job).toContain('postgresql/v12/visibility/versioned');
+  });
+
+  it('gives the Temporal server the environment local-stack and the bench give theirs', () => {
+    for (const [name, value] of Object.entries(TEMPORAL_SERVER_ENV))
+      expect(variable(compose.services.temporal, name)).toBe(value);
+  });
+
+  it('starts every app image with the Node flags local-stack starts the apps with', async () => {
+    const dockerfile = await readFile(join(REPO_ROOT, 'infra/docker/app.Dockerfile'), 'utf8');
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+    const command: unknown = cmd === undefined ? undefined : JSON.parse(cmd);
+    expect(command).toEqual(['node', ...APP_NODE_FLAGS, 'dist/server.js']);
   });
 
   it('keeps task-queue fairness on in the dynamic config the server loads', async () => {

@@ -51,6 +51,7 @@ beforeAll(async () => {
       clientCaFile: certs.caFile,
     },
     clientTls,
+    inheritedEnv: process.env,
   });
   await sink.start();
   system = new System({
@@ -168,6 +169,7 @@ describe('authenticated connections to Temporal', () => {
         serverRootCACertificate: await readFile(certs.caFile),
         serverNameOverride: certs.serverName,
       },
+      inheritedEnv: process.env,
     });
     try {
       const app = spawnApp({
