@@ -59,7 +59,7 @@ async function lowFreePort(): Promise<number> {
   }
 }
 
-/** The real server runs the dynamic config compose and Helm ship, so the bench measures what deploys. */
+/** The real server runs the dynamic config compose ships, so that the bench measures what deploys. */
 export const SERVER_DYNAMIC_CONFIG_PATH = join(REPO_ROOT, 'infra', 'temporal', 'dynamic-config.yaml');
 
 export const SERVER_HISTORY_SHARDS = 4;
