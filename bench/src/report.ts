@@ -1,3 +1,4 @@
+import { BENCH_CLIENT } from './cpu.js';
 import type { FloorResult } from './floor/index.js';
 import type { GmailResult } from './gmail.js';
 import { MAILBOX_GOALS, type ManyMailboxesResult, type WorkerMemory } from './mailboxes.js';
@@ -34,9 +35,8 @@ export function openLoopMarkdown(comparison: OpenLoopComparison): string[] {
     result
       ? `${ms(result.latency.p50)} / ${ms(result.latency.p99)} ms, ${result.achievedPerSecond.toFixed(1)}/s${result.achievedPerSecondToLastArrival < 0.98 * result.achievedPerSecond ? ` (${result.achievedPerSecondToLastArrival.toFixed(1)}/s to the last arrival)` : ''}${result.lost ? `, ${result.lost} lost` : ''}${result.refused ? `, ${result.refused} refused` : ''}`
       : '–';
-  // The bench client's own share is left out: it drives both targets alike.
   const cpu = (result: OpenLoopResult | undefined) => {
-    const shares = Object.entries(result?.cpuMsPerEvent ?? {}).filter(([name]) => name !== 'bench client');
+    const shares = Object.entries(result?.cpuMsPerEvent ?? {}).filter(([name]) => name !== BENCH_CLIENT);
     if (shares.length === 0) return '–';
     const total = shares.reduce((sum, [, value]) => sum + value, 0);
     return `${total.toFixed(1)} (${shares.map(([name, value]) => `${name} ${value.toFixed(1)}`).join(', ')})`;
