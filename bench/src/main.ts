@@ -20,6 +20,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { type Backend, startDevBackend, startPostgresBackend } from './backends.js';
 import { memoryOf, waitForQuiet } from './cpu.js';
 import { measureFloor } from './floor/index.js';
+import { startFloorOpenLoop } from './floor/open-loop.js';
 import { connectFirstMailbox, type GmailResult, measureGmail, startGmailHarness } from './gmail.js';
 import {
   type ManyMailboxesPlan,
@@ -151,7 +152,11 @@ async function measureWorkerRss(harness: SystemHarness, totalRuns: number): Prom
  * highest rate it kept up with and the lowest it did not: past its capacity a target's backlog costs it
  * more per event, so a rate far above capacity measures less than the capacity itself.
  */
-async function openLoopSeries(target: OpenLoopTarget, prefix: string): Promise<OpenLoopResult[]> {
+async function openLoopSeries(
+  target: OpenLoopTarget,
+  prefix: string,
+  options: { searchSaturation: boolean } = { searchSaturation: true },
+): Promise<OpenLoopResult[]> {
   const results: OpenLoopResult[] = [];
   const once = async (rate: number) => {
     const waited = await waitForQuiet(target.processes(), QUIET);
@@ -164,7 +169,7 @@ async function openLoopSeries(target: OpenLoopTarget, prefix: string): Promise<O
     return result;
   };
   for (const rate of openLoopPlan.rates) await once(rate);
-  if (args.peer && !args.smoke) {
+  if (args.peer && !args.smoke && options.searchSaturation) {
     const keptUp = (result: OpenLoopResult) => result.achievedPerSecond >= 0.95 * result.offeredPerSecond;
     let rate = Math.max(...openLoopPlan.rates);
     while (results.every(keptUp) && rate < 200) {
@@ -200,16 +205,29 @@ async function benchBackend(
     );
     report = { backend: backend.name, settings: backend.settings, floor, system };
     log(`${backend.name}: system, open loop`);
+    // The bench's own record notifications (runOnce's) would burden the system alone during the comparison.
+    await harness.notifyRecordedRuns(false);
     report.openLoop = {
       ...openLoopPlan,
       system: await openLoopSeries(harness.openLoopTarget, `${backend.name.startsWith('dev') ? 'd' : 'p'}o`),
     };
+    await harness.notifyRecordedRuns(true);
     if (args.long) {
       report.scale = await measureScale(harness);
       report.workerRss = await measureWorkerRss(harness, Number(args['rss-runs']));
     }
   } finally {
     await harness.stop();
+  }
+  // On the production shape; the smoke run proves the harness on whichever backend it has.
+  if (report.openLoop && (args.smoke || !backend.name.startsWith('dev'))) {
+    log(`${backend.name}: the floor, open loop`);
+    const floor = await startFloorOpenLoop(backend.address, backend.pid);
+    try {
+      report.openLoop.floor = await openLoopSeries(floor.openLoopTarget, 'fo', { searchSaturation: false });
+    } finally {
+      await floor.stop();
+    }
   }
   // After the webhook system has stopped, so that the two never share the machine.
   Object.assign(report, await measureGmailPaths(backend, databaseUrl, options.manyMailboxes));

@@ -31,6 +31,57 @@ export interface OpenLoopResult {
    * target keeps up with, what one event costs it (Postgres counts every process of the cluster).
    */
   cpuMsPerEvent: Record<string, number>;
+  /** Where the time went (targets with `runStarts`): the median event's stages, and the slowest 1%'s mean. */
+  stages?: { median: Stages; slowest: Stages; slowestCount: number };
+}
+
+/** One event's path in ms: scheduled send → run accepted → action began → request at the sink. */
+export interface Stages {
+  toAccepted: number;
+  acceptedToAction: number;
+  actionToSink: number;
+}
+
+interface TimedEvent {
+  eventId: string;
+  scheduled: number;
+  arrived: number;
+}
+
+/**
+ * The stages of the median event (each stage's own median) and the mean stages of the slowest 1% (at
+ * least 3 events) by total time. Times come from two clocks on one host: the bench's
+ * (`performance.timeOrigin` based) and the target's records (Temporal's start time, the worker's).
+ */
+export function stageSplit(
+  events: readonly TimedEvent[],
+  runStarts: ReadonlyMap<string, { acceptedAt: number; actionStartedAt: number }>,
+): OpenLoopResult['stages'] {
+  const epoch = (at: number) => performance.timeOrigin + at;
+  const split = events.flatMap((event) => {
+    const run = runStarts.get(event.eventId);
+    if (!run) return [];
+    return [
+      {
+        total: event.arrived - event.scheduled,
+        toAccepted: run.acceptedAt - epoch(event.scheduled),
+        acceptedToAction: run.actionStartedAt - run.acceptedAt,
+        actionToSink: epoch(event.arrived) - run.actionStartedAt,
+      },
+    ];
+  });
+  if (split.length === 0) return undefined;
+  const slowest = [...split]
+    .sort((a, b) => b.total - a.total)
+    .slice(0, Math.max(3, Math.ceil(split.length / 100)));
+  const median = (values: number[]) => summarize(values).p50;
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  const stagesBy = (reduce: (values: number[]) => number, of: typeof split): Stages => ({
+    toAccepted: reduce(of.map((event) => event.toAccepted)),
+    acceptedToAction: reduce(of.map((event) => event.acceptedToAction)),
+    actionToSink: reduce(of.map((event) => event.actionToSink)),
+  });
+  return { median: stagesBy(median, split), slowest: stagesBy(mean, slowest), slowestCount: slowest.length };
 }
 
 export interface OpenLoopTarget {
@@ -40,6 +91,13 @@ export interface OpenLoopTarget {
   acceptedStatus: number;
   /** Resolves with the `performance.now()` at which the event reached the sink. */
   arrivals: Rendezvous<number>;
+  /**
+   * When each event's run was accepted and its action began (epoch ms, from the target's own records),
+   * by event id: where the time goes, for the stage split. Targets without such records leave it out.
+   */
+  runStarts?(
+    eventIds: readonly string[],
+  ): Promise<Map<string, { acceptedAt: number; actionStartedAt: number }>>;
   /** The target's own processes by name, for the CPU per event. */
   processes(): Record<string, number | undefined>;
 }
@@ -53,7 +111,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
  */
 export async function openLoop(
   target: OpenLoopTarget,
-  options: { rate: number; seconds: number; prefix: string; drainSeconds?: number },
+  options: {
+    rate: number;
+    seconds: number;
+    prefix: string;
+    drainSeconds?: number;
+  },
 ): Promise<OpenLoopResult> {
   const { rate, seconds, prefix } = options;
   const total = Math.max(1, Math.round(rate * seconds));
@@ -61,6 +124,7 @@ export async function openLoop(
   const latencies: number[] = [];
   const answerLatencies: number[] = [];
   const arrivals: number[] = [];
+  const timed: TimedEvent[] = [];
   let refused = 0;
   const refusedBy: Record<string, number> = {};
   // Everything sent gets a fixed time to arrive after the window; what is later than that counts as lost.
@@ -92,6 +156,7 @@ export async function openLoop(
         answerLatencies.push(performance.now() - scheduled);
         const at = await Promise.race([arrived, drainDeadline]);
         if (at === undefined) return;
+        timed.push({ eventId, scheduled, arrived: at });
         latencies.push(at - scheduled);
         arrivals.push(at);
       }),
@@ -103,7 +168,10 @@ export async function openLoop(
   arrivals.sort((a, b) => a - b);
   const ratePerSecond = (count: number, lastAt: number) => count / Math.max(seconds, (lastAt - start) / 1000);
   const ninetyNinthArrival = arrivals[Math.ceil(arrivals.length * 0.99) - 1] ?? start;
+  const runStarts = await target.runStarts?.(timed.map((event) => event.eventId));
+  const stages = runStarts ? stageSplit(timed, runStarts) : undefined;
   return {
+    ...(stages ? { stages } : {}),
     offeredPerSecond: rate,
     seconds,
     sent: total,

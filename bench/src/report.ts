@@ -22,6 +22,8 @@ export interface OpenLoopComparison {
   seconds: number;
   drainSeconds: number;
   system: OpenLoopResult[];
+  /** Temporal alone under the same generator (bench/src/floor/open-loop.ts): what any run on it pays. */
+  floor?: OpenLoopResult[];
   peer?: { name: string; version: string; settings: Record<string, string>; results: OpenLoopResult[] };
 }
 
@@ -64,6 +66,45 @@ export function openLoopMarkdown(comparison: OpenLoopComparison): string[] {
     'Achieved: arrivals per second from the first scheduled send until 99% of them had arrived; in brackets, when lower, until the very last arrival. CPU: ms per arrived event from the first send until the last event settled, by process (Postgres: the whole cluster).',
     '',
   );
+  const split = comparison.system
+    .filter((result) => result.stages)
+    .sort((a, b) => a.offeredPerSecond - b.offeredPerSecond);
+  if (split.length > 0) {
+    lines.push(
+      "Where the system's time went, from its own records (Temporal's start time and the worker's clock as the action began): the median of each stage, and the mean of the slowest 1% of events (at least 3) by total time. Scheduled send → accepted holds the webhook's request and Temporal's start up to its event time; accepted → action holds the start's commit, the dispatch of the workflow task and the worker's activation:",
+      '',
+      '| offered rate | send → accepted | accepted → action | action → sink | slowest: send → accepted | accepted → action | action → sink |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const { offeredPerSecond, stages } of split) {
+      if (!stages) continue;
+      const { median, slowest } = stages;
+      lines.push(
+        `| ${offeredPerSecond}/s | ${ms(median.toAccepted)} | ${ms(median.acceptedToAction)} | ${ms(median.actionToSink)} | ${ms(slowest.toAccepted)} | ${ms(slowest.acceptedToAction)} | ${ms(slowest.actionToSink)} (${stages.slowestCount} events) |`,
+      );
+    }
+    lines.push('');
+  }
+  if (comparison.floor?.length) {
+    lines.push(
+      "The floor under the same open loop, on the same server with the apps stopped: a bare client starts a workflow whose one local activity posts the event to the sink, run by a bare worker in its own process (no webhook, records or codec; the answer is the start's return):",
+      '',
+      `| offered rate | floor p50 / p99, achieved | floor CPU ms per event | system p50 / p99 vs floor |${peer ? ` ${peer.name} p50 / p99 vs floor |` : ''}`,
+      `|---|---|---|---|${peer ? '---|' : ''}`,
+    );
+    const versus = (result: OpenLoopResult | undefined, floor: OpenLoopResult) =>
+      result
+        ? `${ratio(result.latency.p50, floor.latency.p50)} / ${ratio(result.latency.p99, floor.latency.p99)}`
+        : '–';
+    for (const floor of comparison.floor) {
+      const at = (results: readonly OpenLoopResult[]) =>
+        results.find((result) => result.offeredPerSecond === floor.offeredPerSecond);
+      lines.push(
+        `| ${floor.offeredPerSecond}/s | ${cell(floor)} | ${cpu(floor)} | ${versus(at(comparison.system), floor)} |${peer ? ` ${versus(at(peer.results), floor)} |` : ''}`,
+      );
+    }
+    lines.push('');
+  }
   if (peer) {
     const ours = saturation(comparison.system);
     const theirs = saturation(peer.results);

@@ -106,6 +106,8 @@ export interface SystemHarness {
   runOnce(eventId: string): Promise<RunTiming>;
   /** The open-loop generator's view: send without waiting for the run, see arrivals at the sink. */
   openLoopTarget: OpenLoopTarget;
+  /** Switches the bench's record notification (runOnce waits on it) on or off; it is on at start. */
+  notifyRecordedRuns(on: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -178,6 +180,22 @@ export async function startSystemHarness(
         'trigger-ingest': launched.apps.get('trigger-ingest')?.child.pid,
         worker: launched.apps.get('worker')?.child.pid,
       }),
+      async runStarts(eventIds) {
+        // The event id is the run's Temporal workflow id's last part; accepted_at is Temporal's start time,
+        // run_started_at the worker's clock as the action began (runRecordedAction).
+        const rows = await sql<{ eventId: string; acceptedAt: Date | null; runStartedAt: Date | null }[]>`
+          select regexp_replace(temporal_workflow_id, '^.*:', '') as "eventId",
+                 accepted_at as "acceptedAt", run_started_at as "runStartedAt"
+          from workflow_executions
+          where regexp_replace(temporal_workflow_id, '^.*:', '') = any(${sql.array([...eventIds])})`;
+        return new Map(
+          rows.flatMap(({ eventId, acceptedAt, runStartedAt }) =>
+            acceptedAt && runStartedAt
+              ? [[eventId, { acceptedAt: acceptedAt.getTime(), actionStartedAt: runStartedAt.getTime() }]]
+              : [],
+          ),
+        );
+      },
       async send(eventId) {
         const response = await fetch(hookUrl, {
           method: 'POST',
@@ -203,6 +221,9 @@ export async function startSystemHarness(
       await response.arrayBuffer();
       const [sinkAt, recordedAt] = await Promise.all([atSink, atRecorded]);
       return { accepted, sink: sinkAt - start, recorded: recordedAt - start };
+    },
+    async notifyRecordedRuns(on) {
+      await sql.unsafe(`alter table workflow_executions ${on ? 'enable' : 'disable'} trigger bench_run_done`);
     },
     async stop() {
       await sql.end({ timeout: 5 });

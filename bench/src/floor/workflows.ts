@@ -13,3 +13,10 @@ export async function floorActivityWorkflow(value: number): Promise<number> {
 export async function floorLocalActivityWorkflow(value: number): Promise<number> {
   return local.echo(value);
 }
+
+const sinkCall = proxyLocalActivities<typeof activities>({ startToCloseTimeout: '10 seconds' });
+
+/** The open loop's floor: one local activity that posts the event to the sink, as the system's run does. */
+export async function floorSinkWorkflow(sinkUrl: string, eventId: string): Promise<void> {
+  await sinkCall.postToSink(sinkUrl, eventId);
+}
