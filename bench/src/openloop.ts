@@ -111,12 +111,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
  */
 export async function openLoop(
   target: OpenLoopTarget,
-  options: {
-    rate: number;
-    seconds: number;
-    prefix: string;
-    drainSeconds?: number;
-  },
+  options: { rate: number; seconds: number; prefix: string; drainSeconds?: number },
 ): Promise<OpenLoopResult> {
   const { rate, seconds, prefix } = options;
   const total = Math.max(1, Math.round(rate * seconds));
