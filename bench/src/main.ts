@@ -228,6 +228,18 @@ async function benchBackend(
     } finally {
       await floor.stop();
     }
+    log(`${backend.name}: the floor with eager workflow start, open loop`);
+    const eager = await startFloorOpenLoop(backend.address, backend.pid, 'worker-eager');
+    try {
+      const results = await openLoopSeries(eager.openLoopTarget, 'fe', { searchSaturation: false });
+      report.openLoop.floorEager = { results, eagerlyStarted: eager.eagerlyStarted() };
+      // At the smoke run's 5 events on an idle worker every start should come back eagerly; none means
+      // the server or SDK stopped doing it, and the column would measure the plain floor under its name.
+      if (args.smoke && eager.eagerlyStarted() === 0)
+        throw new Error('eager workflow start: the server handed no start back to the worker');
+    } finally {
+      await eager.stop();
+    }
   }
   // After the webhook system has stopped, so that the two never share the machine.
   Object.assign(report, await measureGmailPaths(backend, databaseUrl, options.manyMailboxes));

@@ -24,6 +24,12 @@ export interface OpenLoopComparison {
   system: OpenLoopResult[];
   /** Temporal alone under the same generator (bench/src/floor/open-loop.ts): what any run on it pays. */
   floor?: OpenLoopResult[];
+  /**
+   * The same floor with the worker's own process starting each workflow eagerly: the server answers the
+   * start with the first workflow task, with no dispatch through matching. `eagerlyStarted` counts the
+   * starts it handed back so (the rest went through matching, for want of a free slot).
+   */
+  floorEager?: { results: OpenLoopResult[]; eagerlyStarted: number };
   peer?: { name: string; version: string; settings: Record<string, string>; results: OpenLoopResult[] };
 }
 
@@ -86,11 +92,12 @@ export function openLoopMarkdown(comparison: OpenLoopComparison): string[] {
     lines.push('');
   }
   if (comparison.floor?.length) {
+    const eager = comparison.floorEager;
     lines.push(
       "The floor under the same open loop, on the same server with the apps stopped: a bare client starts a workflow whose one local activity posts the event to the sink, run by a bare worker in its own process (no webhook, records or codec; the answer is the start's return):",
       '',
-      `| offered rate | floor p50 / p99, achieved | floor CPU ms per event | system p50 / p99 vs floor |${peer ? ` ${peer.name} p50 / p99 vs floor |` : ''}`,
-      `|---|---|---|---|${peer ? '---|' : ''}`,
+      `| offered rate | floor p50 / p99, achieved | floor CPU ms per event | system p50 / p99 vs floor |${peer ? ` ${peer.name} p50 / p99 vs floor |` : ''}${eager ? ' eager-start floor p50 / p99, achieved | eager-start floor vs floor |' : ''}`,
+      `|---|---|---|---|${peer ? '---|' : ''}${eager ? '---|---|' : ''}`,
     );
     const versus = (result: OpenLoopResult | undefined, floor: OpenLoopResult) =>
       result
@@ -99,11 +106,19 @@ export function openLoopMarkdown(comparison: OpenLoopComparison): string[] {
     for (const floor of comparison.floor) {
       const at = (results: readonly OpenLoopResult[]) =>
         results.find((result) => result.offeredPerSecond === floor.offeredPerSecond);
+      const eagerAtRate = eager ? at(eager.results) : undefined;
       lines.push(
-        `| ${floor.offeredPerSecond}/s | ${cell(floor)} | ${cpu(floor)} | ${versus(at(comparison.system), floor)} |${peer ? ` ${versus(at(peer.results), floor)} |` : ''}`,
+        `| ${floor.offeredPerSecond}/s | ${cell(floor)} | ${cpu(floor)} | ${versus(at(comparison.system), floor)} |${peer ? ` ${versus(at(peer.results), floor)} |` : ''}${eager ? ` ${cell(eagerAtRate)} | ${versus(eagerAtRate, floor)} |` : ''}`,
       );
     }
     lines.push('');
+    if (eager) {
+      const sent = eager.results.reduce((sum, result) => sum + result.sent, 0);
+      lines.push(
+        `Eager-start floor: the same workflow and worker, but the worker's own process starts each workflow with eager workflow start, so the server answers the start with the first workflow task instead of dispatching it through matching (the SDK allows it only to a client on the worker's connection). ${eager.eagerlyStarted} of ${sent} starts were handed back eagerly.`,
+        '',
+      );
+    }
   }
   if (peer) {
     const ours = saturation(comparison.system);
